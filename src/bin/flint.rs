@@ -1,0 +1,119 @@
+//! The `flint` command: SQL REPL on TPC-H demo data, one-shot queries
+//! (`-c`, `-f`), and the `slt` test runner.
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+use flint::cli::format::OutputFormat;
+use flint::cli::repl::{run_repl, run_script, ShellOptions};
+use flint::{SessionConfig, SessionContext};
+
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
+/// A SQL and DataFrame query engine on Apache Arrow.
+#[derive(Parser, Debug)]
+#[command(name = "flint", version, about)]
+struct Cli {
+    /// Run this SQL and exit.
+    #[arg(short = 'c', long = "command")]
+    command: Option<String>,
+    /// Run the SQL in this file and exit.
+    #[arg(short = 'f', long = "file")]
+    file: Option<PathBuf>,
+    /// Output format: table, csv or json.
+    #[arg(long, default_value = "table")]
+    format: String,
+    /// TPC-H scale factor of the demo tables generated at start.
+    #[arg(long, default_value_t = 0.1)]
+    tpch: f64,
+    /// Start without the TPC-H demo tables.
+    #[arg(long)]
+    no_demo: bool,
+    /// Number of partitions / worker threads (default: cores).
+    #[arg(long)]
+    threads: Option<usize>,
+    /// Memory limit, e.g. 512MB.
+    #[arg(long)]
+    memory_limit: Option<String>,
+    /// Print the time each statement takes.
+    #[arg(long)]
+    timer: bool,
+    #[command(subcommand)]
+    sub: Option<Command>,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Write the TPC-H tables as Parquet files.
+    Tpchgen {
+        /// Scale factor.
+        #[arg(long, default_value_t = 1.0)]
+        sf: f64,
+        /// Output folder.
+        #[arg(long)]
+        out: PathBuf,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match run(cli) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("{e}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+fn run(cli: Cli) -> flint::Result<ExitCode> {
+    let mut config = SessionConfig::default();
+    if let Some(t) = cli.threads {
+        config = config.with_target_partitions(t);
+    }
+    if let Some(m) = &cli.memory_limit {
+        config.memory_limit = flint::config::parse_bytes(m)?;
+    }
+    if let Some(Command::Tpchgen { sf, out }) = &cli.sub {
+        flint::catalog::tpch::write_parquet(out, *sf)?;
+        println!("wrote TPC-H SF {sf} to {}", out.display());
+        return Ok(ExitCode::SUCCESS);
+    }
+    let ctx = SessionContext::with_config(config);
+    let opts = ShellOptions {
+        format: OutputFormat::parse(&cli.format)?,
+        timer: cli.timer,
+    };
+    if !cli.no_demo {
+        let start = std::time::Instant::now();
+        ctx.load_tpch(cli.tpch)?;
+        if cli.command.is_none() && cli.file.is_none() {
+            println!(
+                "TPC-H tables at scale factor {} generated in {:.1} s (--no-demo to skip)",
+                cli.tpch,
+                start.elapsed().as_secs_f64()
+            );
+        }
+    }
+    let stdout = std::io::stdout();
+    if let Some(sql) = &cli.command {
+        let mut out = stdout.lock();
+        run_script(&ctx, sql, &opts, &mut out)?;
+        out.flush()?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    if let Some(path) = &cli.file {
+        let sql = std::fs::read_to_string(path)
+            .map_err(|e| flint::Error::io(format!("cannot read {}: {e}", path.display())))?;
+        let mut out = stdout.lock();
+        run_script(&ctx, &sql, &opts, &mut out)?;
+        out.flush()?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    run_repl(&ctx, opts)?;
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,291 @@
+//! `HashJoinExec`: equi-join with an optional residual filter, all join types.
+//!
+//! ```text
+//!  build (left) ──▶ JoinHashTable (per partition, or once when broadcast)
+//!                          │
+//!  probe (right) ─batch─▶ lookup by key hash ─▶ verify keys ─▶ residual filter ─▶ output rows
+//!                                                            └─ after the last batch: unmatched build rows
+//! ```
+//! Modes: `Partitioned` (both sides hash-partitioned on the keys, one table per
+//! partition) and `CollectLeft` (the build side in one partition, broadcast to
+//! every probe partition). Join types that emit build rows after probing
+//! (LEFT, FULL, LEFT SEMI/ANTI) need `Partitioned`, so each build row is owned
+//! by exactly one task.
+
+pub mod build;
+pub mod probe;
+
+use std::any::Any;
+use std::sync::{Arc, OnceLock};
+
+use arrow::datatypes::SchemaRef;
+use arrow::record_batch::RecordBatch;
+
+use crate::error::{Error, Result};
+use crate::exec::{BatchIter, ExecutionPlan};
+use crate::logical::plan::JoinType;
+use crate::physical::{Distribution, Partitioning};
+use crate::physical_expr::PhysicalExprRef;
+use crate::runtime::metrics::MeteredIter;
+use crate::runtime::{Metrics, TaskContext};
+use build::JoinHashTable;
+use probe::{finish_build_side, probe_batch, ProbeSpec};
+
+/// How the build side is distributed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum JoinMode {
+    /// Both inputs hash-partitioned on the keys.
+    Partitioned,
+    /// The build input is one partition shared by all probe partitions.
+    CollectLeft,
+}
+
+/// Hash join; left is the build side, right the probe side.
+#[derive(Debug)]
+pub struct HashJoinExec {
+    left: Arc<dyn ExecutionPlan>,
+    right: Arc<dyn ExecutionPlan>,
+    on: Vec<(PhysicalExprRef, PhysicalExprRef)>,
+    filter: Option<PhysicalExprRef>,
+    join_type: JoinType,
+    mode: JoinMode,
+    null_equals_null: bool,
+    null_aware: bool,
+    schema: SchemaRef,
+    joined_schema: SchemaRef,
+    shared: OnceLock<Result<Arc<JoinHashTable>>>,
+    metrics: Arc<Metrics>,
+}
+
+/// Parameters of a hash join besides its inputs.
+#[derive(Debug, Clone)]
+pub struct HashJoinSpec {
+    /// `(build key, probe key)` pairs.
+    pub on: Vec<(PhysicalExprRef, PhysicalExprRef)>,
+    /// Residual filter over `build ++ probe` columns.
+    pub filter: Option<PhysicalExprRef>,
+    /// Join type (left = build).
+    pub join_type: JoinType,
+    /// Partitioned or broadcast.
+    pub mode: JoinMode,
+    /// NULL keys match.
+    pub null_equals_null: bool,
+    /// NOT IN semantics.
+    pub null_aware: bool,
+    /// Output schema.
+    pub schema: SchemaRef,
+    /// Schema of `build ++ probe`.
+    pub joined_schema: SchemaRef,
+}
+
+impl HashJoinExec {
+    /// A hash join.
+    pub fn try_new(left: Arc<dyn ExecutionPlan>, right: Arc<dyn ExecutionPlan>, spec: HashJoinSpec) -> Result<Self> {
+        if spec.mode == JoinMode::CollectLeft
+            && matches!(
+                spec.join_type,
+                JoinType::Left | JoinType::Full | JoinType::LeftSemi | JoinType::LeftAnti | JoinType::LeftMark
+            )
+        {
+            return Err(Error::internal(format!(
+                "{} join cannot broadcast its build side",
+                spec.join_type
+            )));
+        }
+        Ok(HashJoinExec {
+            left,
+            right,
+            on: spec.on,
+            filter: spec.filter,
+            join_type: spec.join_type,
+            mode: spec.mode,
+            null_equals_null: spec.null_equals_null,
+            null_aware: spec.null_aware,
+            schema: spec.schema,
+            joined_schema: spec.joined_schema,
+            shared: OnceLock::new(),
+            metrics: Arc::new(Metrics::new()),
+        })
+    }
+
+    fn spec(&self) -> HashJoinSpec {
+        HashJoinSpec {
+            on: self.on.clone(),
+            filter: self.filter.clone(),
+            join_type: self.join_type,
+            mode: self.mode,
+            null_equals_null: self.null_equals_null,
+            null_aware: self.null_aware,
+            schema: self.schema.clone(),
+            joined_schema: self.joined_schema.clone(),
+        }
+    }
+
+    /// The join type.
+    pub fn join_type(&self) -> JoinType {
+        self.join_type
+    }
+    /// The mode.
+    pub fn mode(&self) -> JoinMode {
+        self.mode
+    }
+
+    fn build_table(&self, partition: usize, ctx: &Arc<TaskContext>) -> Result<Arc<JoinHashTable>> {
+        let keys: Vec<PhysicalExprRef> = self.on.iter().map(|(l, _)| l.clone()).collect();
+        match self.mode {
+            JoinMode::Partitioned => {
+                let input = self.left.execute(partition, ctx)?;
+                Ok(Arc::new(JoinHashTable::build(
+                    input,
+                    &self.left.schema(),
+                    &keys,
+                    self.null_equals_null,
+                    ctx,
+                    format!("HashJoinExec[{partition}] build"),
+                )?))
+            }
+            JoinMode::CollectLeft => {
+                let r = self.shared.get_or_init(|| {
+                    let input = self.left.execute(0, ctx)?;
+                    Ok(Arc::new(JoinHashTable::build(
+                        input,
+                        &self.left.schema(),
+                        &keys,
+                        self.null_equals_null,
+                        ctx,
+                        "HashJoinExec build (broadcast)".to_string(),
+                    )?))
+                });
+                r.clone()
+            }
+        }
+    }
+}
+
+impl ExecutionPlan for HashJoinExec {
+    fn name(&self) -> &'static str {
+        "HashJoinExec"
+    }
+    fn as_any(&self) -> &dyn Any {
+        self
+    }
+    fn schema(&self) -> SchemaRef {
+        self.schema.clone()
+    }
+    fn output_partitioning(&self) -> Partitioning {
+        let n = self.right.output_partitioning().partition_count();
+        match (self.mode, self.join_type, self.right.output_partitioning()) {
+            // probe-side partitioning survives when probe columns come out unshifted
+            (_, JoinType::RightSemi | JoinType::RightAnti, p) => p,
+            (JoinMode::Partitioned, JoinType::Inner | JoinType::LeftSemi | JoinType::LeftAnti | JoinType::Left, _) => {
+                match self.left.output_partitioning() {
+                    Partitioning::Hash(k, n) => Partitioning::Hash(k, n),
+                    _ => Partitioning::Unknown(n),
+                }
+            }
+            _ => Partitioning::Unknown(n),
+        }
+    }
+    fn children(&self) -> Vec<&Arc<dyn ExecutionPlan>> {
+        vec![&self.left, &self.right]
+    }
+    fn required_input_distribution(&self) -> Vec<Distribution> {
+        match self.mode {
+            JoinMode::Partitioned => vec![
+                Distribution::HashPartitioned(self.on.iter().map(|(l, _)| l.clone()).collect()),
+                Distribution::HashPartitioned(self.on.iter().map(|(_, r)| r.clone()).collect()),
+            ],
+            JoinMode::CollectLeft => vec![Distribution::SinglePartition, Distribution::Unspecified],
+        }
+    }
+    fn with_new_children(self: Arc<Self>, mut children: Vec<Arc<dyn ExecutionPlan>>) -> Result<Arc<dyn ExecutionPlan>> {
+        let right = children.remove(1);
+        let left = children.remove(0);
+        Ok(Arc::new(HashJoinExec::try_new(left, right, self.spec())?))
+    }
+    fn execute(&self, partition: usize, ctx: &Arc<TaskContext>) -> Result<BatchIter> {
+        let table = self.build_table(partition, ctx)?;
+        let spec = ProbeSpec {
+            keys: self.on.iter().map(|(_, r)| r.clone()).collect(),
+            filter: self.filter.clone(),
+            joined_schema: self.joined_schema.clone(),
+            output_schema: self.schema.clone(),
+            join_type: self.join_type,
+            null_equals_null: self.null_equals_null,
+            null_aware: self.null_aware,
+        };
+        let mut probe_input = self.right.execute(partition, ctx)?;
+        let mut visited = match self.join_type {
+            JoinType::Left | JoinType::Full | JoinType::LeftSemi | JoinType::LeftAnti => vec![false; table.num_rows()],
+            _ => vec![],
+        };
+        let mut hashes = vec![];
+        let mut finished = false;
+        let cancel = ctx.cancel.clone();
+        let batch_size = ctx.batch_size();
+        let mut pending: std::collections::VecDeque<RecordBatch> = Default::default();
+        let iter = std::iter::from_fn(move || -> Option<Result<RecordBatch>> {
+            loop {
+                if let Some(b) = pending.pop_front() {
+                    return Some(Ok(b));
+                }
+                if finished {
+                    return None;
+                }
+                if let Err(e) = cancel.check() {
+                    return Some(Err(e));
+                }
+                match probe_input.next() {
+                    Some(Ok(batch)) => match probe_batch(&table, &spec, &batch, &mut visited, &mut hashes) {
+                        Ok(Some(out)) => split_into(&mut pending, out, batch_size),
+                        Ok(None) => continue,
+                        Err(e) => return Some(Err(e)),
+                    },
+                    Some(Err(e)) => return Some(Err(e)),
+                    None => {
+                        finished = true;
+                        match finish_build_side(&table, &spec, &visited) {
+                            Ok(Some(out)) => split_into(&mut pending, out, batch_size),
+                            Ok(None) => {}
+                            Err(e) => return Some(Err(e)),
+                        }
+                    }
+                }
+            }
+        });
+        Ok(Box::new(MeteredIter::new(iter, self.metrics.clone())))
+    }
+    fn describe(&self) -> String {
+        let keys = self
+            .on
+            .iter()
+            .map(|(l, r)| format!("{l} = {r}"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let mode = match self.mode {
+            JoinMode::Partitioned => "Partitioned",
+            JoinMode::CollectLeft => "Broadcast",
+        };
+        let mut s = format!("{} {mode} on=[{keys}]", self.join_type);
+        if let Some(f) = &self.filter {
+            s.push_str(&format!(" filter={f}"));
+        }
+        if self.null_aware {
+            s.push_str(" null_aware");
+        }
+        s
+    }
+    fn metrics(&self) -> Option<&Arc<Metrics>> {
+        Some(&self.metrics)
+    }
+}
+
+/// Splits a large output batch into batch-size pieces.
+pub fn split_into(out: &mut std::collections::VecDeque<RecordBatch>, batch: RecordBatch, batch_size: usize) {
+    let mut off = 0;
+    while off < batch.num_rows() {
+        let len = batch_size.min(batch.num_rows() - off);
+        out.push_back(batch.slice(off, len));
+        off += len;
+    }
+}

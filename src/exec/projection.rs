@@ -1,0 +1,139 @@
+//! `ProjectionExec`: computes output columns from each input batch.
+
+use std::any::Any;
+use std::sync::Arc;
+
+use arrow::datatypes::{Field, Schema, SchemaRef};
+use arrow::record_batch::{RecordBatch, RecordBatchOptions};
+
+use crate::error::Result;
+use crate::exec::{BatchIter, ExecutionPlan};
+use crate::physical::Partitioning;
+use crate::physical_expr::column::ColumnExpr;
+use crate::physical_expr::PhysicalExprRef;
+use crate::runtime::metrics::MeteredIter;
+use crate::runtime::{Metrics, TaskContext};
+
+/// Evaluates `(expr, name)` pairs over each batch.
+#[derive(Debug)]
+pub struct ProjectionExec {
+    exprs: Vec<(PhysicalExprRef, String)>,
+    input: Arc<dyn ExecutionPlan>,
+    schema: SchemaRef,
+    metrics: Arc<Metrics>,
+}
+
+impl ProjectionExec {
+    /// A projection; `fields` gives the output fields (names, types, nullability).
+    pub fn new(exprs: Vec<(PhysicalExprRef, String)>, fields: Vec<Field>, input: Arc<dyn ExecutionPlan>) -> Self {
+        let schema = Arc::new(Schema::new(fields));
+        ProjectionExec {
+            exprs,
+            input,
+            schema,
+            metrics: Arc::new(Metrics::new()),
+        }
+    }
+
+    /// A projection deriving fields from the expressions.
+    pub fn try_new_simple(exprs: Vec<(PhysicalExprRef, String)>, input: Arc<dyn ExecutionPlan>) -> Self {
+        let fields = exprs
+            .iter()
+            .map(|(e, n)| Field::new(n, e.data_type().clone(), e.nullable()))
+            .collect();
+        Self::new(exprs, fields, input)
+    }
+
+    /// The expressions.
+    pub fn exprs(&self) -> &[(PhysicalExprRef, String)] {
+        &self.exprs
+    }
+}
+
+/// Evaluates a projection on one batch.
+pub fn project_batch(exprs: &[(PhysicalExprRef, String)], schema: &SchemaRef, batch: &RecordBatch) -> Result<RecordBatch> {
+    let n = batch.num_rows();
+    let cols = exprs
+        .iter()
+        .map(|(e, _)| e.evaluate(batch)?.into_array(n))
+        .collect::<Result<Vec<_>>>()?;
+    let cols = cols
+        .into_iter()
+        .zip(schema.fields())
+        .map(|(c, f)| {
+            if c.data_type() != f.data_type() {
+                crate::physical_expr::cast::cast_array(&c, f.data_type(), false)
+            } else {
+                Ok(c)
+            }
+        })
+        .collect::<Result<Vec<_>>>()?;
+    Ok(RecordBatch::try_new_with_options(
+        schema.clone(),
+        cols,
+        &RecordBatchOptions::new().with_row_count(Some(n)),
+    )?)
+}
+
+impl ExecutionPlan for ProjectionExec {
+    fn name(&self) -> &'static str {
+        "ProjectionExec"
+    }
+    fn as_any(&self) -> &dyn Any {
+        self
+    }
+    fn schema(&self) -> SchemaRef {
+        self.schema.clone()
+    }
+    fn output_partitioning(&self) -> Partitioning {
+        // hash partitioning survives when its key columns are projected as plain columns
+        match self.input.output_partitioning() {
+            Partitioning::Hash(keys, n) => {
+                let mut mapped = vec![];
+                for k in &keys {
+                    let Some(idx) = k.column_index() else {
+                        return Partitioning::Unknown(n);
+                    };
+                    let pos = self.exprs.iter().position(|(e, _)| e.column_index() == Some(idx));
+                    match pos {
+                        Some(p) => {
+                            let f = self.schema.field(p);
+                            mapped.push(Arc::new(ColumnExpr::new(f.name().clone(), p, f.data_type().clone(), f.is_nullable()))
+                                as PhysicalExprRef);
+                        }
+                        None => return Partitioning::Unknown(n),
+                    }
+                }
+                Partitioning::Hash(mapped, n)
+            }
+            other => other,
+        }
+    }
+    fn children(&self) -> Vec<&Arc<dyn ExecutionPlan>> {
+        vec![&self.input]
+    }
+    fn with_new_children(self: Arc<Self>, mut children: Vec<Arc<dyn ExecutionPlan>>) -> Result<Arc<dyn ExecutionPlan>> {
+        let fields = self.schema.fields().iter().map(|f| f.as_ref().clone()).collect();
+        Ok(Arc::new(ProjectionExec::new(self.exprs.clone(), fields, children.remove(0))))
+    }
+    fn execute(&self, partition: usize, ctx: &Arc<TaskContext>) -> Result<BatchIter> {
+        let input = self.input.execute(partition, ctx)?;
+        let exprs = self.exprs.clone();
+        let schema = self.schema.clone();
+        let iter = input.map(move |b| b.and_then(|b| project_batch(&exprs, &schema, &b)));
+        Ok(Box::new(MeteredIter::new(iter, self.metrics.clone())))
+    }
+    fn describe(&self) -> String {
+        self.exprs
+            .iter()
+            .map(|(e, n)| {
+                let s = e.to_string();
+                if s.split('@').next() == Some(n.as_str()) { s } else { format!("{s} AS {n}") }
+            })
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+    fn metrics(&self) -> Option<&Arc<Metrics>> {
+        Some(&self.metrics)
+    }
+}

@@ -1,0 +1,158 @@
+//! `SortExec`: sorts each partition by several keys. With `fetch` it is a
+//! top-k: it keeps only the best `fetch` rows while reading, so memory stays
+//! proportional to k. The planner merges sorted partitions with a
+//! sort-merge exchange.
+//!
+//! ```text
+//!  input batches ──▶ buffer (reserved memory) ──▶ lexsort indices ──▶ take ──▶ sorted batches
+//!                      └─ top-k: every time the buffer holds > 2k rows, sort and keep k
+//! ```
+
+use std::any::Any;
+use std::sync::Arc;
+
+use arrow::compute::{concat_batches, lexsort_to_indices, take_record_batch};
+use arrow::datatypes::SchemaRef;
+use arrow::record_batch::RecordBatch;
+
+use crate::error::Result;
+use crate::exec::{BatchIter, ExecutionPlan};
+use crate::physical::Partitioning;
+use crate::physical_expr::{evaluate_sort_keys, PhysicalSortExpr};
+use crate::runtime::metrics::MeteredIter;
+use crate::runtime::{Metrics, TaskContext};
+
+/// Sorts each partition.
+#[derive(Debug)]
+pub struct SortExec {
+    keys: Vec<PhysicalSortExpr>,
+    fetch: Option<usize>,
+    input: Arc<dyn ExecutionPlan>,
+    metrics: Arc<Metrics>,
+}
+
+impl SortExec {
+    /// Sorts by `keys`, keeping the first `fetch` rows if given.
+    pub fn new(keys: Vec<PhysicalSortExpr>, fetch: Option<usize>, input: Arc<dyn ExecutionPlan>) -> Self {
+        SortExec {
+            keys,
+            fetch,
+            input,
+            metrics: Arc::new(Metrics::new()),
+        }
+    }
+    /// The sort keys.
+    pub fn keys(&self) -> &[PhysicalSortExpr] {
+        &self.keys
+    }
+    /// The row limit.
+    pub fn fetch(&self) -> Option<usize> {
+        self.fetch
+    }
+}
+
+/// Sorts one batch by keys, keeping `fetch` rows if given.
+pub fn sort_batch(batch: &RecordBatch, keys: &[PhysicalSortExpr], fetch: Option<usize>) -> Result<RecordBatch> {
+    if batch.num_rows() == 0 {
+        return Ok(batch.clone());
+    }
+    let cols = evaluate_sort_keys(keys, batch)?;
+    let indices = lexsort_to_indices(&cols, fetch)?;
+    Ok(take_record_batch(batch, &indices)?)
+}
+
+impl ExecutionPlan for SortExec {
+    fn name(&self) -> &'static str {
+        if self.fetch.is_some() { "TopKExec" } else { "SortExec" }
+    }
+    fn as_any(&self) -> &dyn Any {
+        self
+    }
+    fn schema(&self) -> SchemaRef {
+        self.input.schema()
+    }
+    fn output_partitioning(&self) -> Partitioning {
+        self.input.output_partitioning()
+    }
+    fn children(&self) -> Vec<&Arc<dyn ExecutionPlan>> {
+        vec![&self.input]
+    }
+    fn with_new_children(self: Arc<Self>, mut children: Vec<Arc<dyn ExecutionPlan>>) -> Result<Arc<dyn ExecutionPlan>> {
+        Ok(Arc::new(SortExec::new(self.keys.clone(), self.fetch, children.remove(0))))
+    }
+    fn execute(&self, partition: usize, ctx: &Arc<TaskContext>) -> Result<BatchIter> {
+        let input = self.input.execute(partition, ctx)?;
+        let schema = self.schema();
+        let keys = self.keys.clone();
+        let fetch = self.fetch;
+        let batch_size = ctx.batch_size();
+        let mut reservation = ctx.memory.reserve(format!("SortExec[{partition}]"));
+        let cancel = ctx.cancel.clone();
+        let mut output: Option<std::vec::IntoIter<RecordBatch>> = None;
+        let mut input = Some(input);
+        let iter = std::iter::from_fn(move || -> Option<Result<RecordBatch>> {
+            if output.is_none() {
+                let mut run = || -> Result<Vec<RecordBatch>> {
+                    let mut buffer: Vec<RecordBatch> = vec![];
+                    let mut buffered_rows = 0usize;
+                    for b in input.take().into_iter().flatten() {
+                        cancel.check()?;
+                        let b = b?;
+                        if b.num_rows() == 0 {
+                            continue;
+                        }
+                        reservation.try_grow(b.get_array_memory_size())?;
+                        buffered_rows += b.num_rows();
+                        buffer.push(b);
+                        if let Some(k) = fetch {
+                            if buffered_rows > (2 * k).max(batch_size) {
+                                let all = concat_batches(&schema, &buffer)?;
+                                let top = sort_batch(&all, &keys, Some(k))?;
+                                buffered_rows = top.num_rows();
+                                buffer = vec![top];
+                                reservation.try_resize(buffer[0].get_array_memory_size())?;
+                            }
+                        }
+                    }
+                    if buffer.is_empty() {
+                        return Ok(vec![]);
+                    }
+                    let all = if buffer.len() == 1 {
+                        buffer.pop().unwrap_or_else(|| RecordBatch::new_empty(schema.clone()))
+                    } else {
+                        concat_batches(&schema, &buffer)?
+                    };
+                    drop(buffer);
+                    let sorted = sort_batch(&all, &keys, fetch)?;
+                    let mut out = vec![];
+                    let mut offset = 0;
+                    while offset < sorted.num_rows() {
+                        let len = batch_size.min(sorted.num_rows() - offset);
+                        out.push(sorted.slice(offset, len));
+                        offset += len;
+                    }
+                    Ok(out)
+                };
+                match run() {
+                    Ok(v) => output = Some(v.into_iter()),
+                    Err(e) => {
+                        output = Some(Vec::new().into_iter());
+                        return Some(Err(e));
+                    }
+                }
+            }
+            output.as_mut().and_then(|o| o.next()).map(Ok)
+        });
+        Ok(Box::new(MeteredIter::new(iter, self.metrics.clone())))
+    }
+    fn describe(&self) -> String {
+        let k = self.keys.iter().map(|k| k.to_string()).collect::<Vec<_>>().join(", ");
+        match self.fetch {
+            Some(f) => format!("[{k}], fetch={f}"),
+            None => format!("[{k}]"),
+        }
+    }
+    fn metrics(&self) -> Option<&Arc<Metrics>> {
+        Some(&self.metrics)
+    }
+}

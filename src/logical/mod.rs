@@ -1,0 +1,18 @@
+//! The logical layer: `LogicalPlan` and `Expr`, the builder both SQL and the
+//! DataFrame API go through, type coercion rules, and EXPLAIN rendering.
+
+pub mod builder;
+pub mod coercion;
+pub mod display;
+pub mod expr;
+pub mod expr_fn;
+pub mod expr_schema;
+pub mod plan;
+pub mod schema;
+pub mod tree_node;
+pub mod types;
+
+pub use builder::LogicalPlanBuilder;
+pub use expr::{BinaryOp, Expr, SortExpr};
+pub use plan::{JoinType, LogicalPlan};
+pub use schema::{Column, PlanSchema, PlanSchemaRef};

@@ -1,0 +1,655 @@
+//! `LogicalPlan`: what a query computes, as a tree of relational operators.
+//!
+//! Each node is a struct whose `try_new` checks its expressions against its
+//! input and computes its output schema, so a plan that exists is well-typed.
+
+use std::fmt;
+use std::sync::Arc;
+
+use arrow::datatypes::{DataType, Field};
+
+use crate::catalog::TableProvider;
+use crate::error::{Error, Result};
+use crate::logical::expr::{Expr, SortExpr};
+use crate::logical::schema::{PlanSchema, PlanSchemaRef};
+
+/// How two inputs are joined.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum JoinType {
+    /// Matching pairs only.
+    Inner,
+    /// All left rows; right columns NULL where unmatched.
+    Left,
+    /// All right rows; left columns NULL where unmatched.
+    Right,
+    /// All rows of both sides.
+    Full,
+    /// Left rows with at least one match (left columns only).
+    LeftSemi,
+    /// Left rows with no match (left columns only).
+    LeftAnti,
+    /// Right rows with at least one match (right columns only).
+    RightSemi,
+    /// Right rows with no match (right columns only).
+    RightAnti,
+    /// All left rows plus a boolean `mark` column: whether the row has a match
+    /// (NULL when unknown under `null_aware` IN semantics).
+    LeftMark,
+}
+
+impl JoinType {
+    /// The same join with inputs swapped.
+    pub fn swap(&self) -> JoinType {
+        match self {
+            JoinType::Inner => JoinType::Inner,
+            JoinType::Left => JoinType::Right,
+            JoinType::Right => JoinType::Left,
+            JoinType::Full => JoinType::Full,
+            JoinType::LeftSemi => JoinType::RightSemi,
+            JoinType::LeftAnti => JoinType::RightAnti,
+            JoinType::RightSemi => JoinType::LeftSemi,
+            JoinType::RightAnti => JoinType::LeftAnti,
+            JoinType::LeftMark => JoinType::LeftMark,
+        }
+    }
+    /// Whether the output has the left side's columns.
+    pub fn outputs_left(&self) -> bool {
+        !matches!(self, JoinType::RightSemi | JoinType::RightAnti)
+    }
+    /// Whether the output has the right side's columns.
+    pub fn outputs_right(&self) -> bool {
+        matches!(self, JoinType::Inner | JoinType::Left | JoinType::Right | JoinType::Full)
+    }
+    /// Whether unmatched left rows appear (with NULLs) in the output.
+    pub fn preserves_left(&self) -> bool {
+        matches!(self, JoinType::Left | JoinType::Full)
+    }
+    /// Whether unmatched right rows appear (with NULLs) in the output.
+    pub fn preserves_right(&self) -> bool {
+        matches!(self, JoinType::Right | JoinType::Full)
+    }
+}
+
+impl fmt::Display for JoinType {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let s = match self {
+            JoinType::Inner => "Inner",
+            JoinType::Left => "Left",
+            JoinType::Right => "Right",
+            JoinType::Full => "Full",
+            JoinType::LeftSemi => "LeftSemi",
+            JoinType::LeftAnti => "LeftAnti",
+            JoinType::RightSemi => "RightSemi",
+            JoinType::RightAnti => "RightAnti",
+            JoinType::LeftMark => "LeftMark",
+        };
+        f.write_str(s)
+    }
+}
+
+/// Computes expressions over each input row.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Projection {
+    /// Output expressions (aliased where named).
+    pub exprs: Vec<Expr>,
+    /// Input.
+    pub input: Arc<LogicalPlan>,
+    /// Output schema.
+    pub schema: PlanSchemaRef,
+}
+
+impl Projection {
+    /// Builds and types a projection.
+    pub fn try_new(exprs: Vec<Expr>, input: Arc<LogicalPlan>) -> Result<Self> {
+        let in_schema = input.schema();
+        let fields = exprs
+            .iter()
+            .map(|e| e.to_field(in_schema).map(|(q, f)| (q, Arc::new(f))))
+            .collect::<Result<Vec<_>>>()?;
+        Ok(Projection {
+            exprs,
+            input,
+            schema: Arc::new(PlanSchema::new(fields)),
+        })
+    }
+}
+
+/// Keeps the rows where a predicate is true.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Filter {
+    /// Boolean predicate.
+    pub predicate: Expr,
+    /// Input.
+    pub input: Arc<LogicalPlan>,
+}
+
+impl Filter {
+    /// Builds a filter, checking the predicate is boolean.
+    pub fn try_new(predicate: Expr, input: Arc<LogicalPlan>) -> Result<Self> {
+        let t = predicate.data_type(input.schema())?;
+        if t != DataType::Boolean && t != DataType::Null {
+            return Err(Error::type_mismatch(format!(
+                "filter predicate must be boolean, got {}",
+                crate::logical::types::sql_type_name(&t)
+            )));
+        }
+        Ok(Filter { predicate, input })
+    }
+}
+
+/// Groups rows and computes aggregates: output is group keys, then aggregates.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Aggregate {
+    /// Input.
+    pub input: Arc<LogicalPlan>,
+    /// GROUP BY expressions.
+    pub group_exprs: Vec<Expr>,
+    /// Aggregate calls (possibly aliased).
+    pub aggr_exprs: Vec<Expr>,
+    /// Output schema.
+    pub schema: PlanSchemaRef,
+}
+
+impl Aggregate {
+    /// Builds and types an aggregation.
+    pub fn try_new(input: Arc<LogicalPlan>, group_exprs: Vec<Expr>, aggr_exprs: Vec<Expr>) -> Result<Self> {
+        let in_schema = input.schema();
+        let mut fields = vec![];
+        for e in &group_exprs {
+            let (q, f) = e.to_field(in_schema)?;
+            // a global aggregate over no rows still produces a row; grouped keys keep nullability
+            fields.push((q, Arc::new(f)));
+        }
+        for e in &aggr_exprs {
+            if !matches!(e.unaliased(), Expr::Aggregate(_)) {
+                return Err(Error::internal(format!("not an aggregate call: {e}")));
+            }
+            let (_, f) = e.to_field(in_schema)?;
+            fields.push((None, Arc::new(f)));
+        }
+        Ok(Aggregate {
+            input,
+            group_exprs,
+            aggr_exprs,
+            schema: Arc::new(PlanSchema::new(fields)),
+        })
+    }
+}
+
+/// Computes window functions: output is the input columns followed by one column per window expression.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Window {
+    /// Input.
+    pub input: Arc<LogicalPlan>,
+    /// Window calls (possibly aliased).
+    pub window_exprs: Vec<Expr>,
+    /// Output schema.
+    pub schema: PlanSchemaRef,
+}
+
+impl Window {
+    /// Builds and types a window node.
+    pub fn try_new(input: Arc<LogicalPlan>, window_exprs: Vec<Expr>) -> Result<Self> {
+        let in_schema = input.schema();
+        let mut fields: Vec<_> = in_schema.iter().map(|(q, f)| (q.cloned(), f.clone())).collect();
+        for e in &window_exprs {
+            let (_, f) = e.to_field(in_schema)?;
+            fields.push((None, Arc::new(f)));
+        }
+        Ok(Window {
+            input,
+            window_exprs,
+            schema: Arc::new(PlanSchema::new(fields)),
+        })
+    }
+}
+
+/// Orders rows; with `fetch`, keeps only the first rows (top-k).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Sort {
+    /// Sort keys.
+    pub exprs: Vec<SortExpr>,
+    /// Input.
+    pub input: Arc<LogicalPlan>,
+    /// Keep only this many rows.
+    pub fetch: Option<usize>,
+}
+
+/// Skips and limits rows.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Limit {
+    /// Rows to skip.
+    pub skip: usize,
+    /// Rows to keep after skipping (`None`: all).
+    pub fetch: Option<usize>,
+    /// Input.
+    pub input: Arc<LogicalPlan>,
+}
+
+/// Joins two inputs.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Join {
+    /// Left input.
+    pub left: Arc<LogicalPlan>,
+    /// Right input.
+    pub right: Arc<LogicalPlan>,
+    /// Equi-join keys `(left expr, right expr)`.
+    pub on: Vec<(Expr, Expr)>,
+    /// Other join conditions, evaluated on the joined row.
+    pub filter: Option<Expr>,
+    /// Join kind.
+    pub join_type: JoinType,
+    /// Whether NULL keys match each other (`IS NOT DISTINCT FROM` keys, set operations).
+    pub null_equals_null: bool,
+    /// For anti and mark joins from `NOT IN`/`IN`: NULLs on the right make the result unknown.
+    pub null_aware: bool,
+    /// Output schema.
+    pub schema: PlanSchemaRef,
+}
+
+/// Output schema of a join.
+pub fn join_schema(left: &PlanSchema, right: &PlanSchema, join_type: JoinType) -> PlanSchema {
+    let nullable = |s: &PlanSchema, make: bool| -> Vec<_> {
+        s.iter()
+            .map(|(q, f)| {
+                let f = if make && !f.is_nullable() {
+                    Arc::new(f.as_ref().clone().with_nullable(true))
+                } else {
+                    f.clone()
+                };
+                (q.cloned(), f)
+            })
+            .collect()
+    };
+    match join_type {
+        JoinType::Inner => left.join(right),
+        JoinType::Left => {
+            let mut f = nullable(left, false);
+            f.extend(nullable(right, true));
+            PlanSchema::new(f)
+        }
+        JoinType::Right => {
+            let mut f = nullable(left, true);
+            f.extend(nullable(right, false));
+            PlanSchema::new(f)
+        }
+        JoinType::Full => {
+            let mut f = nullable(left, true);
+            f.extend(nullable(right, true));
+            PlanSchema::new(f)
+        }
+        JoinType::LeftSemi | JoinType::LeftAnti => left.clone(),
+        JoinType::RightSemi | JoinType::RightAnti => right.clone(),
+        JoinType::LeftMark => {
+            let mut f = nullable(left, false);
+            f.push((None, Arc::new(Field::new("mark", DataType::Boolean, true))));
+            PlanSchema::new(f)
+        }
+    }
+}
+
+impl Join {
+    /// Builds a join and its schema; keys must already be coerced to matching types.
+    pub fn try_new(
+        left: Arc<LogicalPlan>,
+        right: Arc<LogicalPlan>,
+        on: Vec<(Expr, Expr)>,
+        filter: Option<Expr>,
+        join_type: JoinType,
+        null_equals_null: bool,
+    ) -> Result<Self> {
+        for (l, r) in &on {
+            let lt = l.data_type(left.schema())?;
+            let rt = r.data_type(right.schema())?;
+            if lt != rt {
+                return Err(Error::internal(format!(
+                    "join keys {l} ({lt}) and {r} ({rt}) have different types"
+                )));
+            }
+        }
+        let schema = Arc::new(join_schema(left.schema(), right.schema(), join_type));
+        Ok(Join {
+            left,
+            right,
+            on,
+            filter,
+            join_type,
+            null_equals_null,
+            null_aware: false,
+            schema,
+        })
+    }
+}
+
+/// Concatenates inputs with the same column types (UNION ALL).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Union {
+    /// Inputs.
+    pub inputs: Vec<Arc<LogicalPlan>>,
+    /// Output schema (names of the first input).
+    pub schema: PlanSchemaRef,
+}
+
+/// Renames the relation (and optionally the columns) of its input.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SubqueryAlias {
+    /// Input.
+    pub input: Arc<LogicalPlan>,
+    /// New qualifier.
+    pub alias: String,
+    /// Output schema.
+    pub schema: PlanSchemaRef,
+}
+
+impl SubqueryAlias {
+    /// Requalifies `input`'s columns with `alias`.
+    pub fn try_new(input: Arc<LogicalPlan>, alias: impl Into<String>) -> Result<Self> {
+        let alias = alias.into();
+        let schema = Arc::new(input.schema().requalify(Some(&alias)));
+        Ok(SubqueryAlias { input, alias, schema })
+    }
+}
+
+/// Reads a table.
+#[derive(Clone)]
+pub struct TableScan {
+    /// Name the table was referenced by.
+    pub table_name: String,
+    /// The table.
+    pub source: Arc<dyn TableProvider>,
+    /// Indices of the table's columns to read (`None`: all).
+    pub projection: Option<Vec<usize>>,
+    /// Predicates pushed to the scan (the scan may use them to skip data; they are also kept above).
+    pub filters: Vec<Expr>,
+    /// Stop after this many rows.
+    pub fetch: Option<usize>,
+    /// Output schema (projected, qualified by the table name).
+    pub schema: PlanSchemaRef,
+}
+
+impl TableScan {
+    /// A scan of `source` with an optional projection.
+    pub fn try_new(
+        table_name: impl Into<String>,
+        source: Arc<dyn TableProvider>,
+        projection: Option<Vec<usize>>,
+    ) -> Result<Self> {
+        let table_name = table_name.into();
+        let full = source.schema();
+        let schema = match &projection {
+            Some(p) => {
+                let fields = p
+                    .iter()
+                    .map(|i| {
+                        full.fields()
+                            .get(*i)
+                            .cloned()
+                            .map(|f| (Some(Arc::from(table_name.as_str())), f))
+                            .ok_or_else(|| Error::internal(format!("projection index {i} out of range")))
+                    })
+                    .collect::<Result<Vec<_>>>()?;
+                PlanSchema::new(fields)
+            }
+            None => PlanSchema::from_arrow(Some(&table_name), &full),
+        };
+        Ok(TableScan {
+            table_name,
+            source,
+            projection,
+            filters: vec![],
+            fetch: None,
+            schema: Arc::new(schema),
+        })
+    }
+}
+
+impl PartialEq for TableScan {
+    fn eq(&self, other: &Self) -> bool {
+        self.table_name == other.table_name
+            && Arc::ptr_eq(&self.source, &other.source)
+            && self.projection == other.projection
+            && self.filters == other.filters
+            && self.fetch == other.fetch
+    }
+}
+
+impl fmt::Debug for TableScan {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TableScan")
+            .field("table_name", &self.table_name)
+            .field("projection", &self.projection)
+            .field("filters", &self.filters)
+            .field("fetch", &self.fetch)
+            .finish()
+    }
+}
+
+/// Literal rows (`VALUES (..), (..)`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Values {
+    /// Output schema.
+    pub schema: PlanSchemaRef,
+    /// Rows of expressions (constant, or referencing outer columns).
+    pub rows: Vec<Vec<Expr>>,
+}
+
+/// No input rows, or exactly one row with no columns (`SELECT 1`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct EmptyRelation {
+    /// Produce one empty row?
+    pub produce_one_row: bool,
+    /// Output schema.
+    pub schema: PlanSchemaRef,
+}
+
+/// How `Repartition` redistributes rows.
+#[derive(Debug, Clone, PartialEq)]
+pub enum RepartitionScheme {
+    /// Rows dealt round-robin to `n` partitions.
+    RoundRobin(usize),
+    /// Rows sent to partition `hash(keys) % n`.
+    Hash(Vec<Expr>, usize),
+}
+
+/// Redistributes rows across partitions (DataFrame `repartition`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Repartition {
+    /// Input.
+    pub input: Arc<LogicalPlan>,
+    /// The scheme.
+    pub scheme: RepartitionScheme,
+}
+
+/// A relational operator tree.
+#[derive(Debug, Clone, PartialEq)]
+pub enum LogicalPlan {
+    /// See [`Projection`].
+    Projection(Projection),
+    /// See [`Filter`].
+    Filter(Filter),
+    /// See [`Aggregate`].
+    Aggregate(Aggregate),
+    /// See [`Window`].
+    Window(Window),
+    /// See [`Sort`].
+    Sort(Sort),
+    /// See [`Limit`].
+    Limit(Limit),
+    /// See [`Join`].
+    Join(Join),
+    /// See [`Union`].
+    Union(Union),
+    /// See [`SubqueryAlias`].
+    SubqueryAlias(SubqueryAlias),
+    /// See [`TableScan`].
+    TableScan(TableScan),
+    /// See [`Values`].
+    Values(Values),
+    /// See [`EmptyRelation`].
+    EmptyRelation(EmptyRelation),
+    /// See [`Repartition`].
+    Repartition(Repartition),
+}
+
+impl LogicalPlan {
+    /// The output schema.
+    pub fn schema(&self) -> &PlanSchemaRef {
+        match self {
+            LogicalPlan::Projection(p) => &p.schema,
+            LogicalPlan::Filter(f) => f.input.schema(),
+            LogicalPlan::Aggregate(a) => &a.schema,
+            LogicalPlan::Window(w) => &w.schema,
+            LogicalPlan::Sort(s) => s.input.schema(),
+            LogicalPlan::Limit(l) => l.input.schema(),
+            LogicalPlan::Join(j) => &j.schema,
+            LogicalPlan::Union(u) => &u.schema,
+            LogicalPlan::SubqueryAlias(a) => &a.schema,
+            LogicalPlan::TableScan(t) => &t.schema,
+            LogicalPlan::Values(v) => &v.schema,
+            LogicalPlan::EmptyRelation(e) => &e.schema,
+            LogicalPlan::Repartition(r) => r.input.schema(),
+        }
+    }
+
+    /// The inputs of this node.
+    pub fn inputs(&self) -> Vec<&Arc<LogicalPlan>> {
+        match self {
+            LogicalPlan::Projection(p) => vec![&p.input],
+            LogicalPlan::Filter(f) => vec![&f.input],
+            LogicalPlan::Aggregate(a) => vec![&a.input],
+            LogicalPlan::Window(w) => vec![&w.input],
+            LogicalPlan::Sort(s) => vec![&s.input],
+            LogicalPlan::Limit(l) => vec![&l.input],
+            LogicalPlan::Join(j) => vec![&j.left, &j.right],
+            LogicalPlan::Union(u) => u.inputs.iter().collect(),
+            LogicalPlan::SubqueryAlias(a) => vec![&a.input],
+            LogicalPlan::Repartition(r) => vec![&r.input],
+            LogicalPlan::TableScan(_) | LogicalPlan::Values(_) | LogicalPlan::EmptyRelation(_) => vec![],
+        }
+    }
+
+    /// The expressions this node evaluates (not those of its inputs).
+    pub fn expressions(&self) -> Vec<&Expr> {
+        match self {
+            LogicalPlan::Projection(p) => p.exprs.iter().collect(),
+            LogicalPlan::Filter(f) => vec![&f.predicate],
+            LogicalPlan::Aggregate(a) => a.group_exprs.iter().chain(a.aggr_exprs.iter()).collect(),
+            LogicalPlan::Window(w) => w.window_exprs.iter().collect(),
+            LogicalPlan::Sort(s) => s.exprs.iter().map(|s| &s.expr).collect(),
+            LogicalPlan::Join(j) => {
+                let mut v: Vec<&Expr> = vec![];
+                for (l, r) in &j.on {
+                    v.push(l);
+                    v.push(r);
+                }
+                if let Some(f) = &j.filter {
+                    v.push(f);
+                }
+                v
+            }
+            LogicalPlan::Values(v) => v.rows.iter().flatten().collect(),
+            LogicalPlan::Repartition(r) => match &r.scheme {
+                RepartitionScheme::Hash(k, _) => k.iter().collect(),
+                RepartitionScheme::RoundRobin(_) => vec![],
+            },
+            LogicalPlan::TableScan(t) => t.filters.iter().collect(),
+            _ => vec![],
+        }
+    }
+
+    /// Replaces the inputs (same number, same order), recomputing schemas where they derive from inputs.
+    pub fn with_new_inputs(&self, inputs: Vec<Arc<LogicalPlan>>) -> Result<LogicalPlan> {
+        let mut it = inputs.into_iter();
+        let mut next = || it.next().ok_or_else(|| Error::internal("missing plan input"));
+        Ok(match self {
+            LogicalPlan::Projection(p) => LogicalPlan::Projection(Projection::try_new(p.exprs.clone(), next()?)?),
+            LogicalPlan::Filter(f) => LogicalPlan::Filter(Filter {
+                predicate: f.predicate.clone(),
+                input: next()?,
+            }),
+            LogicalPlan::Aggregate(a) => LogicalPlan::Aggregate(Aggregate::try_new(
+                next()?,
+                a.group_exprs.clone(),
+                a.aggr_exprs.clone(),
+            )?),
+            LogicalPlan::Window(w) => LogicalPlan::Window(Window::try_new(next()?, w.window_exprs.clone())?),
+            LogicalPlan::Sort(s) => LogicalPlan::Sort(Sort {
+                exprs: s.exprs.clone(),
+                input: next()?,
+                fetch: s.fetch,
+            }),
+            LogicalPlan::Limit(l) => LogicalPlan::Limit(Limit {
+                skip: l.skip,
+                fetch: l.fetch,
+                input: next()?,
+            }),
+            LogicalPlan::Join(j) => {
+                let left = next()?;
+                let right = next()?;
+                let mut nj = Join::try_new(
+                    left,
+                    right,
+                    j.on.clone(),
+                    j.filter.clone(),
+                    j.join_type,
+                    j.null_equals_null,
+                )?;
+                nj.null_aware = j.null_aware;
+                LogicalPlan::Join(nj)
+            }
+            LogicalPlan::Union(u) => {
+                let inputs: Vec<_> = std::iter::from_fn(|| next().ok()).collect();
+                LogicalPlan::Union(Union {
+                    inputs,
+                    schema: u.schema.clone(),
+                })
+            }
+            LogicalPlan::SubqueryAlias(a) => LogicalPlan::SubqueryAlias(SubqueryAlias::try_new(next()?, a.alias.clone())?),
+            LogicalPlan::Repartition(r) => LogicalPlan::Repartition(Repartition {
+                input: next()?,
+                scheme: r.scheme.clone(),
+            }),
+            leaf @ (LogicalPlan::TableScan(_) | LogicalPlan::Values(_) | LogicalPlan::EmptyRelation(_)) => leaf.clone(),
+        })
+    }
+
+    /// A short name of the node kind.
+    pub fn name(&self) -> &'static str {
+        match self {
+            LogicalPlan::Projection(_) => "Projection",
+            LogicalPlan::Filter(_) => "Filter",
+            LogicalPlan::Aggregate(_) => "Aggregate",
+            LogicalPlan::Window(_) => "Window",
+            LogicalPlan::Sort(_) => "Sort",
+            LogicalPlan::Limit(_) => "Limit",
+            LogicalPlan::Join(_) => "Join",
+            LogicalPlan::Union(_) => "Union",
+            LogicalPlan::SubqueryAlias(_) => "SubqueryAlias",
+            LogicalPlan::TableScan(_) => "TableScan",
+            LogicalPlan::Values(_) => "Values",
+            LogicalPlan::EmptyRelation(_) => "EmptyRelation",
+            LogicalPlan::Repartition(_) => "Repartition",
+        }
+    }
+
+    /// Whether any expression anywhere in the plan (including nested subqueries) refers to an outer query.
+    pub fn has_outer_references(&self) -> bool {
+        fn expr_has(e: &Expr) -> bool {
+            let mut found = false;
+            e.any(&mut |x| {
+                match x {
+                    Expr::OuterColumn(..) => found = true,
+                    Expr::ScalarSubquery(sq) | Expr::Exists { subquery: sq, .. } | Expr::InSubquery { subquery: sq, .. } => {
+                        if sq.plan.has_outer_references() {
+                            found = true;
+                        }
+                    }
+                    _ => {}
+                }
+                found
+            });
+            found
+        }
+        self.expressions().into_iter().any(expr_has) || self.inputs().iter().any(|i| i.has_outer_references())
+    }
+}

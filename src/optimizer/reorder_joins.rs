@@ -1,0 +1,173 @@
+//! `ReorderJoins`: flattens trees of inner and cross joins (with the filters
+//! between them) into a set of relations and conditions, then rebuilds a
+//! left-deep tree greedily: start from the smallest relation, and repeatedly
+//! join the smallest relation connected to what is joined so far by a
+//! condition. A cross join happens only when no connected relation is left.
+//! A projection on top restores the original column order.
+
+use std::sync::Arc;
+
+use datafusion_common::tree_node::Transformed;
+
+use crate::error::Result;
+use crate::logical::builder::LogicalPlanBuilder;
+use crate::logical::expr::Expr;
+use crate::logical::plan::{JoinType, LogicalPlan};
+use crate::optimizer::rule::{OptimizerContext, OptimizerRule};
+use crate::optimizer::utils::is_movable;
+use crate::physical::statistics::estimate_rows;
+
+/// Reorders inner join groups.
+#[derive(Debug)]
+pub struct ReorderJoins;
+
+impl OptimizerRule for ReorderJoins {
+    fn name(&self) -> &'static str {
+        "reorder_joins"
+    }
+    fn rewrite(&self, plan: LogicalPlan, _ctx: &OptimizerContext) -> Result<Transformed<LogicalPlan>> {
+        let before = plan.clone();
+        let after = reorder(plan)?;
+        let changed = after != before;
+        Ok(Transformed::new_transformed(after, changed))
+    }
+}
+
+fn is_inner_join(p: &LogicalPlan) -> bool {
+    matches!(p, LogicalPlan::Join(j) if j.join_type == JoinType::Inner && !j.null_equals_null)
+}
+
+fn reorder(plan: LogicalPlan) -> Result<LogicalPlan> {
+    let starts_group = match &plan {
+        LogicalPlan::Join(_) => is_inner_join(&plan),
+        LogicalPlan::Filter(f) => is_inner_join(&f.input),
+        _ => false,
+    };
+    if !starts_group {
+        let inputs = plan
+            .inputs()
+            .into_iter()
+            .map(|i| reorder(i.as_ref().clone()).map(Arc::new))
+            .collect::<Result<Vec<_>>>()?;
+        return if inputs.is_empty() { Ok(plan) } else { plan.with_new_inputs(inputs) };
+    }
+    let mut leaves = vec![];
+    let mut conds = vec![];
+    let mut above = vec![];
+    flatten(plan.clone(), &mut leaves, &mut conds, &mut above)?;
+    if leaves.len() < 3 {
+        // nothing to choose between two relations; just recurse
+        let inputs = plan
+            .inputs()
+            .into_iter()
+            .map(|i| reorder(i.as_ref().clone()).map(Arc::new))
+            .collect::<Result<Vec<_>>>()?;
+        return plan.with_new_inputs(inputs);
+    }
+    let original = plan.schema().clone();
+    let rebuilt = greedy(leaves, conds)?;
+    let mut b = LogicalPlanBuilder::from(rebuilt);
+    if let Some(p) = Expr::conjunction(above) {
+        b = b.filter(p)?;
+    }
+    // restore the original column order
+    let exprs = original.columns().into_iter().map(Expr::Column).collect();
+    Ok(b.project(exprs)?.build())
+}
+
+/// Collects the relations and conditions of an inner join group.
+fn flatten(plan: LogicalPlan, leaves: &mut Vec<LogicalPlan>, conds: &mut Vec<Expr>, above: &mut Vec<Expr>) -> Result<()> {
+    match plan {
+        LogicalPlan::Join(j) if j.join_type == JoinType::Inner && !j.null_equals_null => {
+            flatten(j.left.as_ref().clone(), leaves, conds, above)?;
+            flatten(j.right.as_ref().clone(), leaves, conds, above)?;
+            for (l, r) in j.on {
+                conds.push(l.eq(r));
+            }
+            if let Some(f) = j.filter {
+                conds.extend(f.split_conjunction());
+            }
+            Ok(())
+        }
+        LogicalPlan::Filter(f) if is_inner_join(&f.input) => {
+            for c in f.predicate.split_conjunction() {
+                if is_movable(&c) {
+                    conds.push(c);
+                } else {
+                    above.push(c);
+                }
+            }
+            flatten(f.input.as_ref().clone(), leaves, conds, above)
+        }
+        other => {
+            leaves.push(reorder(other)?);
+            Ok(())
+        }
+    }
+}
+
+/// Which leaves an expression's columns come from.
+fn leaves_of(e: &Expr, leaves: &[LogicalPlan]) -> Vec<usize> {
+    let mut out = vec![];
+    for c in e.column_refs() {
+        if let Some(i) = leaves.iter().position(|l| l.schema().has_column(c)) {
+            if !out.contains(&i) {
+                out.push(i);
+            }
+        }
+    }
+    out
+}
+
+fn greedy(leaves: Vec<LogicalPlan>, conds: Vec<Expr>) -> Result<LogicalPlan> {
+    let n = leaves.len();
+    let sizes: Vec<usize> = leaves.iter().map(|l| estimate_rows(l).unwrap_or(usize::MAX / 4)).collect();
+    let cond_leaves: Vec<Vec<usize>> = conds.iter().map(|c| leaves_of(c, &leaves)).collect();
+    let mut used = vec![false; n];
+    let mut cond_used = vec![false; conds.len()];
+    // start with the smallest relation that takes part in some join condition (else the smallest)
+    let connected_somewhere = |i: usize| cond_leaves.iter().any(|ls| ls.len() >= 2 && ls.contains(&i));
+    let start = (0..n)
+        .filter(|i| connected_somewhere(*i))
+        .min_by_key(|i| sizes[*i])
+        .or_else(|| (0..n).min_by_key(|i| sizes[*i]))
+        .unwrap_or(0);
+    used[start] = true;
+    let mut plan = leaves[start].clone();
+    for _ in 1..n {
+        // candidates connected to the joined set by an equality or any condition
+        let connects = |i: usize| {
+            cond_leaves.iter().enumerate().any(|(k, ls)| {
+                !cond_used[k] && ls.contains(&i) && ls.iter().any(|x| *x != i && used[*x]) && ls.iter().all(|x| *x == i || used[*x])
+            })
+        };
+        let next = (0..n)
+            .filter(|i| !used[*i] && connects(*i))
+            .min_by_key(|i| sizes[*i])
+            .or_else(|| (0..n).filter(|i| !used[*i]).min_by_key(|i| sizes[*i]));
+        let Some(next) = next else { break };
+        used[next] = true;
+        let mut on = vec![];
+        for (k, ls) in cond_leaves.iter().enumerate() {
+            if !cond_used[k] && ls.iter().all(|x| used[*x]) && ls.contains(&next) {
+                on.push(conds[k].clone());
+                cond_used[k] = true;
+            }
+        }
+        plan = LogicalPlanBuilder::from(plan)
+            .join_on(Arc::new(leaves[next].clone()), JoinType::Inner, Expr::conjunction(on))?
+            .build();
+    }
+    // conditions on a single relation or none (constants) go on top
+    let rest: Vec<Expr> = conds
+        .into_iter()
+        .zip(cond_used)
+        .filter(|(_, u)| !u)
+        .map(|(c, _)| c)
+        .collect();
+    let mut b = LogicalPlanBuilder::from(plan);
+    if let Some(p) = Expr::conjunction(rest) {
+        b = b.filter(p)?;
+    }
+    Ok(b.build())
+}

@@ -1,0 +1,241 @@
+//! `SimplifyExpressions`: constant folding (`1 + 2` → `3`, `CAST('1995-01-01' AS DATE)` → a date
+//! literal), boolean identities (`true AND p` → `p`, `p OR true` → `true`, `NOT NOT p` → `p`),
+//! `x + 0`, `x * 1`, and filters that are always true (removed) or never true (empty input).
+//! Folding that fails (e.g. `1/0` in a branch never taken) leaves the expression as it is, so
+//! errors surface only if the expression is really evaluated.
+
+use std::sync::Arc;
+
+use arrow::datatypes::Schema;
+use arrow::record_batch::{RecordBatch, RecordBatchOptions};
+use datafusion_common::tree_node::{Transformed, TreeNode};
+use datafusion_common::ScalarValue;
+
+use crate::error::Result;
+use crate::logical::expr::{BinaryOp, Expr, Subquery};
+use crate::logical::plan::{EmptyRelation, LogicalPlan};
+use crate::logical::schema::PlanSchema;
+use crate::logical::tree_node::map_expressions;
+use crate::optimizer::rule::{OptimizerContext, OptimizerRule};
+
+/// Folds constants and simplifies boolean logic.
+#[derive(Debug)]
+pub struct SimplifyExpressions;
+
+impl OptimizerRule for SimplifyExpressions {
+    fn name(&self) -> &'static str {
+        "simplify_expressions"
+    }
+    fn rewrite(&self, plan: LogicalPlan, _ctx: &OptimizerContext) -> Result<Transformed<LogicalPlan>> {
+        let before = plan.clone();
+        let after = simplify_plan(plan)?;
+        let changed = after != before;
+        Ok(Transformed::new_transformed(after, changed))
+    }
+}
+
+/// Simplifies every expression of a plan, including subquery plans.
+pub fn simplify_plan(plan: LogicalPlan) -> Result<LogicalPlan> {
+    let out = plan.transform_up(|node| {
+        let node = map_expressions(node, simplify_expr)?;
+        let node = match node {
+            LogicalPlan::Filter(f) => match &f.predicate {
+                Expr::Literal(ScalarValue::Boolean(Some(true))) => f.input.as_ref().clone(),
+                Expr::Literal(v) if v.is_null() || *v == ScalarValue::Boolean(Some(false)) => {
+                    LogicalPlan::EmptyRelation(EmptyRelation {
+                        produce_one_row: false,
+                        schema: f.input.schema().clone(),
+                    })
+                }
+                _ => LogicalPlan::Filter(f),
+            },
+            other => other,
+        };
+        Ok(Transformed::yes(node))
+    })?;
+    Ok(out.data)
+}
+
+fn is_true(e: &Expr) -> bool {
+    matches!(e, Expr::Literal(ScalarValue::Boolean(Some(true))))
+}
+fn is_false(e: &Expr) -> bool {
+    matches!(e, Expr::Literal(ScalarValue::Boolean(Some(false))))
+}
+
+fn is_zero(v: &ScalarValue) -> bool {
+    match v {
+        ScalarValue::Int8(Some(0)) | ScalarValue::Int16(Some(0)) | ScalarValue::Int32(Some(0)) | ScalarValue::Int64(Some(0)) => true,
+        ScalarValue::Float64(Some(x)) => *x == 0.0,
+        _ => false,
+    }
+}
+
+fn is_one(v: &ScalarValue) -> bool {
+    match v {
+        ScalarValue::Int8(Some(1)) | ScalarValue::Int16(Some(1)) | ScalarValue::Int32(Some(1)) | ScalarValue::Int64(Some(1)) => true,
+        ScalarValue::Float64(Some(x)) => *x == 1.0,
+        _ => false,
+    }
+}
+
+/// Simplifies one expression (bottom-up).
+pub fn simplify_expr(e: Expr) -> Result<Expr> {
+    let out = e.transform_up(|x| {
+        let x = match x {
+            // simplify the plans of subqueries too
+            Expr::ScalarSubquery(sq) => Expr::ScalarSubquery(simplify_subquery(sq)?),
+            Expr::Exists { subquery, negated } => Expr::Exists {
+                subquery: simplify_subquery(subquery)?,
+                negated,
+            },
+            Expr::InSubquery { expr, subquery, negated } => Expr::InSubquery {
+                expr,
+                subquery: simplify_subquery(subquery)?,
+                negated,
+            },
+            other => other,
+        };
+        Ok(match simplify_node(x) {
+            (e, true) => Transformed::yes(e),
+            (e, false) => Transformed::no(e),
+        })
+    })?;
+    Ok(out.data)
+}
+
+fn simplify_subquery(sq: Subquery) -> Result<Subquery> {
+    Ok(Subquery {
+        plan: Arc::new(simplify_plan(sq.plan.as_ref().clone())?),
+    })
+}
+
+fn simplify_node(e: Expr) -> (Expr, bool) {
+    match e {
+        Expr::Binary(l, BinaryOp::And, r) => {
+            if is_true(&l) {
+                return (*r, true);
+            }
+            if is_true(&r) {
+                return (*l, true);
+            }
+            if is_false(&l) || is_false(&r) {
+                return (Expr::Literal(ScalarValue::Boolean(Some(false))), true);
+            }
+            (Expr::Binary(l, BinaryOp::And, r), false)
+        }
+        Expr::Binary(l, BinaryOp::Or, r) => {
+            if is_false(&l) {
+                return (*r, true);
+            }
+            if is_false(&r) {
+                return (*l, true);
+            }
+            if is_true(&l) || is_true(&r) {
+                return (Expr::Literal(ScalarValue::Boolean(Some(true))), true);
+            }
+            (Expr::Binary(l, BinaryOp::Or, r), false)
+        }
+        Expr::Not(inner) => match *inner {
+            Expr::Not(x) => (*x, true),
+            other => fold(Expr::Not(Box::new(other))),
+        },
+        Expr::Binary(l, op @ (BinaryOp::Plus | BinaryOp::Minus), r)
+            if matches!(r.as_ref(), Expr::Literal(v) if is_zero(v)) && same_literal_type(&l, &r) =>
+        {
+            let _ = op;
+            (*l, true)
+        }
+        Expr::Binary(l, BinaryOp::Multiply | BinaryOp::Divide, r)
+            if matches!(r.as_ref(), Expr::Literal(v) if is_one(v)) && same_literal_type(&l, &r) =>
+        {
+            (*l, true)
+        }
+        other => fold(other),
+    }
+}
+
+/// Whether `x`'s type equals the literal's, so `x op literal` keeps `x`'s type.
+fn same_literal_type(x: &Expr, lit: &Expr) -> bool {
+    let Expr::Literal(v) = lit else { return false };
+    let t = v.data_type();
+    // only expressions whose type is evident without a schema
+    match x {
+        Expr::Cast { data_type, .. } => *data_type == t,
+        Expr::Literal(w) => w.data_type() == t,
+        _ => false,
+    }
+}
+
+/// Evaluates an expression without columns to a literal (unchanged when that fails).
+fn fold(e: Expr) -> (Expr, bool) {
+    if matches!(e, Expr::Literal(_) | Expr::Alias(..) | Expr::Wildcard(_)) {
+        return (e, false);
+    }
+    let mut foldable = true;
+    e.any(&mut |x| {
+        if matches!(
+            x,
+            Expr::Column(_)
+                | Expr::OuterColumn(..)
+                | Expr::Aggregate(_)
+                | Expr::Window(_)
+                | Expr::ScalarSubquery(_)
+                | Expr::Exists { .. }
+                | Expr::InSubquery { .. }
+                | Expr::Wildcard(_)
+        ) || matches!(x, Expr::ScalarFunction(f) if f.func.volatile())
+        {
+            foldable = false;
+        }
+        !foldable
+    });
+    if !foldable {
+        return (e, false);
+    }
+    match evaluate_constant(&e) {
+        Some(v) => (Expr::Literal(v), true),
+        None => (e, false),
+    }
+}
+
+fn evaluate_constant(e: &Expr) -> Option<ScalarValue> {
+    let empty = PlanSchema::empty();
+    let pe = crate::physical_expr::create_physical_expr(e, &empty, None).ok()?;
+    let one = RecordBatch::try_new_with_options(
+        Arc::new(Schema::empty()),
+        vec![],
+        &RecordBatchOptions::new().with_row_count(Some(1)),
+    )
+    .ok()?;
+    let a = pe.evaluate(&one).ok()?.into_array(1).ok()?;
+    let v = ScalarValue::try_from_array(&a, 0).ok()?;
+    // keep the expression's type (e.g. a NULL of the right type)
+    let want = e.data_type(&empty).ok()?;
+    if v.data_type() != want {
+        return v.cast_to(&want).ok();
+    }
+    Some(v)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::logical::expr_fn::{col, lit};
+
+    #[test]
+    fn folds_and_simplifies() {
+        let e = lit(1i64).eq(lit(1i64)).and(col("a").gt(lit(2i64)));
+        assert_eq!(simplify_expr(e).unwrap().to_string(), "a > 2");
+        let e = col("a").gt(lit(1i64)).or(lit(true));
+        assert_eq!(simplify_expr(e).unwrap(), lit(true));
+        let e = col("a").not().not();
+        assert_eq!(simplify_expr(e).unwrap(), col("a"));
+    }
+
+    #[test]
+    fn failing_folds_are_left_alone() {
+        let e = Expr::binary(lit(1i64), BinaryOp::Divide, lit(0i64));
+        assert_eq!(simplify_expr(e.clone()).unwrap(), e);
+    }
+}

@@ -1,0 +1,14 @@
+//! Physical planning: turns an optimized `LogicalPlan` into a tree of
+//! operators, choosing join strategies and inserting exchanges where an
+//! operator's required distribution is not met by its input's partitioning.
+
+pub mod display;
+pub mod enforce_distribution;
+pub mod join_selection;
+pub mod partitioning;
+pub mod planner;
+pub mod planner_window;
+pub mod statistics;
+
+pub use partitioning::{Distribution, Partitioning};
+pub use planner::PhysicalPlanner;

@@ -1,0 +1,282 @@
+//! Logical plan → physical operators. Each logical node maps to the operator
+//! of the same name (`Filter` → `FilterExec`); aggregation becomes two phases,
+//! sorting becomes per-partition sort plus a sort-merge exchange, and joins
+//! pick hash or nested-loop, build side and broadcast (see `join_selection.rs`).
+//! Exchanges for other distribution needs are added afterwards by
+//! `enforce_distribution`.
+
+use std::sync::Arc;
+
+use arrow::compute::SortOptions;
+use arrow::datatypes::{Field, Schema};
+use arrow::record_batch::{RecordBatch, RecordBatchOptions};
+
+use crate::catalog::ScanArgs;
+use crate::config::SessionConfig;
+use crate::error::{Error, Result};
+use crate::exec::exchange::{ExchangeExec, ExchangeMode};
+use crate::exec::filter::FilterExec;
+use crate::exec::hash_aggregate::{AggregateMode, AggregateSpec, HashAggregateExec};
+use crate::exec::limit::LimitExec;
+use crate::exec::projection::ProjectionExec;
+use crate::exec::sort::SortExec;
+use crate::exec::union::UnionExec;
+use crate::exec::values::ValuesExec;
+use crate::exec::ExecutionPlan;
+use crate::logical::expr::Expr;
+use crate::logical::plan::{LogicalPlan, RepartitionScheme};
+use crate::logical::schema::PlanSchema;
+use crate::physical::enforce_distribution::enforce_distribution;
+use crate::physical::join_selection::plan_join;
+use crate::physical::{Distribution, Partitioning};
+use crate::physical_expr::subquery::SubqueryRunner;
+use crate::physical_expr::{create_physical_expr, PhysicalExprRef, PhysicalSortExpr};
+
+/// Turns logical plans into executable operator trees.
+#[derive(Debug, Clone)]
+pub struct PhysicalPlanner {
+    /// Session settings (partitions, broadcast threshold).
+    pub config: Arc<SessionConfig>,
+    /// Runs subqueries that remain inside expressions.
+    pub runner: Option<Arc<dyn SubqueryRunner>>,
+}
+
+impl PhysicalPlanner {
+    /// A planner.
+    pub fn new(config: Arc<SessionConfig>, runner: Option<Arc<dyn SubqueryRunner>>) -> Self {
+        PhysicalPlanner { config, runner }
+    }
+
+    /// Plans `plan` and inserts the exchanges its operators need.
+    pub fn create_physical_plan(&self, plan: &LogicalPlan) -> Result<Arc<dyn ExecutionPlan>> {
+        let p = self.plan(plan)?;
+        enforce_distribution(p, &self.config)
+    }
+
+    /// Plans one expression over `schema`.
+    pub fn expr(&self, e: &Expr, schema: &PlanSchema) -> Result<PhysicalExprRef> {
+        create_physical_expr(e, schema, self.runner.as_ref())
+    }
+
+    /// Plans a sort key.
+    pub fn sort_expr(&self, s: &crate::logical::expr::SortExpr, schema: &PlanSchema) -> Result<PhysicalSortExpr> {
+        Ok(PhysicalSortExpr {
+            expr: self.expr(&s.expr, schema)?,
+            options: SortOptions {
+                descending: !s.asc,
+                nulls_first: s.nulls_first,
+            },
+        })
+    }
+
+    /// Plans a node and its inputs (without enforcing distributions).
+    pub fn plan(&self, plan: &LogicalPlan) -> Result<Arc<dyn ExecutionPlan>> {
+        Ok(match plan {
+            LogicalPlan::TableScan(t) => t.source.scan(ScanArgs {
+                projection: t.projection.as_ref(),
+                filters: &t.filters,
+                fetch: t.fetch,
+                config: &self.config,
+            })?,
+            LogicalPlan::Values(v) => {
+                let schema = v.schema.arrow_schema().clone();
+                let empty = PlanSchema::empty();
+                let one = RecordBatch::try_new_with_options(
+                    Arc::new(Schema::empty()),
+                    vec![],
+                    &RecordBatchOptions::new().with_row_count(Some(1)),
+                )?;
+                let mut columns: Vec<Vec<arrow::array::ArrayRef>> = vec![vec![]; schema.fields().len()];
+                for row in &v.rows {
+                    for (c, e) in row.iter().enumerate() {
+                        let pe = self.expr(e, &empty)?;
+                        let a = pe.evaluate(&one)?.into_array(1)?;
+                        let a = crate::physical_expr::cast::cast_array(&a, schema.field(c).data_type(), false)?;
+                        columns[c].push(a);
+                    }
+                }
+                let arrays = columns
+                    .iter()
+                    .map(|parts| {
+                        let refs: Vec<&dyn arrow::array::Array> = parts.iter().map(|a| a.as_ref()).collect();
+                        Ok(arrow::compute::concat(&refs)?)
+                    })
+                    .collect::<Result<Vec<_>>>()?;
+                let batch = RecordBatch::try_new_with_options(
+                    schema.clone(),
+                    arrays,
+                    &RecordBatchOptions::new().with_row_count(Some(v.rows.len())),
+                )?;
+                Arc::new(ValuesExec::new(schema, vec![batch]))
+            }
+            LogicalPlan::EmptyRelation(e) => {
+                let schema = e.schema.arrow_schema().clone();
+                let batches = if e.produce_one_row {
+                    let cols = schema
+                        .fields()
+                        .iter()
+                        .map(|f| arrow::array::new_null_array(f.data_type(), 1))
+                        .collect();
+                    vec![RecordBatch::try_new_with_options(
+                        schema.clone(),
+                        cols,
+                        &RecordBatchOptions::new().with_row_count(Some(1)),
+                    )?]
+                } else {
+                    vec![]
+                };
+                Arc::new(ValuesExec::new(schema, batches))
+            }
+            LogicalPlan::Projection(p) => {
+                let input = self.plan(&p.input)?;
+                let in_schema = p.input.schema();
+                let exprs = p
+                    .exprs
+                    .iter()
+                    .zip(p.schema.iter())
+                    .map(|(e, (_, f))| Ok((self.expr(e, in_schema)?, f.name().clone())))
+                    .collect::<Result<Vec<_>>>()?;
+                let fields = p.schema.arrow_schema().fields().iter().map(|f| f.as_ref().clone()).collect();
+                Arc::new(ProjectionExec::new(exprs, fields, input))
+            }
+            LogicalPlan::Filter(f) => {
+                let input = self.plan(&f.input)?;
+                let preds = f
+                    .predicate
+                    .conjuncts()
+                    .into_iter()
+                    .map(|c| self.expr(c, f.input.schema()))
+                    .collect::<Result<Vec<_>>>()?;
+                Arc::new(FilterExec::new(preds, input))
+            }
+            LogicalPlan::Aggregate(a) => self.plan_aggregate(a)?,
+            LogicalPlan::Window(w) => crate::physical::planner_window::plan_window(self, w)?,
+            LogicalPlan::Sort(s) => {
+                let input = self.plan(&s.input)?;
+                let keys = s
+                    .exprs
+                    .iter()
+                    .map(|k| self.sort_expr(k, s.input.schema()))
+                    .collect::<Result<Vec<_>>>()?;
+                let sorted: Arc<dyn ExecutionPlan> = Arc::new(SortExec::new(keys.clone(), s.fetch, input));
+                if sorted.output_partitioning().partition_count() > 1 {
+                    Arc::new(ExchangeExec::new(sorted, ExchangeMode::SortMerge(keys, s.fetch)))
+                } else {
+                    sorted
+                }
+            }
+            LogicalPlan::Limit(l) => {
+                let input = self.plan(&l.input)?;
+                if input.output_partitioning().partition_count() > 1 {
+                    let local: Arc<dyn ExecutionPlan> = match l.fetch {
+                        Some(f) => Arc::new(LimitExec::new(0, Some(f + l.skip), false, input)),
+                        None => input,
+                    };
+                    let merged = Arc::new(ExchangeExec::new(local, ExchangeMode::Coalesce));
+                    Arc::new(LimitExec::new(l.skip, l.fetch, true, merged))
+                } else {
+                    Arc::new(LimitExec::new(l.skip, l.fetch, true, input))
+                }
+            }
+            LogicalPlan::Join(j) => plan_join(self, j)?,
+            LogicalPlan::Union(u) => {
+                let inputs = u.inputs.iter().map(|i| self.plan(i)).collect::<Result<Vec<_>>>()?;
+                Arc::new(UnionExec::new(inputs, u.schema.arrow_schema().clone()))
+            }
+            LogicalPlan::SubqueryAlias(a) => self.plan(&a.input)?,
+            LogicalPlan::Repartition(r) => {
+                let input = self.plan(&r.input)?;
+                match &r.scheme {
+                    RepartitionScheme::RoundRobin(n) => Arc::new(ExchangeExec::new(input, ExchangeMode::RoundRobin(*n))),
+                    RepartitionScheme::Hash(keys, n) => {
+                        let keys = keys.iter().map(|k| self.expr(k, r.input.schema())).collect::<Result<Vec<_>>>()?;
+                        Arc::new(ExchangeExec::new(input, ExchangeMode::Hash(keys, *n)))
+                    }
+                }
+            }
+        })
+    }
+
+    fn aggregate_specs(&self, a: &crate::logical::plan::Aggregate) -> Result<Vec<AggregateSpec>> {
+        let in_schema = a.input.schema();
+        let g = a.group_exprs.len();
+        a.aggr_exprs
+            .iter()
+            .enumerate()
+            .map(|(i, e)| {
+                let Expr::Aggregate(call) = e.unaliased() else {
+                    return Err(Error::internal(format!("not an aggregate: {e}")));
+                };
+                let args = call.args.iter().map(|x| self.expr(x, in_schema)).collect::<Result<Vec<_>>>()?;
+                let arg_types = call.args.iter().map(|x| x.data_type(in_schema)).collect::<Result<Vec<_>>>()?;
+                let filter = match &call.filter {
+                    Some(f) => Some(self.expr(f, in_schema)?),
+                    None => None,
+                };
+                let field = a.schema.field(g + i);
+                Ok(AggregateSpec {
+                    func: call.func.clone(),
+                    args,
+                    return_type: field.data_type().clone(),
+                    arg_types,
+                    distinct: call.distinct,
+                    filter,
+                    name: field.name().clone(),
+                    nullable: field.is_nullable(),
+                })
+            })
+            .collect()
+    }
+
+    fn plan_aggregate(&self, a: &crate::logical::plan::Aggregate) -> Result<Arc<dyn ExecutionPlan>> {
+        let input = self.plan(&a.input)?;
+        let in_schema = a.input.schema();
+        let g = a.group_exprs.len();
+        let group_exprs = a
+            .group_exprs
+            .iter()
+            .zip(a.schema.iter())
+            .map(|(e, (_, f))| Ok((self.expr(e, in_schema)?, f.name().clone())))
+            .collect::<Result<Vec<_>>>()?;
+        let group_fields: Vec<Field> = a.schema.arrow_schema().fields()[..g].iter().map(|f| f.as_ref().clone()).collect();
+        let specs = self.aggregate_specs(a)?;
+        let any_distinct = specs.iter().any(|s| s.distinct);
+        let keys: Vec<PhysicalExprRef> = group_exprs.iter().map(|(e, _)| e.clone()).collect();
+        let n_in = input.output_partitioning().partition_count();
+        let pre_partitioned = g > 0 && input.output_partitioning().satisfies(&Distribution::HashPartitioned(keys));
+        if any_distinct || n_in == 1 || pre_partitioned {
+            return Ok(Arc::new(HashAggregateExec::try_new(
+                AggregateMode::Single,
+                group_exprs,
+                group_fields,
+                specs,
+                input,
+            )?));
+        }
+        let partial = HashAggregateExec::try_new(
+            AggregateMode::Partial,
+            group_exprs.clone(),
+            group_fields.clone(),
+            specs.clone(),
+            input,
+        )?;
+        let final_groups: Vec<(PhysicalExprRef, String)> = partial
+            .output_group_columns()
+            .into_iter()
+            .zip(group_exprs.iter().map(|(_, n)| n.clone()))
+            .collect();
+        let partial: Arc<dyn ExecutionPlan> = Arc::new(partial);
+        Ok(Arc::new(HashAggregateExec::try_new(
+            AggregateMode::Final,
+            final_groups,
+            group_fields,
+            specs,
+            partial,
+        )?))
+    }
+}
+
+/// Whether a plan's output has exactly one partition.
+pub fn is_single(p: &Arc<dyn ExecutionPlan>) -> bool {
+    matches!(p.output_partitioning(), Partitioning::Unknown(1)) || p.output_partitioning().partition_count() == 1
+}

@@ -1,0 +1,264 @@
+//! Binary operators on whole arrays (or an array and a scalar), using Arrow's
+//! kernels: checked arithmetic (overflow and division by zero are errors),
+//! comparisons, Kleene AND/OR, `IS [NOT] DISTINCT FROM` and `||`.
+
+use std::fmt;
+use std::sync::Arc;
+
+use arrow::array::{Array, ArrayRef, AsArray, BooleanArray, Int32Array, Int64Array};
+use arrow::compute::kernels::{cmp, numeric};
+use arrow::datatypes::{DataType, Date32Type};
+use arrow::record_batch::RecordBatch;
+use datafusion_common::ScalarValue;
+
+use crate::error::{Error, Result};
+use crate::logical::expr::BinaryOp;
+use crate::physical_expr::cast::cast_array;
+use crate::physical_expr::{ColumnarValue, PhysicalExpr, PhysicalExprRef};
+
+/// `left op right`.
+#[derive(Debug)]
+pub struct BinaryExpr {
+    left: PhysicalExprRef,
+    op: BinaryOp,
+    right: PhysicalExprRef,
+    data_type: DataType,
+}
+
+impl BinaryExpr {
+    /// A binary expression producing `data_type`.
+    pub fn new(left: PhysicalExprRef, op: BinaryOp, right: PhysicalExprRef, data_type: DataType) -> Self {
+        BinaryExpr {
+            left,
+            op,
+            right,
+            data_type,
+        }
+    }
+    /// The operator.
+    pub fn op(&self) -> BinaryOp {
+        self.op
+    }
+    /// Left operand.
+    pub fn left(&self) -> &PhysicalExprRef {
+        &self.left
+    }
+    /// Right operand.
+    pub fn right(&self) -> &PhysicalExprRef {
+        &self.right
+    }
+}
+
+impl fmt::Display for BinaryExpr {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "({} {} {})", self.left, self.op, self.right)
+    }
+}
+
+fn to_bool(v: &ColumnarValue, n: usize) -> Result<BooleanArray> {
+    let a = v.to_array(n)?;
+    match a.data_type() {
+        DataType::Boolean => Ok(a.as_boolean().clone()),
+        DataType::Null => Ok(BooleanArray::new_null(n)),
+        other => Err(Error::internal(format!("expected boolean operand, got {other}"))),
+    }
+}
+
+fn all_null_bool(n: usize) -> ColumnarValue {
+    let _ = n;
+    ColumnarValue::Scalar(ScalarValue::Boolean(None))
+}
+
+impl PhysicalExpr for BinaryExpr {
+    fn data_type(&self) -> &DataType {
+        &self.data_type
+    }
+    fn nullable(&self) -> bool {
+        match self.op {
+            BinaryOp::IsDistinctFrom | BinaryOp::IsNotDistinctFrom => false,
+            _ => self.left.nullable() || self.right.nullable(),
+        }
+    }
+    fn children(&self) -> Vec<&Arc<dyn PhysicalExpr>> {
+        vec![&self.left, &self.right]
+    }
+
+    fn evaluate(&self, batch: &RecordBatch) -> Result<ColumnarValue> {
+        let n = batch.num_rows();
+        let l = self.left.evaluate(batch)?;
+        match self.op {
+            BinaryOp::And | BinaryOp::Or => {
+                // short-circuit when the left side decides every row
+                let is_and = self.op == BinaryOp::And;
+                if let ColumnarValue::Scalar(ScalarValue::Boolean(Some(b))) = &l {
+                    if *b != is_and {
+                        return Ok(ColumnarValue::Scalar(ScalarValue::Boolean(Some(*b))));
+                    }
+                    return self.right.evaluate(batch);
+                }
+                let lb = to_bool(&l, n)?;
+                if lb.null_count() == 0 {
+                    let t = lb.true_count();
+                    if is_and && t == 0 {
+                        return Ok(ColumnarValue::Array(Arc::new(lb)));
+                    }
+                    if !is_and && t == n {
+                        return Ok(ColumnarValue::Array(Arc::new(lb)));
+                    }
+                }
+                let r = self.right.evaluate(batch)?;
+                let rb = to_bool(&r, n)?;
+                let out = if is_and {
+                    arrow::compute::and_kleene(&lb, &rb)?
+                } else {
+                    arrow::compute::or_kleene(&lb, &rb)?
+                };
+                Ok(ColumnarValue::Array(Arc::new(out)))
+            }
+            _ => {
+                let r = self.right.evaluate(batch)?;
+                let out = apply_binary(&l, self.op, &r, n)?;
+                // decimal kernels pick their own precision; keep the planned type
+                match out {
+                    ColumnarValue::Array(a) if a.data_type() != &self.data_type && self.data_type != DataType::Null => {
+                        Ok(ColumnarValue::Array(cast_array(&a, &self.data_type, false)?))
+                    }
+                    ColumnarValue::Scalar(s) if s.data_type() != self.data_type && self.data_type != DataType::Null => {
+                        Ok(ColumnarValue::Scalar(s.cast_to(&self.data_type)?))
+                    }
+                    other => Ok(other),
+                }
+            }
+        }
+    }
+}
+
+/// Applies a non-logical binary operator to two values.
+pub fn apply_binary(l: &ColumnarValue, op: BinaryOp, r: &ColumnarValue, n: usize) -> Result<ColumnarValue> {
+    let both_scalar = matches!((l, r), (ColumnarValue::Scalar(_), ColumnarValue::Scalar(_)));
+    let lt = l.data_type();
+    let rt = r.data_type();
+    if lt == DataType::Null || rt == DataType::Null {
+        if op.is_comparison() {
+            match op {
+                BinaryOp::IsDistinctFrom | BinaryOp::IsNotDistinctFrom => {}
+                _ => return Ok(all_null_bool(n)),
+            }
+        } else {
+            return Ok(ColumnarValue::Scalar(ScalarValue::Null));
+        }
+    }
+    let ld = l.to_datum()?;
+    let rd = r.to_datum()?;
+    let (ld, rd) = (ld.as_ref(), rd.as_ref());
+    let result: ArrayRef = match op {
+        BinaryOp::Eq => Arc::new(cmp::eq(ld, rd)?),
+        BinaryOp::NotEq => Arc::new(cmp::neq(ld, rd)?),
+        BinaryOp::Lt => Arc::new(cmp::lt(ld, rd)?),
+        BinaryOp::LtEq => Arc::new(cmp::lt_eq(ld, rd)?),
+        BinaryOp::Gt => Arc::new(cmp::gt(ld, rd)?),
+        BinaryOp::GtEq => Arc::new(cmp::gt_eq(ld, rd)?),
+        BinaryOp::IsDistinctFrom | BinaryOp::IsNotDistinctFrom => {
+            let (la, ra) = (l.to_array(n)?, r.to_array(n)?);
+            let (la, ra) = null_typed(la, ra)?;
+            if op == BinaryOp::IsDistinctFrom {
+                Arc::new(cmp::distinct(&la, &ra)?)
+            } else {
+                Arc::new(cmp::not_distinct(&la, &ra)?)
+            }
+        }
+        BinaryOp::Plus | BinaryOp::Minus if is_date_int(&lt, &rt) => date_plus_days(l, op, r, n)?,
+        BinaryOp::Plus if is_date_int(&rt, &lt) => date_plus_days(r, op, l, n)?,
+        BinaryOp::Minus if lt == DataType::Date32 && rt == DataType::Date32 => {
+            let la = l.to_array(n)?;
+            let ra = r.to_array(n)?;
+            let li = la.as_primitive::<Date32Type>();
+            let ri = ra.as_primitive::<Date32Type>();
+            let out: Int64Array = li
+                .iter()
+                .zip(ri.iter())
+                .map(|(a, b)| match (a, b) {
+                    (Some(a), Some(b)) => Some(a as i64 - b as i64),
+                    _ => None,
+                })
+                .collect();
+            Arc::new(out)
+        }
+        BinaryOp::Plus => numeric::add(ld, rd)?,
+        BinaryOp::Minus => numeric::sub(ld, rd)?,
+        BinaryOp::Multiply => numeric::mul(ld, rd)?,
+        BinaryOp::Divide => {
+            if lt.is_floating() {
+                float_div_checked(l, r, n)?;
+            }
+            numeric::div(ld, rd)?
+        }
+        BinaryOp::Modulo => {
+            if lt.is_floating() {
+                float_div_checked(l, r, n)?;
+            }
+            numeric::rem(ld, rd)?
+        }
+        BinaryOp::StringConcat => {
+            let la = l.to_array(n)?;
+            let ra = r.to_array(n)?;
+            arrow::compute::kernels::concat_elements::concat_elements_dyn(&la, &ra)?
+        }
+        BinaryOp::And | BinaryOp::Or => unreachable!("handled by BinaryExpr"),
+    };
+    if both_scalar {
+        Ok(ColumnarValue::Scalar(ScalarValue::try_from_array(&result, 0)?))
+    } else {
+        Ok(ColumnarValue::Array(result))
+    }
+}
+
+/// Division by zero is an error for floats too (as in PostgreSQL), not infinity.
+fn float_div_checked(_l: &ColumnarValue, r: &ColumnarValue, n: usize) -> Result<()> {
+    let ra = r.to_array(n)?;
+    let zeros = match ra.data_type() {
+        DataType::Float64 => ra.as_primitive::<arrow::datatypes::Float64Type>().iter().any(|v| v == Some(0.0)),
+        DataType::Float32 => ra.as_primitive::<arrow::datatypes::Float32Type>().iter().any(|v| v == Some(0.0)),
+        _ => false,
+    };
+    if zeros {
+        return Err(Error::execution("division by zero"));
+    }
+    Ok(())
+}
+
+fn is_date_int(l: &DataType, r: &DataType) -> bool {
+    *l == DataType::Date32 && r.is_integer()
+}
+
+fn date_plus_days(date: &ColumnarValue, op: BinaryOp, days: &ColumnarValue, n: usize) -> Result<ArrayRef> {
+    let d = cast_array(&date.to_array(n)?, &DataType::Int32, false)?;
+    let k = cast_array(&days.to_array(n)?, &DataType::Int32, false)?;
+    let d = d.as_any().downcast_ref::<Int32Array>().cloned().unwrap_or_else(|| Int32Array::new_null(n));
+    let k = k.as_any().downcast_ref::<Int32Array>().cloned().unwrap_or_else(|| Int32Array::new_null(n));
+    let out = if op == BinaryOp::Minus {
+        numeric::sub(&d, &k)?
+    } else {
+        numeric::add(&d, &k)?
+    };
+    cast_array(&out, &DataType::Date32, false)
+}
+
+/// `distinct` kernels need equal types; a NULL-typed side takes the other's type.
+fn null_typed(l: ArrayRef, r: ArrayRef) -> Result<(ArrayRef, ArrayRef)> {
+    match (l.data_type(), r.data_type()) {
+        (DataType::Null, t) if *t != DataType::Null => {
+            let t = t.clone();
+            Ok((arrow::array::new_null_array(&t, l.len()), r))
+        }
+        (t, DataType::Null) if *t != DataType::Null => {
+            let t = t.clone();
+            Ok((l.clone(), arrow::array::new_null_array(&t, r.len())))
+        }
+        (DataType::Null, DataType::Null) => {
+            let b: ArrayRef = Arc::new(BooleanArray::new_null(l.len()));
+            Ok((b.clone(), b))
+        }
+        _ => Ok((l, r)),
+    }
+}

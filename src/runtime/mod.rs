@@ -1,0 +1,14 @@
+//! Running physical plans: stages and tasks on a rayon pool (`scheduler`),
+//! the per-query context (`task_context`), memory accounting (`memory_pool`),
+//! operator metrics (`metrics`) and cancellation (`cancel`).
+
+pub mod cancel;
+pub mod memory_pool;
+pub mod metrics;
+pub mod scheduler;
+pub mod task_context;
+
+pub use cancel::CancellationToken;
+pub use memory_pool::{MemoryPool, MemoryReservation};
+pub use metrics::Metrics;
+pub use task_context::TaskContext;

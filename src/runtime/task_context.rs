@@ -1,0 +1,43 @@
+//! `TaskContext`: what a running operator may use: settings, the thread pool,
+//! memory pool and cancellation flag of its query.
+
+use std::sync::Arc;
+
+use crate::config::SessionConfig;
+use crate::runtime::{CancellationToken, MemoryPool};
+
+/// Shared by all tasks of one query.
+#[derive(Debug, Clone)]
+pub struct TaskContext {
+    /// Session settings at the time the query started.
+    pub config: Arc<SessionConfig>,
+    /// The pool tasks run on.
+    pub pool: Arc<rayon::ThreadPool>,
+    /// Memory accounting.
+    pub memory: Arc<MemoryPool>,
+    /// Cancellation flag of this query.
+    pub cancel: CancellationToken,
+}
+
+impl TaskContext {
+    /// A context with its own pool (used by tests and one-off runs).
+    pub fn new(config: SessionConfig) -> Arc<Self> {
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(config.target_partitions)
+            .thread_name(|i| format!("flint-worker-{i}"))
+            .build()
+            .expect("building a thread pool");
+        let memory = MemoryPool::new(config.memory_limit);
+        Arc::new(TaskContext {
+            config: Arc::new(config),
+            pool: Arc::new(pool),
+            memory,
+            cancel: CancellationToken::new(),
+        })
+    }
+
+    /// Target rows per batch.
+    pub fn batch_size(&self) -> usize {
+        self.config.batch_size
+    }
+}

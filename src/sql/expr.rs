@@ -1,0 +1,513 @@
+//! SQL expressions → logical `Expr`: operators, literals, CASE, CAST,
+//! subqueries, and SQL's special syntax (EXTRACT, SUBSTRING, TRIM, POSITION).
+//! Types are coerced later, when the expression is added to a plan.
+
+use std::sync::Arc;
+
+use arrow::datatypes::{DataType, IntervalUnit, TimeUnit};
+use datafusion_common::ScalarValue;
+use sqlparser::ast::{self, BinaryOperator, CastKind, UnaryOperator, Value};
+
+use crate::error::{Error, Result, SqlSpan};
+use crate::logical::builder::LogicalPlanBuilder;
+use crate::logical::expr::{BinaryOp, Expr, Subquery};
+use crate::logical::expr_schema::check_single_column;
+use crate::logical::types::sql_to_arrow_type;
+use crate::sql::planner::SqlPlanner;
+use crate::sql::scope::Scope;
+
+/// A fallback for identifiers that do not resolve in scope (select-list aliases).
+pub type IdentFallback<'f> = dyn Fn(&ast::Ident) -> Option<Expr> + 'f;
+
+impl SqlPlanner<'_> {
+    /// Converts a SQL expression in `scope`.
+    pub fn sql_to_expr(&self, e: &ast::Expr, scope: &Scope) -> Result<Expr> {
+        self.sql_to_expr_with(e, scope, &|_| None)
+    }
+
+    /// Converts a SQL expression; unresolvable bare identifiers are tried with `fallback`.
+    pub fn sql_to_expr_with(&self, e: &ast::Expr, scope: &Scope, fallback: &IdentFallback) -> Result<Expr> {
+        let span = SqlSpan::from_parser(sqlparser::ast::Spanned::span(e));
+        self.convert(e, scope, fallback).map_err(|err| err.with_span(span))
+    }
+
+    fn convert(&self, e: &ast::Expr, scope: &Scope, fb: &IdentFallback) -> Result<Expr> {
+        let rec = |x: &ast::Expr| self.sql_to_expr_with(x, scope, fb);
+        let boxed = |x: &ast::Expr| -> Result<Box<Expr>> { Ok(Box::new(rec(x)?)) };
+        Ok(match e {
+            ast::Expr::Identifier(id) => match scope.resolve(std::slice::from_ref(id)) {
+                Ok(x) => x,
+                Err(err) => fb(id).ok_or(err)?,
+            },
+            ast::Expr::CompoundIdentifier(ids) => scope.resolve(ids)?,
+            ast::Expr::Value(v) => Expr::Literal(literal(&v.value)?),
+            ast::Expr::TypedString(ts) => {
+                let text = match &ts.value.value {
+                    Value::SingleQuotedString(s) | Value::DoubleQuotedString(s) => s.clone(),
+                    other => other.to_string(),
+                };
+                let t = sql_to_arrow_type(&ts.data_type)?;
+                if let DataType::Interval(_) = t {
+                    Expr::Literal(interval_literal(&text)?)
+                } else {
+                    Expr::Literal(ScalarValue::Utf8(Some(text))).cast_to(t)
+                }
+            }
+            ast::Expr::Interval(i) => self.interval(i)?,
+            ast::Expr::Nested(x) => rec(x)?,
+            ast::Expr::UnaryOp { op, expr } => match op {
+                UnaryOperator::Minus => match expr.as_ref() {
+                    ast::Expr::Value(v) if matches!(v.value, Value::Number(..)) => {
+                        let Value::Number(n, l) = &v.value else { unreachable!() };
+                        Expr::Literal(literal(&Value::Number(format!("-{n}"), *l))?)
+                    }
+                    other => Expr::Negative(boxed(other)?),
+                },
+                UnaryOperator::Plus => rec(expr)?,
+                UnaryOperator::Not => Expr::Not(boxed(expr)?),
+                other => return Err(Error::not_implemented(format!("unary operator {other} is not supported"))),
+            },
+            ast::Expr::BinaryOp { left, op, right } => self.binary(rec(left)?, op, rec(right)?)?,
+            ast::Expr::IsNull(x) => Expr::IsNull(boxed(x)?),
+            ast::Expr::IsNotNull(x) => Expr::IsNotNull(boxed(x)?),
+            ast::Expr::IsTrue(x) => Expr::IsBool(boxed(x)?, Some(true), false),
+            ast::Expr::IsFalse(x) => Expr::IsBool(boxed(x)?, Some(false), false),
+            ast::Expr::IsUnknown(x) => Expr::IsBool(boxed(x)?, None, false),
+            ast::Expr::IsNotTrue(x) => Expr::IsBool(boxed(x)?, Some(true), true),
+            ast::Expr::IsNotFalse(x) => Expr::IsBool(boxed(x)?, Some(false), true),
+            ast::Expr::IsNotUnknown(x) => Expr::IsBool(boxed(x)?, None, true),
+            ast::Expr::IsDistinctFrom(a, b) => Expr::binary(rec(a)?, BinaryOp::IsDistinctFrom, rec(b)?),
+            ast::Expr::IsNotDistinctFrom(a, b) => Expr::binary(rec(a)?, BinaryOp::IsNotDistinctFrom, rec(b)?),
+            ast::Expr::InList { expr, list, negated } => {
+                if list.is_empty() {
+                    // x IN () is false, x NOT IN () true
+                    return Ok(Expr::Literal(ScalarValue::Boolean(Some(*negated))));
+                }
+                Expr::InList {
+                    expr: boxed(expr)?,
+                    list: list.iter().map(rec).collect::<Result<Vec<_>>>()?,
+                    negated: *negated,
+                }
+            }
+            ast::Expr::InSubquery { expr, subquery, negated } => {
+                let plan = self.plan_query(subquery, Some(scope))?;
+                check_single_column(&plan, "IN")?;
+                Expr::InSubquery {
+                    expr: boxed(expr)?,
+                    subquery: Subquery { plan: Arc::new(plan) },
+                    negated: *negated,
+                }
+            }
+            ast::Expr::Between { expr, negated, low, high } => Expr::Between {
+                expr: boxed(expr)?,
+                negated: *negated,
+                low: boxed(low)?,
+                high: boxed(high)?,
+            },
+            ast::Expr::Like {
+                negated,
+                any,
+                expr,
+                pattern,
+                escape_char,
+            }
+            | ast::Expr::ILike {
+                negated,
+                any,
+                expr,
+                pattern,
+                escape_char,
+            } => {
+                if *any {
+                    return Err(Error::not_implemented("LIKE ANY is not supported"));
+                }
+                let escape = match escape_char {
+                    None => None,
+                    Some(v) => match &v.value {
+                        Value::SingleQuotedString(s) if s.chars().count() == 1 => s.chars().next(),
+                        Value::SingleQuotedString(s) if s.is_empty() => None,
+                        other => return Err(Error::plan(format!("ESCAPE must be a single character, got {other}"))),
+                    },
+                };
+                Expr::Like {
+                    negated: *negated,
+                    expr: boxed(expr)?,
+                    pattern: boxed(pattern)?,
+                    case_insensitive: matches!(e, ast::Expr::ILike { .. }),
+                    escape,
+                }
+            }
+            ast::Expr::Cast {
+                kind, expr, data_type, format, ..
+            } => {
+                if format.is_some() {
+                    return Err(Error::not_implemented("CAST ... FORMAT is not supported"));
+                }
+                let t = sql_to_arrow_type(data_type)?;
+                let inner = rec(expr)?;
+                // interval strings need the interval parser, not Arrow's cast
+                if let (DataType::Interval(_), Expr::Literal(ScalarValue::Utf8(Some(s)))) = (&t, &inner) {
+                    return interval_literal(s).map(Expr::Literal);
+                }
+                Expr::Cast {
+                    expr: Box::new(inner),
+                    data_type: t,
+                    try_: matches!(kind, CastKind::TryCast | CastKind::SafeCast),
+                }
+            }
+            ast::Expr::Extract { field, expr, .. } => {
+                let name = datetime_field_name(field);
+                self.call_scalar("date_part", vec![Expr::Literal(ScalarValue::Utf8(Some(name))), rec(expr)?])?
+            }
+            ast::Expr::Ceil { expr, field } | ast::Expr::Floor { expr, field } => {
+                let f = if matches!(e, ast::Expr::Ceil { .. }) { "ceil" } else { "floor" };
+                match field {
+                    ast::CeilFloorKind::DateTimeField(ast::DateTimeField::NoDateTime) => self.call_scalar(f, vec![rec(expr)?])?,
+                    ast::CeilFloorKind::Scale(v) => self.call_scalar(f, vec![rec(expr)?, Expr::Literal(literal(&v.value)?)])?,
+                    other => return Err(Error::not_implemented(format!("{f}(... TO {other:?}) is not supported"))),
+                }
+            }
+            ast::Expr::Position { expr, r#in } => self.call_scalar("position", vec![rec(r#in)?, rec(expr)?])?,
+            ast::Expr::Substring {
+                expr,
+                substring_from,
+                substring_for,
+                ..
+            } => {
+                let mut args = vec![rec(expr)?];
+                args.push(match substring_from {
+                    Some(f) => rec(f)?,
+                    None => Expr::Literal(ScalarValue::Int64(Some(1))),
+                });
+                if let Some(f) = substring_for {
+                    args.push(rec(f)?);
+                }
+                self.call_scalar("substr", args)?
+            }
+            ast::Expr::Trim {
+                trim_where,
+                trim_what,
+                expr,
+                trim_characters,
+            } => {
+                let f = match trim_where {
+                    Some(ast::TrimWhereField::Leading) => "ltrim",
+                    Some(ast::TrimWhereField::Trailing) => "rtrim",
+                    _ => "btrim",
+                };
+                let mut args = vec![rec(expr)?];
+                if let Some(w) = trim_what {
+                    args.push(rec(w)?);
+                } else if let Some(chars) = trim_characters {
+                    if let Some(c) = chars.first() {
+                        args.push(rec(c)?);
+                    }
+                }
+                self.call_scalar(f, args)?
+            }
+            ast::Expr::Case {
+                operand,
+                conditions,
+                else_result,
+                ..
+            } => Expr::Case {
+                operand: operand.as_ref().map(|o| boxed(o)).transpose()?,
+                when_then: conditions
+                    .iter()
+                    .map(|c| Ok((rec(&c.condition)?, rec(&c.result)?)))
+                    .collect::<Result<Vec<_>>>()?,
+                else_expr: else_result.as_ref().map(|x| boxed(x)).transpose()?,
+            },
+            ast::Expr::Function(f) => self.function(f, scope, fb)?,
+            ast::Expr::Exists { subquery, negated } => {
+                let plan = self.plan_query(subquery, Some(scope))?;
+                Expr::Exists {
+                    subquery: Subquery { plan: Arc::new(plan) },
+                    negated: *negated,
+                }
+            }
+            ast::Expr::Subquery(q) => {
+                let plan = self.plan_query(q, Some(scope))?;
+                check_single_column(&plan, "scalar")?;
+                Expr::ScalarSubquery(Subquery { plan: Arc::new(plan) })
+            }
+            ast::Expr::AnyOp {
+                left, compare_op, right, ..
+            } => self.quantified(left, compare_op, right, scope, fb, true)?,
+            ast::Expr::AllOp { left, compare_op, right } => self.quantified(left, compare_op, right, scope, fb, false)?,
+            ast::Expr::Collate { expr, .. } => rec(expr)?,
+            other => return Err(Error::not_implemented(format!("expression is not supported: {other}"))),
+        })
+    }
+
+    fn binary(&self, l: Expr, op: &BinaryOperator, r: Expr) -> Result<Expr> {
+        let op = match op {
+            BinaryOperator::Plus => BinaryOp::Plus,
+            BinaryOperator::Minus => BinaryOp::Minus,
+            BinaryOperator::Multiply => BinaryOp::Multiply,
+            BinaryOperator::Divide => BinaryOp::Divide,
+            BinaryOperator::Modulo => BinaryOp::Modulo,
+            BinaryOperator::StringConcat => BinaryOp::StringConcat,
+            BinaryOperator::Gt => BinaryOp::Gt,
+            BinaryOperator::Lt => BinaryOp::Lt,
+            BinaryOperator::GtEq => BinaryOp::GtEq,
+            BinaryOperator::LtEq => BinaryOp::LtEq,
+            BinaryOperator::Eq => BinaryOp::Eq,
+            BinaryOperator::NotEq => BinaryOp::NotEq,
+            BinaryOperator::And => BinaryOp::And,
+            BinaryOperator::Or => BinaryOp::Or,
+            BinaryOperator::Spaceship => BinaryOp::IsNotDistinctFrom,
+            BinaryOperator::DuckIntegerDivide | BinaryOperator::MyIntegerDivide => {
+                // integer division: truncate the quotient
+                let q = Expr::binary(l, BinaryOp::Divide, r);
+                return Ok(q.cast_to(DataType::Int64));
+            }
+            BinaryOperator::Xor => {
+                // a XOR b = (a OR b) AND NOT (a AND b)
+                let either = Expr::binary(l.clone(), BinaryOp::Or, r.clone());
+                let both = Expr::binary(l, BinaryOp::And, r);
+                return Ok(either.and(both.not()));
+            }
+            other => return Err(Error::not_implemented(format!("operator {other} is not supported"))),
+        };
+        Ok(Expr::binary(l, op, r))
+    }
+
+    /// `x op ANY (subquery)` / `x op ALL (subquery)` with SQL's NULL semantics, as a correlated
+    /// scalar subquery over the values: ANY is true if some comparison is true, NULL if none is
+    /// true but some is NULL, else false; ALL is false if some comparison is false, NULL if none
+    /// is false but some is NULL, else true.
+    fn quantified(
+        &self,
+        left: &ast::Expr,
+        op: &BinaryOperator,
+        right: &ast::Expr,
+        scope: &Scope,
+        fb: &IdentFallback,
+        any: bool,
+    ) -> Result<Expr> {
+        let query = match right {
+            ast::Expr::Subquery(q) => q,
+            ast::Expr::Nested(inner) => match inner.as_ref() {
+                ast::Expr::Subquery(q) => q,
+                _ => return Err(Error::not_implemented("ANY/ALL need a subquery")),
+            },
+            _ => return Err(Error::not_implemented("ANY/ALL need a subquery")),
+        };
+        // `= ANY` is IN and `<> ALL` is NOT IN
+        if any && matches!(op, BinaryOperator::Eq) {
+            let plan = self.plan_query(query, Some(scope))?;
+            check_single_column(&plan, "ANY")?;
+            return Ok(Expr::InSubquery {
+                expr: Box::new(self.sql_to_expr_with(left, scope, fb)?),
+                subquery: Subquery { plan: Arc::new(plan) },
+                negated: false,
+            });
+        }
+        if !any && matches!(op, BinaryOperator::NotEq) {
+            let plan = self.plan_query(query, Some(scope))?;
+            check_single_column(&plan, "ALL")?;
+            return Ok(Expr::InSubquery {
+                expr: Box::new(self.sql_to_expr_with(left, scope, fb)?),
+                subquery: Subquery { plan: Arc::new(plan) },
+                negated: true,
+            });
+        }
+        let values = self.plan_query(query, Some(scope))?;
+        check_single_column(&values, if any { "ANY" } else { "ALL" })?;
+        let alias = self.fresh_name("quantified");
+        let values = LogicalPlanBuilder::from(values)
+            .rename_columns(&["__v".to_string()])?
+            .alias(alias)?
+            .build();
+        // the tested value is evaluated against the outer row
+        let x = to_outer_refs(self.sql_to_expr_with(left, scope, fb)?, scope)?;
+        let v = Expr::Column(values.schema().column(0));
+        let cmp = self.binary(x, op, v)?;
+        let bool_or = self
+            .ctx
+            .functions()
+            .aggregate("bool_or")
+            .ok_or_else(|| Error::internal("bool_or is not registered"))?;
+        let agg = |arg: Expr| {
+            Expr::Aggregate(crate::logical::expr::AggregateCall {
+                func: bool_or.clone(),
+                args: vec![arg],
+                distinct: false,
+                filter: None,
+            })
+        };
+        let decisive = if any { cmp.clone() } else { cmp.clone().not() };
+        let unknown = Expr::IsNull(Box::new(cmp));
+        let aggregates = vec![agg(decisive), agg(unknown)];
+        let agg_plan = LogicalPlanBuilder::from(values).aggregate(vec![], aggregates)?.build();
+        let s = agg_plan.schema().clone();
+        let case = Expr::Case {
+            operand: None,
+            when_then: vec![
+                (Expr::Column(s.column(0)), Expr::Literal(ScalarValue::Boolean(Some(any)))),
+                (Expr::Column(s.column(1)), Expr::Literal(ScalarValue::Boolean(None))),
+            ],
+            else_expr: Some(Box::new(Expr::Literal(ScalarValue::Boolean(Some(!any))))),
+        };
+        let plan = LogicalPlanBuilder::from(agg_plan).project(vec![case.alias("__quantified")])?.build();
+        Ok(Expr::ScalarSubquery(Subquery { plan: Arc::new(plan) }))
+    }
+
+    fn interval(&self, i: &ast::Interval) -> Result<Expr> {
+        let text = match i.value.as_ref() {
+            ast::Expr::Value(v) => match &v.value {
+                Value::SingleQuotedString(s) => s.clone(),
+                Value::Number(n, _) => n.clone(),
+                other => other.to_string(),
+            },
+            other => {
+                return Err(Error::not_implemented(format!("INTERVAL needs a literal, got {other}")));
+            }
+        };
+        let text = match &i.leading_field {
+            Some(f) => format!("{text} {}", datetime_field_name(f)),
+            None => text,
+        };
+        Ok(Expr::Literal(interval_literal(&text)?))
+    }
+}
+
+/// Rewrites columns of `scope` (the outer query) into outer references, for expressions that
+/// are moved into a subquery.
+fn to_outer_refs(e: Expr, scope: &Scope) -> Result<Expr> {
+    use datafusion_common::tree_node::{Transformed, TreeNode};
+    Ok(e.transform_up(|x| {
+        Ok(match x {
+            Expr::Column(c) => {
+                let i = scope.schema.index_of(&c)?;
+                Transformed::yes(Expr::OuterColumn(c, scope.schema.data_type(i).clone()))
+            }
+            other => Transformed::no(other),
+        })
+    })?
+    .data)
+}
+
+/// The lower-case name of an EXTRACT/INTERVAL field.
+pub fn datetime_field_name(f: &ast::DateTimeField) -> String {
+    use ast::DateTimeField as F;
+    match f {
+        F::Year | F::Years => "year".into(),
+        F::Month | F::Months => "month".into(),
+        F::Week(_) | F::Weeks => "week".into(),
+        F::Day | F::Days => "day".into(),
+        F::DayOfWeek | F::Dow => "dow".into(),
+        F::DayOfYear | F::Doy => "doy".into(),
+        F::Hour | F::Hours => "hour".into(),
+        F::Minute | F::Minutes => "minute".into(),
+        F::Second | F::Seconds => "second".into(),
+        F::Millisecond | F::Milliseconds => "millisecond".into(),
+        F::Microsecond | F::Microseconds => "microsecond".into(),
+        F::Nanosecond | F::Nanoseconds => "nanosecond".into(),
+        F::Quarter => "quarter".into(),
+        F::Decade => "decade".into(),
+        F::Century => "century".into(),
+        F::Millenium | F::Millennium => "millennium".into(),
+        F::Epoch => "epoch".into(),
+        F::Isodow => "isodow".into(),
+        F::Isoyear => "isoyear".into(),
+        F::IsoWeek => "week".into(),
+        F::Custom(id) => id.value.to_lowercase(),
+        other => other.to_string().to_lowercase(),
+    }
+}
+
+/// Parses an interval such as `3 months`, `90 day`, `1 year 2 days`.
+pub fn interval_literal(text: &str) -> Result<ScalarValue> {
+    let v = arrow::compute::kernels::cast_utils::parse_interval_month_day_nano(text)
+        .map_err(|e| Error::plan(format!("invalid interval '{text}': {e}")))?;
+    Ok(ScalarValue::IntervalMonthDayNano(Some(v)))
+}
+
+/// A SQL literal value.
+pub fn literal(v: &Value) -> Result<ScalarValue> {
+    Ok(match v {
+        Value::Number(n, _) => number_literal(n)?,
+        Value::SingleQuotedString(s)
+        | Value::EscapedStringLiteral(s)
+        | Value::NationalStringLiteral(s)
+        | Value::TripleSingleQuotedString(s)
+        | Value::UnicodeStringLiteral(s) => ScalarValue::Utf8(Some(s.clone())),
+        Value::DollarQuotedString(s) => ScalarValue::Utf8(Some(s.value.clone())),
+        Value::Boolean(b) => ScalarValue::Boolean(Some(*b)),
+        Value::Null => ScalarValue::Null,
+        Value::HexStringLiteral(h) => {
+            let bytes = (0..h.len())
+                .step_by(2)
+                .map(|i| u8::from_str_radix(h.get(i..i + 2).unwrap_or("0"), 16))
+                .collect::<std::result::Result<Vec<u8>, _>>()
+                .map_err(|_| Error::plan(format!("invalid hex literal X'{h}'")))?;
+            ScalarValue::Binary(Some(bytes))
+        }
+        Value::Placeholder(p) => return Err(Error::not_implemented(format!("parameter {p} is not supported"))),
+        other => return Err(Error::not_implemented(format!("literal {other} is not supported"))),
+    })
+}
+
+/// Integers are BIGINT (DECIMAL(38,0) if larger); numbers with a point are DECIMAL(p,s);
+/// numbers with an exponent (or more than 38 digits) are DOUBLE.
+fn number_literal(n: &str) -> Result<ScalarValue> {
+    let bad = || Error::plan(format!("invalid number {n}"));
+    if n.contains(['e', 'E']) {
+        return n.parse::<f64>().map(|f| ScalarValue::Float64(Some(f))).map_err(|_| bad());
+    }
+    if !n.contains('.') {
+        if let Ok(i) = n.parse::<i64>() {
+            return Ok(ScalarValue::Int64(Some(i)));
+        }
+    }
+    let (neg, digits) = match n.strip_prefix('-') {
+        Some(d) => (true, d),
+        None => (false, n),
+    };
+    let (int_part, frac_part) = digits.split_once('.').unwrap_or((digits, ""));
+    let int_part = int_part.trim_start_matches('0');
+    let precision = (int_part.len() + frac_part.len()).max(1);
+    if precision > 38 {
+        return n.parse::<f64>().map(|f| ScalarValue::Float64(Some(f))).map_err(|_| bad());
+    }
+    let mut value: i128 = format!("{int_part}{frac_part}").parse::<i128>().or_else(|_| {
+        if int_part.is_empty() && frac_part.is_empty() { Ok(0) } else { Err(bad()) }
+    })?;
+    if neg {
+        value = -value;
+    }
+    let scale = frac_part.len() as i8;
+    let precision = (precision as u8).max(scale as u8).max(1);
+    Ok(ScalarValue::Decimal128(Some(value), precision, scale))
+}
+
+/// The default timestamp type.
+pub fn timestamp_type() -> DataType {
+    DataType::Timestamp(TimeUnit::Microsecond, None)
+}
+
+/// The interval type.
+pub fn interval_type() -> DataType {
+    DataType::Interval(IntervalUnit::MonthDayNano)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::number_literal;
+    use datafusion_common::ScalarValue;
+
+    #[test]
+    fn number_literals() {
+        assert_eq!(number_literal("42").unwrap(), ScalarValue::Int64(Some(42)));
+        assert_eq!(number_literal("0.06").unwrap(), ScalarValue::Decimal128(Some(6), 2, 2));
+        assert_eq!(number_literal("-1.50").unwrap(), ScalarValue::Decimal128(Some(-150), 3, 2));
+        assert_eq!(number_literal("1e3").unwrap(), ScalarValue::Float64(Some(1000.0)));
+        assert_eq!(
+            number_literal("-9223372036854775808").unwrap(),
+            ScalarValue::Int64(Some(i64::MIN))
+        );
+        assert!(matches!(number_literal("99999999999999999999").unwrap(), ScalarValue::Decimal128(..)));
+    }
+}

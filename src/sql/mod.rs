@@ -1,0 +1,17 @@
+//! SQL front end: parsing (`parser.rs`) and binding SQL to logical plans
+//! (`planner.rs` and the per-clause files it delegates to).
+
+pub mod expr;
+pub mod function;
+pub mod parser;
+pub mod planner;
+pub mod query;
+pub mod relation;
+pub mod scope;
+pub mod select;
+pub mod statement;
+pub mod table_function;
+
+pub use parser::{parse_sql, FlintStatement};
+pub use planner::{PlannerContext, SqlPlanner};
+pub use statement::StatementPlan;

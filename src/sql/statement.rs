@@ -1,0 +1,473 @@
+//! Statements other than plain queries, bound to a `StatementPlan` that the
+//! session executes: DDL (CREATE/DROP TABLE/VIEW/INDEX, CREATE EXTERNAL TABLE),
+//! DML (INSERT, DELETE, UPDATE), EXPLAIN, SHOW, DESCRIBE, SET, CALL.
+
+use std::sync::Arc;
+
+use arrow::datatypes::{Field, Schema, SchemaRef};
+use datafusion_common::ScalarValue;
+use sqlparser::ast::{self, ObjectName, ObjectType, Statement};
+
+use crate::catalog::CatalogEntry;
+use crate::error::{Error, Result};
+use crate::logical::builder::LogicalPlanBuilder;
+use crate::logical::expr::Expr;
+use crate::logical::expr_schema::cast_expr;
+use crate::logical::plan::LogicalPlan;
+use crate::logical::types::sql_to_arrow_type;
+use crate::sql::parser::{CreateExternalTable, FlintStatement};
+use crate::sql::planner::SqlPlanner;
+use crate::sql::scope::{normalize_ident, Scope};
+
+/// A bound statement, ready for the session to run.
+#[derive(Debug)]
+pub enum StatementPlan {
+    /// A query returning rows.
+    Query(LogicalPlan),
+    /// `EXPLAIN [ANALYZE] [VERBOSE] query`.
+    Explain {
+        /// The query.
+        plan: LogicalPlan,
+        /// Run it and show metrics.
+        analyze: bool,
+        /// Show more detail.
+        verbose: bool,
+    },
+    /// `CREATE TABLE name (cols)` or `CREATE TABLE name AS query`.
+    CreateTable {
+        /// Table name.
+        name: String,
+        /// Declared schema (for a column list).
+        schema: Option<SchemaRef>,
+        /// Rows to fill it with.
+        source: Option<LogicalPlan>,
+        /// `IF NOT EXISTS`.
+        if_not_exists: bool,
+        /// `OR REPLACE`.
+        or_replace: bool,
+    },
+    /// `CREATE VIEW`.
+    CreateView {
+        /// View name.
+        name: String,
+        /// The query.
+        query: Box<ast::Query>,
+        /// Column names.
+        columns: Vec<String>,
+        /// `OR REPLACE`.
+        or_replace: bool,
+        /// `IF NOT EXISTS`.
+        if_not_exists: bool,
+    },
+    /// `CREATE EXTERNAL TABLE`.
+    CreateExternalTable(CreateExternalTable),
+    /// `INSERT INTO table ...`: `source` already has the table's column types and order.
+    Insert {
+        /// Target table.
+        table: String,
+        /// Rows to append.
+        source: LogicalPlan,
+    },
+    /// `DELETE FROM table [WHERE ...]`: keep the rows of `keep`.
+    Delete {
+        /// Target table.
+        table: String,
+        /// The rows that remain.
+        keep: LogicalPlan,
+        /// The rows removed (for the count).
+        removed: LogicalPlan,
+    },
+    /// `UPDATE table SET ...`: the new contents and the number of rows changed.
+    Update {
+        /// Target table.
+        table: String,
+        /// The table after the update.
+        contents: LogicalPlan,
+        /// The updated rows (for the count).
+        changed: LogicalPlan,
+    },
+    /// `DROP TABLE|VIEW`.
+    Drop {
+        /// Names.
+        names: Vec<String>,
+        /// `IF EXISTS`.
+        if_exists: bool,
+        /// Whether views (true) or tables (false) are dropped.
+        views: bool,
+    },
+    /// `CREATE INDEX` / `DROP INDEX`: accepted, nothing to do (flint has no indexes).
+    NoOp(String),
+    /// `SHOW TABLES`.
+    ShowTables,
+    /// `DESCRIBE table`.
+    Describe(String),
+    /// `SET name = value`.
+    Set(String, String),
+    /// `SHOW name` / `SHOW ALL`.
+    Show(String),
+    /// `CALL dbgen(sf = 0.1)`: create the TPC-H tables in memory.
+    Dbgen(f64),
+}
+
+fn object_name(n: &ObjectName) -> Result<String> {
+    n.0.last()
+        .and_then(|p| p.as_ident())
+        .map(normalize_ident)
+        .ok_or_else(|| Error::plan(format!("invalid name {n}")))
+}
+
+impl SqlPlanner<'_> {
+    /// Binds a parsed statement.
+    pub fn plan_statement(&self, st: &FlintStatement) -> Result<StatementPlan> {
+        let st = match st {
+            FlintStatement::CreateExternalTable(c) => return Ok(StatementPlan::CreateExternalTable(c.clone())),
+            FlintStatement::Sql(s) => s.as_ref(),
+        };
+        Ok(match st {
+            Statement::Query(q) => StatementPlan::Query(self.plan_query(q, None)?),
+            Statement::Explain {
+                statement,
+                analyze,
+                verbose,
+                ..
+            } => match statement.as_ref() {
+                Statement::Query(q) => StatementPlan::Explain {
+                    plan: self.plan_query(q, None)?,
+                    analyze: *analyze,
+                    verbose: *verbose,
+                },
+                other => return Err(Error::not_implemented(format!("EXPLAIN of {other} is not supported"))),
+            },
+            Statement::CreateTable(c) => self.plan_create_table(c)?,
+            Statement::CreateView(v) => {
+                if v.materialized {
+                    return Err(Error::not_implemented("materialized views are not supported"));
+                }
+                StatementPlan::CreateView {
+                    name: object_name(&v.name)?,
+                    query: v.query.clone(),
+                    columns: v.columns.iter().map(|c| normalize_ident(&c.name)).collect(),
+                    or_replace: v.or_replace,
+                    if_not_exists: v.if_not_exists,
+                }
+            }
+            Statement::Insert(i) => self.plan_insert(i)?,
+            Statement::Delete(d) => self.plan_delete(d)?,
+            Statement::Update(u) => self.plan_update(u)?,
+            Statement::Drop {
+                object_type,
+                if_exists,
+                names,
+                ..
+            } => match object_type {
+                ObjectType::Table | ObjectType::View => StatementPlan::Drop {
+                    names: names.iter().map(object_name).collect::<Result<Vec<_>>>()?,
+                    if_exists: *if_exists,
+                    views: *object_type == ObjectType::View,
+                },
+                ObjectType::Index => StatementPlan::NoOp("DROP INDEX".into()),
+                other => return Err(Error::not_implemented(format!("DROP {other} is not supported"))),
+            },
+            Statement::CreateIndex(c) => {
+                let table = object_name(&c.table_name)?;
+                if self.ctx.entry(&table).is_none() {
+                    return Err(self.ctx.table_not_found(&table));
+                }
+                StatementPlan::NoOp("CREATE INDEX".into())
+            }
+            Statement::ShowTables { .. } => StatementPlan::ShowTables,
+            Statement::ExplainTable { table_name, .. } => StatementPlan::Describe(object_name(table_name)?),
+            Statement::ShowColumns { show_options, .. } => {
+                let name = show_options
+                    .show_in
+                    .as_ref()
+                    .and_then(|s| s.parent_name.as_ref())
+                    .ok_or_else(|| Error::plan("SHOW COLUMNS needs FROM table"))?;
+                StatementPlan::Describe(object_name(name)?)
+            }
+            Statement::Set(set) => self.plan_set(set)?,
+            Statement::ShowVariable { variable } => {
+                StatementPlan::Show(variable.iter().map(normalize_ident).collect::<Vec<_>>().join("_"))
+            }
+            Statement::Call(f) => self.plan_call(f)?,
+            Statement::StartTransaction { .. } | Statement::Commit { .. } => StatementPlan::NoOp("transaction".into()),
+            other => {
+                let text = other.to_string();
+                let head: String = text.split_whitespace().take(2).collect::<Vec<_>>().join(" ");
+                return Err(Error::not_implemented(format!("statement {head} is not supported")));
+            }
+        })
+    }
+
+    fn plan_create_table(&self, c: &ast::CreateTable) -> Result<StatementPlan> {
+        let name = object_name(&c.name)?;
+        if c.external {
+            let location = c
+                .location
+                .clone()
+                .ok_or_else(|| Error::plan("CREATE EXTERNAL TABLE needs LOCATION"))?;
+            let format = c
+                .file_format
+                .map(|f| f.to_string())
+                .ok_or_else(|| Error::plan("CREATE EXTERNAL TABLE needs STORED AS"))?;
+            return Ok(StatementPlan::CreateExternalTable(CreateExternalTable {
+                name: c.name.clone(),
+                columns: c.columns.clone(),
+                format,
+                location,
+                options: vec![],
+                or_replace: c.or_replace,
+                if_not_exists: c.if_not_exists,
+            }));
+        }
+        let schema = if c.columns.is_empty() {
+            None
+        } else {
+            let mut fields = vec![];
+            for col in &c.columns {
+                let not_null = col.options.iter().any(|o| {
+                    matches!(o.option, ast::ColumnOption::NotNull | ast::ColumnOption::PrimaryKey(_))
+                });
+                let n = normalize_ident(&col.name);
+                if fields.iter().any(|f: &Field| f.name() == &n) {
+                    return Err(Error::plan(format!("column \"{n}\" specified more than once")));
+                }
+                fields.push(Field::new(n, sql_to_arrow_type(&col.data_type)?, !not_null));
+            }
+            Some(Arc::new(Schema::new(fields)))
+        };
+        let source = match &c.query {
+            Some(q) => {
+                let plan = self.plan_query(q, None)?;
+                Some(match &schema {
+                    // CREATE TABLE t (a INT) AS SELECT ...: cast to the declared columns
+                    Some(s) => self.conform_to(plan, s, None)?,
+                    None => plan,
+                })
+            }
+            None => None,
+        };
+        if schema.is_none() && source.is_none() {
+            return Err(Error::plan(format!("CREATE TABLE {name} needs columns or AS query")));
+        }
+        Ok(StatementPlan::CreateTable {
+            name,
+            schema,
+            source,
+            if_not_exists: c.if_not_exists,
+            or_replace: c.or_replace,
+        })
+    }
+
+    /// Casts and reorders a query's output to a table schema; `columns` names which table
+    /// columns the query provides (others become NULL).
+    fn conform_to(&self, plan: LogicalPlan, schema: &SchemaRef, columns: Option<&[usize]>) -> Result<LogicalPlan> {
+        let ps = plan.schema().clone();
+        let provided: Vec<usize> = match columns {
+            Some(c) => c.to_vec(),
+            None => (0..schema.fields().len()).collect(),
+        };
+        if ps.len() != provided.len() {
+            return Err(Error::plan(format!(
+                "INSERT has {} target columns but the query returns {}",
+                provided.len(),
+                ps.len()
+            )));
+        }
+        let mut exprs = vec![];
+        for (i, f) in schema.fields().iter().enumerate() {
+            let e = match provided.iter().position(|p| *p == i) {
+                Some(k) => cast_expr(Expr::Column(ps.column(k)), ps.data_type(k), f.data_type())?,
+                None => Expr::Literal(ScalarValue::try_from(f.data_type())?),
+            };
+            exprs.push(e.alias(f.name().clone()));
+        }
+        Ok(LogicalPlanBuilder::from(plan).project(exprs)?.build())
+    }
+
+    fn table_schema(&self, name: &str) -> Result<SchemaRef> {
+        match self.ctx.entry(name) {
+            Some(CatalogEntry::Table(t)) => Ok(t.schema()),
+            Some(_) => Err(Error::plan(format!("\"{name}\" is a view, not a table"))),
+            None => Err(self.ctx.table_not_found(name)),
+        }
+    }
+
+    fn plan_insert(&self, i: &ast::Insert) -> Result<StatementPlan> {
+        let table = match &i.table {
+            ast::TableObject::TableName(n) => object_name(n)?,
+            other => return Err(Error::not_implemented(format!("INSERT INTO {other} is not supported"))),
+        };
+        if i.or.is_some() || i.on.is_some() || i.returning.is_some() || i.overwrite {
+            return Err(Error::not_implemented("INSERT OR/ON CONFLICT/RETURNING/OVERWRITE are not supported"));
+        }
+        let schema = self.table_schema(&table)?;
+        let columns = if i.columns.is_empty() {
+            None
+        } else {
+            let mut idx = vec![];
+            for c in &i.columns {
+                let n = c
+                    .0
+                    .last()
+                    .and_then(|p| p.as_ident())
+                    .map(normalize_ident)
+                    .unwrap_or_default();
+                let k = schema
+                    .index_of(&n)
+                    .map_err(|_| Error::not_found(format!("column \"{n}\" of table \"{table}\" does not exist")))?;
+                if idx.contains(&k) {
+                    return Err(Error::plan(format!("column \"{n}\" specified more than once")));
+                }
+                idx.push(k);
+            }
+            Some(idx)
+        };
+        let source = i
+            .source
+            .as_ref()
+            .ok_or_else(|| Error::not_implemented("INSERT without a query or VALUES is not supported"))?;
+        let plan = self.plan_query(source, None)?;
+        let plan = self.conform_to(plan, &schema, columns.as_deref())?;
+        Ok(StatementPlan::Insert { table, source: plan })
+    }
+
+    /// A scan of a table for DELETE/UPDATE, with the scope its expressions are planned in.
+    fn dml_scan(&self, table_with_alias: &ast::TableWithJoins) -> Result<(String, LogicalPlan)> {
+        if !table_with_alias.joins.is_empty() {
+            return Err(Error::not_implemented("DELETE/UPDATE with joins are not supported"));
+        }
+        let (name, alias) = match &table_with_alias.relation {
+            ast::TableFactor::Table { name, alias, .. } => (object_name(name)?, alias.as_ref().map(|a| normalize_ident(&a.name))),
+            other => return Err(Error::not_implemented(format!("DELETE/UPDATE of {other} is not supported"))),
+        };
+        let provider = match self.ctx.entry(&name) {
+            Some(CatalogEntry::Table(t)) => t,
+            Some(_) => return Err(Error::plan(format!("cannot modify view \"{name}\""))),
+            None => return Err(self.ctx.table_not_found(&name)),
+        };
+        let plan = LogicalPlanBuilder::scan(alias.as_deref().unwrap_or(&name), provider)?.build();
+        Ok((name, plan))
+    }
+
+    fn plan_delete(&self, d: &ast::Delete) -> Result<StatementPlan> {
+        let from = match &d.from {
+            ast::FromTable::WithFromKeyword(f) | ast::FromTable::WithoutKeyword(f) => f,
+        };
+        if from.len() != 1 || d.using.is_some() || d.returning.is_some() || d.limit.is_some() {
+            return Err(Error::not_implemented("DELETE supports one table with an optional WHERE"));
+        }
+        let (table, scan) = self.dml_scan(&from[0])?;
+        let scope = Scope::new(scan.schema().clone());
+        let (keep, removed) = match &d.selection {
+            None => (
+                LogicalPlanBuilder::from(scan.clone()).filter(Expr::Literal(ScalarValue::Boolean(Some(false))))?.build(),
+                scan,
+            ),
+            Some(w) => {
+                let p = self.sql_to_expr(w, &scope)?;
+                // keep rows where the predicate is not true (false or NULL)
+                let keep = Expr::IsBool(Box::new(p.clone()), Some(true), true);
+                (
+                    LogicalPlanBuilder::from(scan.clone()).filter(keep)?.build(),
+                    LogicalPlanBuilder::from(scan).filter(p)?.build(),
+                )
+            }
+        };
+        Ok(StatementPlan::Delete { table, keep, removed })
+    }
+
+    fn plan_update(&self, u: &ast::Update) -> Result<StatementPlan> {
+        if u.from.is_some() || u.returning.is_some() || u.limit.is_some() {
+            return Err(Error::not_implemented("UPDATE ... FROM/RETURNING/LIMIT is not supported"));
+        }
+        let (table, scan) = self.dml_scan(&u.table)?;
+        let schema = scan.schema().clone();
+        let scope = Scope::new(schema.clone());
+        let predicate = match &u.selection {
+            Some(w) => Some(self.sql_to_expr(w, &scope)?),
+            None => None,
+        };
+        let mut new_values: Vec<Option<Expr>> = vec![None; schema.len()];
+        for a in &u.assignments {
+            let col = match &a.target {
+                ast::AssignmentTarget::ColumnName(n) => object_name(n)?,
+                other => return Err(Error::not_implemented(format!("assignment to {other} is not supported"))),
+            };
+            let k = (0..schema.len())
+                .find(|i| schema.field(*i).name() == &col)
+                .ok_or_else(|| Error::not_found(format!("column \"{col}\" of table \"{table}\" does not exist")))?;
+            new_values[k] = Some(self.sql_to_expr(&a.value, &scope)?);
+        }
+        let mut exprs = vec![];
+        for (k, v) in new_values.into_iter().enumerate() {
+            let old = Expr::Column(schema.column(k));
+            let t = schema.data_type(k).clone();
+            let e = match v {
+                None => old,
+                Some(v) => {
+                    let v = v.cast_to(t.clone());
+                    match &predicate {
+                        None => v,
+                        Some(p) => Expr::Case {
+                            operand: None,
+                            when_then: vec![(p.clone(), v)],
+                            else_expr: Some(Box::new(old)),
+                        },
+                    }
+                }
+            };
+            exprs.push(e.alias(schema.field(k).name().clone()));
+        }
+        let contents = LogicalPlanBuilder::from(scan.clone()).project(exprs)?.build();
+        let changed = match predicate {
+            Some(p) => LogicalPlanBuilder::from(scan).filter(p)?.build(),
+            None => scan,
+        };
+        Ok(StatementPlan::Update { table, contents, changed })
+    }
+
+    fn plan_set(&self, set: &ast::Set) -> Result<StatementPlan> {
+        match set {
+            ast::Set::SingleAssignment { variable, values, .. } => {
+                let name = variable.to_string().to_lowercase();
+                let value = values
+                    .first()
+                    .map(|v| match v {
+                        ast::Expr::Value(x) => match &x.value {
+                            ast::Value::SingleQuotedString(s) => s.clone(),
+                            other => other.to_string(),
+                        },
+                        other => other.to_string(),
+                    })
+                    .ok_or_else(|| Error::plan("SET needs a value"))?;
+                Ok(StatementPlan::Set(name, value))
+            }
+            other => Err(Error::not_implemented(format!("{other} is not supported"))),
+        }
+    }
+
+    fn plan_call(&self, f: &ast::Function) -> Result<StatementPlan> {
+        let name = f.name.to_string().to_lowercase();
+        if name != "dbgen" {
+            return Err(Error::not_found(format!("procedure {name}() does not exist (available: dbgen)")));
+        }
+        let mut sf = 0.01;
+        if let ast::FunctionArguments::List(l) = &f.args {
+            for a in &l.args {
+                let e = match a {
+                    ast::FunctionArg::Named { arg: ast::FunctionArgExpr::Expr(e), .. }
+                    | ast::FunctionArg::ExprNamed { arg: ast::FunctionArgExpr::Expr(e), .. }
+                    | ast::FunctionArg::Unnamed(ast::FunctionArgExpr::Expr(e)) => e,
+                    other => return Err(Error::plan(format!("invalid argument {other} to dbgen()"))),
+                };
+                let v = self.eval_const(self.sql_to_expr(e, &Scope::empty(None))?)?;
+                sf = match v.cast_to(&arrow::datatypes::DataType::Float64) {
+                    Ok(ScalarValue::Float64(Some(x))) if x > 0.0 => x,
+                    _ => return Err(Error::plan(format!("dbgen scale factor must be a positive number, got {v}"))),
+                };
+            }
+        }
+        Ok(StatementPlan::Dbgen(sf))
+    }
+}
