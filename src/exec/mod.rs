@@ -14,6 +14,7 @@ pub mod scan;
 pub mod sort;
 pub mod union;
 pub mod values;
+pub mod window;
 
 use std::any::Any;
 use std::fmt::Debug;

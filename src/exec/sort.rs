@@ -17,7 +17,7 @@ use arrow::record_batch::RecordBatch;
 
 use crate::error::Result;
 use crate::exec::{BatchIter, ExecutionPlan};
-use crate::physical::Partitioning;
+use crate::physical::{Distribution, Partitioning};
 use crate::physical_expr::{evaluate_sort_keys, PhysicalSortExpr};
 use crate::runtime::metrics::MeteredIter;
 use crate::runtime::{Metrics, TaskContext};
@@ -28,6 +28,7 @@ pub struct SortExec {
     keys: Vec<PhysicalSortExpr>,
     fetch: Option<usize>,
     input: Arc<dyn ExecutionPlan>,
+    required: Distribution,
     metrics: Arc<Metrics>,
 }
 
@@ -38,8 +39,15 @@ impl SortExec {
             keys,
             fetch,
             input,
+            required: Distribution::Unspecified,
             metrics: Arc::new(Metrics::new()),
         }
+    }
+
+    /// Requires a distribution of the input (window functions sort within hash partitions).
+    pub fn with_required_distribution(mut self, d: Distribution) -> Self {
+        self.required = d;
+        self
     }
     /// The sort keys.
     pub fn keys(&self) -> &[PhysicalSortExpr] {
@@ -53,8 +61,9 @@ impl SortExec {
 
 /// Sorts one batch by keys, keeping `fetch` rows if given.
 pub fn sort_batch(batch: &RecordBatch, keys: &[PhysicalSortExpr], fetch: Option<usize>) -> Result<RecordBatch> {
-    if batch.num_rows() == 0 {
-        return Ok(batch.clone());
+    if batch.num_rows() == 0 || keys.is_empty() {
+        let n = fetch.map_or(batch.num_rows(), |f| f.min(batch.num_rows()));
+        return Ok(batch.slice(0, n));
     }
     let cols = evaluate_sort_keys(keys, batch)?;
     let indices = lexsort_to_indices(&cols, fetch)?;
@@ -77,8 +86,13 @@ impl ExecutionPlan for SortExec {
     fn children(&self) -> Vec<&Arc<dyn ExecutionPlan>> {
         vec![&self.input]
     }
+    fn required_input_distribution(&self) -> Vec<Distribution> {
+        vec![self.required.clone()]
+    }
     fn with_new_children(self: Arc<Self>, mut children: Vec<Arc<dyn ExecutionPlan>>) -> Result<Arc<dyn ExecutionPlan>> {
-        Ok(Arc::new(SortExec::new(self.keys.clone(), self.fetch, children.remove(0))))
+        Ok(Arc::new(
+            SortExec::new(self.keys.clone(), self.fetch, children.remove(0)).with_required_distribution(self.required.clone()),
+        ))
     }
     fn execute(&self, partition: usize, ctx: &Arc<TaskContext>) -> Result<BatchIter> {
         let input = self.input.execute(partition, ctx)?;
