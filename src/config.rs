@@ -52,14 +52,18 @@ impl NullOrder {
     /// Parses a setting value.
     pub fn parse(v: &str) -> Result<Self> {
         Ok(match v.to_lowercase().as_str() {
-            "nulls_largest" | "postgres" | "nulls_last_on_asc_first_on_desc" => NullOrder::NullsLargest,
-            "nulls_smallest" | "sqlite" | "nulls_first_on_asc_last_on_desc" => NullOrder::NullsSmallest,
+            "nulls_largest" | "postgres" | "nulls_last_on_asc_first_on_desc" => {
+                NullOrder::NullsLargest
+            }
+            "nulls_smallest" | "sqlite" | "nulls_first_on_asc_last_on_desc" => {
+                NullOrder::NullsSmallest
+            }
             "nulls_first" => NullOrder::NullsFirst,
             "nulls_last" => NullOrder::NullsLast,
             other => {
                 return Err(Error::plan(format!(
                     "unknown null order '{other}' (nulls_largest, nulls_smallest, nulls_first, nulls_last)"
-                )))
+                )));
             }
         })
     }
@@ -78,7 +82,9 @@ impl NullOrder {
 impl Default for SessionConfig {
     fn default() -> Self {
         SessionConfig {
-            target_partitions: std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1),
+            target_partitions: std::thread::available_parallelism()
+                .map(|n| n.get())
+                .unwrap_or(1),
             batch_size: 8192,
             memory_limit: None,
             spill_dir: std::env::temp_dir(),
@@ -118,14 +124,20 @@ impl SessionConfig {
     pub fn set(&mut self, name: &str, value: &str) -> Result<()> {
         let v = value.trim().trim_matches('\'');
         match name.to_lowercase().as_str() {
-            "target_partitions" | "threads" => self.target_partitions = parse_usize(name, v)?.max(1),
+            "target_partitions" | "threads" => {
+                self.target_partitions = parse_usize(name, v)?.max(1)
+            }
             "batch_size" => self.batch_size = parse_usize(name, v)?.max(1),
             "memory_limit" => self.memory_limit = parse_bytes(v)?,
             "spill_dir" | "temp_directory" => self.spill_dir = PathBuf::from(v),
             "broadcast_rows_threshold" => self.broadcast_rows_threshold = parse_usize(name, v)?,
             "default_null_order" => self.default_null_order = NullOrder::parse(v)?,
             "disabled_rules" => {
-                self.disabled_rules = v.split(',').map(|s| s.trim().to_string()).filter(|s| !s.is_empty()).collect()
+                self.disabled_rules = v
+                    .split(',')
+                    .map(|s| s.trim().to_string())
+                    .filter(|s| !s.is_empty())
+                    .collect()
             }
             other => {
                 return Err(Error::plan(format!(
@@ -139,23 +151,37 @@ impl SessionConfig {
     /// All settings as `(name, value)` pairs, for `SHOW ALL`.
     pub fn entries(&self) -> Vec<(String, String)> {
         vec![
-            ("target_partitions".into(), self.target_partitions.to_string()),
+            (
+                "target_partitions".into(),
+                self.target_partitions.to_string(),
+            ),
             ("batch_size".into(), self.batch_size.to_string()),
             (
                 "memory_limit".into(),
-                self.memory_limit.map(|b| b.to_string()).unwrap_or_else(|| "unlimited".into()),
+                self.memory_limit
+                    .map(|b| b.to_string())
+                    .unwrap_or_else(|| "unlimited".into()),
             ),
             ("spill_dir".into(), self.spill_dir.display().to_string()),
-            ("broadcast_rows_threshold".into(), self.broadcast_rows_threshold.to_string()),
+            (
+                "broadcast_rows_threshold".into(),
+                self.broadcast_rows_threshold.to_string(),
+            ),
             ("disabled_rules".into(), self.disabled_rules.join(",")),
-            ("default_null_order".into(), self.default_null_order.name().into()),
+            (
+                "default_null_order".into(),
+                self.default_null_order.name().into(),
+            ),
         ]
     }
 }
 
 fn parse_usize(name: &str, v: &str) -> Result<usize> {
-    v.parse::<usize>()
-        .map_err(|_| Error::plan(format!("setting {name} needs a non-negative integer, got '{v}'")))
+    v.parse::<usize>().map_err(|_| {
+        Error::plan(format!(
+            "setting {name} needs a non-negative integer, got '{v}'"
+        ))
+    })
 }
 
 /// Parses sizes such as `512MB`, `2GB`, `1024`; `unlimited`/`none` give `None`.
@@ -164,7 +190,9 @@ pub fn parse_bytes(v: &str) -> Result<Option<usize>> {
     if s == "unlimited" || s == "none" || s.is_empty() {
         return Ok(None);
     }
-    let split = s.find(|c: char| !(c.is_ascii_digit() || c == '.')).unwrap_or(s.len());
+    let split = s
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .unwrap_or(s.len());
     let (num, unit) = s.split_at(split);
     let n: f64 = num
         .parse()

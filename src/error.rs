@@ -281,9 +281,12 @@ fn split_parser_location(text: &str) -> (String, Option<SqlSpan>) {
         let rest = &text[pos + " at Line: ".len()..];
         let mut parts = rest.split(", Column: ");
         let line = parts.next().and_then(|l| l.trim().parse::<u64>().ok());
-        let column = parts
-            .next()
-            .and_then(|c| c.trim().trim_end_matches(|ch: char| !ch.is_ascii_digit()).parse::<u64>().ok());
+        let column = parts.next().and_then(|c| {
+            c.trim()
+                .trim_end_matches(|ch: char| !ch.is_ascii_digit())
+                .parse::<u64>()
+                .ok()
+        });
         if let (Some(line), Some(column)) = (line, column) {
             let span = SqlSpan {
                 line,
@@ -351,7 +354,10 @@ macro_rules! not_impl_err {
 }
 
 /// The names in `candidates` closest to `name` (edit distance), for "did you mean" hints.
-pub fn closest_name<'a>(name: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<String> {
+pub fn closest_name<'a>(
+    name: &str,
+    candidates: impl IntoIterator<Item = &'a str>,
+) -> Option<String> {
     let name_l = name.to_lowercase();
     let mut best: Option<(usize, &str)> = None;
     for c in candidates {
@@ -386,7 +392,8 @@ mod tests {
 
     #[test]
     fn parser_location_becomes_span() {
-        let (m, span) = split_parser_location("Expected: an expression, found: FROM at Line: 2, Column: 8");
+        let (m, span) =
+            split_parser_location("Expected: an expression, found: FROM at Line: 2, Column: 8");
         assert_eq!(m, "Expected: an expression, found: FROM");
         let span = span.unwrap();
         assert_eq!((span.line, span.column), (2, 8));
@@ -394,7 +401,10 @@ mod tests {
 
     #[test]
     fn suggests_close_names() {
-        assert_eq!(closest_name("lineitm", ["orders", "lineitem"]), Some("lineitem".into()));
+        assert_eq!(
+            closest_name("lineitm", ["orders", "lineitem"]),
+            Some("lineitem".into())
+        );
         assert_eq!(closest_name("zzz", ["orders", "lineitem"]), None);
     }
 }

@@ -26,12 +26,12 @@ use crate::io::listing::FileFormat;
 use crate::logical::plan::LogicalPlan;
 use crate::logical::types::{sql_to_arrow_type, sql_type_name};
 use crate::optimizer::Optimizer;
-use crate::physical::display::display_physical;
 use crate::physical::PhysicalPlanner;
+use crate::physical::display::display_physical;
 use crate::physical_expr::subquery::SubqueryRunner;
 use crate::runtime::scheduler;
 use crate::runtime::{CancellationToken, MemoryPool, TaskContext};
-use crate::sql::{parse_sql, FlintStatement, PlannerContext, SqlPlanner, StatementPlan};
+use crate::sql::{FlintStatement, PlannerContext, SqlPlanner, StatementPlan, parse_sql};
 
 /// What running one statement produced.
 #[derive(Debug, Clone)]
@@ -100,13 +100,22 @@ impl PlannerContext for PlanningState<'_> {
     fn config(&self) -> &SessionConfig {
         &self.config
     }
-    fn file_table(&self, location: &str, format: Option<&str>, options: &[(String, String)]) -> Result<Arc<dyn TableProvider>> {
+    fn file_table(
+        &self,
+        location: &str,
+        format: Option<&str>,
+        options: &[(String, String)],
+    ) -> Result<Arc<dyn TableProvider>> {
         open_file_table(location, format, options)
     }
 }
 
 /// Opens files as a table; the format comes from `format` or the path's extension.
-pub fn open_file_table(location: &str, format: Option<&str>, options: &[(String, String)]) -> Result<Arc<dyn TableProvider>> {
+pub fn open_file_table(
+    location: &str,
+    format: Option<&str>,
+    options: &[(String, String)],
+) -> Result<Arc<dyn TableProvider>> {
     let format = match format {
         Some(f) => FileFormat::parse(f)?,
         None => FileFormat::from_path(location).ok_or_else(|| {
@@ -119,7 +128,9 @@ pub fn open_file_table(location: &str, format: Option<&str>, options: &[(String,
     for (k, v) in options {
         match format {
             FileFormat::Csv => csv.set(k, v)?,
-            FileFormat::Parquet => return Err(Error::plan(format!("unknown Parquet option '{k}'"))),
+            FileFormat::Parquet => {
+                return Err(Error::plan(format!("unknown Parquet option '{k}'")));
+            }
         }
     }
     Ok(Arc::new(ListingTable::try_new(location, format, csv)?))
@@ -137,8 +148,12 @@ impl SubqueryRunner for Runner {
         // subqueries evaluated per row are small: no need to split them
         config.target_partitions = 1;
         let plan = self.session.shared.optimizer.optimize(plan, &config)?;
-        let physical = self.session.physical_plan_with(&plan, Arc::new(config.clone()))?;
-        let ctx = self.session.task_context_with(config, CancellationToken::new());
+        let physical = self
+            .session
+            .physical_plan_with(&plan, Arc::new(config.clone()))?;
+        let ctx = self
+            .session
+            .task_context_with(config, CancellationToken::new());
         scheduler::collect(&physical, &ctx)
     }
 }
@@ -152,7 +167,12 @@ impl SessionContext {
     /// A session with the given settings.
     pub fn with_config(config: SessionConfig) -> Self {
         let pool = build_pool(config.target_partitions).unwrap_or_else(|_| {
-            Arc::new(rayon::ThreadPoolBuilder::new().num_threads(1).build().expect("one thread"))
+            Arc::new(
+                rayon::ThreadPoolBuilder::new()
+                    .num_threads(1)
+                    .build()
+                    .expect("one thread"),
+            )
         });
         let memory = MemoryPool::new(config.memory_limit);
         SessionContext {
@@ -169,27 +189,43 @@ impl SessionContext {
 
     /// A copy of the current settings.
     pub fn config(&self) -> SessionConfig {
-        self.shared.config.read().unwrap_or_else(|e| e.into_inner()).clone()
+        self.shared
+            .config
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
     }
 
     /// Changes a setting by name, as `SET name = value` does.
     pub fn set(&self, name: &str, value: &str) -> Result<()> {
-        let mut cfg = self.shared.config.write().unwrap_or_else(|e| e.into_inner());
+        let mut cfg = self
+            .shared
+            .config
+            .write()
+            .unwrap_or_else(|e| e.into_inner());
         let old_threads = cfg.target_partitions;
         let old_limit = cfg.memory_limit;
         cfg.set(name, value)?;
         if cfg.target_partitions != old_threads {
-            *self.shared.pool.write().unwrap_or_else(|e| e.into_inner()) = build_pool(cfg.target_partitions)?;
+            *self.shared.pool.write().unwrap_or_else(|e| e.into_inner()) =
+                build_pool(cfg.target_partitions)?;
         }
         if cfg.memory_limit != old_limit {
-            *self.shared.memory.write().unwrap_or_else(|e| e.into_inner()) = MemoryPool::new(cfg.memory_limit);
+            *self
+                .shared
+                .memory
+                .write()
+                .unwrap_or_else(|e| e.into_inner()) = MemoryPool::new(cfg.memory_limit);
         }
         Ok(())
     }
 
     /// The function registry (to register UDFs).
     pub fn functions(&self) -> std::sync::RwLockWriteGuard<'_, FunctionRegistry> {
-        self.shared.functions.write().unwrap_or_else(|e| e.into_inner())
+        self.shared
+            .functions
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
     }
 
     /// A task context for running one query.
@@ -198,31 +234,62 @@ impl SessionContext {
     }
 
     /// A task context with explicit settings and cancellation token.
-    pub fn task_context_with(&self, config: SessionConfig, cancel: CancellationToken) -> Arc<TaskContext> {
+    pub fn task_context_with(
+        &self,
+        config: SessionConfig,
+        cancel: CancellationToken,
+    ) -> Arc<TaskContext> {
         Arc::new(TaskContext {
             config: Arc::new(config),
-            pool: self.shared.pool.read().unwrap_or_else(|e| e.into_inner()).clone(),
-            memory: self.shared.memory.read().unwrap_or_else(|e| e.into_inner()).clone(),
+            pool: self
+                .shared
+                .pool
+                .read()
+                .unwrap_or_else(|e| e.into_inner())
+                .clone(),
+            memory: self
+                .shared
+                .memory
+                .read()
+                .unwrap_or_else(|e| e.into_inner())
+                .clone(),
             cancel,
         })
     }
 
     fn planning_state(&self) -> PlanningState<'_> {
         PlanningState {
-            catalog: self.shared.catalog.read().unwrap_or_else(|e| e.into_inner()),
+            catalog: self
+                .shared
+                .catalog
+                .read()
+                .unwrap_or_else(|e| e.into_inner()),
             config: self.config(),
-            functions: self.shared.functions.read().unwrap_or_else(|e| e.into_inner()),
+            functions: self
+                .shared
+                .functions
+                .read()
+                .unwrap_or_else(|e| e.into_inner()),
         }
     }
 
     /// Registers a table under `name` (replacing an existing one).
     pub fn register_table(&self, name: &str, table: Arc<dyn TableProvider>) -> Result<()> {
-        let mut c = self.shared.catalog.write().unwrap_or_else(|e| e.into_inner());
+        let mut c = self
+            .shared
+            .catalog
+            .write()
+            .unwrap_or_else(|e| e.into_inner());
         c.insert(&name.to_lowercase(), CatalogEntry::Table(table), true)
     }
 
     /// Registers in-memory batches as a table.
-    pub fn register_batches(&self, name: &str, schema: SchemaRef, batches: Vec<RecordBatch>) -> Result<()> {
+    pub fn register_batches(
+        &self,
+        name: &str,
+        schema: SchemaRef,
+        batches: Vec<RecordBatch>,
+    ) -> Result<()> {
         self.register_table(name, Arc::new(MemTable::try_new(schema, batches)?))
     }
 
@@ -233,7 +300,10 @@ impl SessionContext {
 
     /// Registers CSV files as a table.
     pub fn register_csv(&self, name: &str, location: &str, options: CsvOptions) -> Result<()> {
-        self.register_table(name, Arc::new(ListingTable::try_new(location, FileFormat::Csv, options)?))
+        self.register_table(
+            name,
+            Arc::new(ListingTable::try_new(location, FileFormat::Csv, options)?),
+        )
     }
 
     /// Removes a table or view; returns whether it existed.
@@ -259,27 +329,39 @@ impl SessionContext {
 
     /// A DataFrame reading a table or view.
     pub fn table(&self, name: &str) -> Result<DataFrame> {
-        self.sql(&format!("SELECT * FROM \"{}\"", name.to_lowercase().replace('"', "\"\"")))
+        self.sql(&format!(
+            "SELECT * FROM \"{}\"",
+            name.to_lowercase().replace('"', "\"\"")
+        ))
     }
 
     /// A DataFrame over Parquet files.
     pub fn read_parquet(&self, location: &str) -> Result<DataFrame> {
         let t = open_file_table(location, Some("parquet"), &[])?;
-        let plan = crate::logical::LogicalPlanBuilder::scan(crate::sql::relation::file_stem(location), t)?.build();
+        let plan =
+            crate::logical::LogicalPlanBuilder::scan(crate::sql::relation::file_stem(location), t)?
+                .build();
         Ok(DataFrame::new(self.clone(), plan))
     }
 
     /// A DataFrame over CSV files.
     pub fn read_csv(&self, location: &str, options: CsvOptions) -> Result<DataFrame> {
         let t = Arc::new(ListingTable::try_new(location, FileFormat::Csv, options)?);
-        let plan = crate::logical::LogicalPlanBuilder::scan(crate::sql::relation::file_stem(location), t)?.build();
+        let plan =
+            crate::logical::LogicalPlanBuilder::scan(crate::sql::relation::file_stem(location), t)?
+                .build();
         Ok(DataFrame::new(self.clone(), plan))
     }
 
     /// Generates the TPC-H tables at scale factor `sf` in memory.
     pub fn load_tpch(&self, sf: f64) -> Result<()> {
         let config = self.config();
-        let pool = self.shared.pool.read().unwrap_or_else(|e| e.into_inner()).clone();
+        let pool = self
+            .shared
+            .pool
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone();
         let tables = pool.install(|| crate::catalog::tpch::generate_all(sf, config.batch_size))?;
         for (name, schema, batches) in tables {
             self.register_batches(&name, schema, batches)?;
@@ -304,7 +386,8 @@ impl SessionContext {
                 let result = self.run_statement_plan(other, &CancellationToken::new())?;
                 let (schema, batches) = result_batches(result)?;
                 let table = MemTable::try_new(schema, batches)?;
-                let plan = crate::logical::LogicalPlanBuilder::scan("result", Arc::new(table))?.build();
+                let plan =
+                    crate::logical::LogicalPlanBuilder::scan("result", Arc::new(table))?.build();
                 Ok(DataFrame::new(self.clone(), plan))
             }
         }
@@ -323,7 +406,11 @@ impl SessionContext {
     }
 
     /// Like [`execute_sql`](Self::execute_sql), stoppable through `cancel`.
-    pub fn execute_sql_cancellable(&self, sql: &str, cancel: &CancellationToken) -> Result<Vec<StatementResult>> {
+    pub fn execute_sql_cancellable(
+        &self,
+        sql: &str,
+        cancel: &CancellationToken,
+    ) -> Result<Vec<StatementResult>> {
         let stmts = parse_sql(sql)?;
         let mut out = vec![];
         for s in &stmts {
@@ -343,13 +430,23 @@ impl SessionContext {
         self.physical_plan_with(plan, Arc::new(self.config()))
     }
 
-    fn physical_plan_with(&self, plan: &LogicalPlan, config: Arc<SessionConfig>) -> Result<Arc<dyn ExecutionPlan>> {
-        let runner: Arc<dyn SubqueryRunner> = Arc::new(Runner { session: self.clone() });
+    fn physical_plan_with(
+        &self,
+        plan: &LogicalPlan,
+        config: Arc<SessionConfig>,
+    ) -> Result<Arc<dyn ExecutionPlan>> {
+        let runner: Arc<dyn SubqueryRunner> = Arc::new(Runner {
+            session: self.clone(),
+        });
         PhysicalPlanner::new(config, Some(runner)).create_physical_plan(plan)
     }
 
     /// Optimizes, plans and runs a logical plan.
-    pub fn collect_plan(&self, plan: &LogicalPlan, cancel: &CancellationToken) -> Result<Vec<RecordBatch>> {
+    pub fn collect_plan(
+        &self,
+        plan: &LogicalPlan,
+        cancel: &CancellationToken,
+    ) -> Result<Vec<RecordBatch>> {
         let optimized = self.optimize(plan)?;
         let physical = self.create_physical_plan(&optimized)?;
         let ctx = self.task_context_with(self.config(), cancel.clone());
@@ -357,9 +454,18 @@ impl SessionContext {
     }
 
     /// The EXPLAIN text of a plan.
-    pub fn explain_plan(&self, plan: &LogicalPlan, verbose: bool, analyze: bool, cancel: &CancellationToken) -> Result<String> {
+    pub fn explain_plan(
+        &self,
+        plan: &LogicalPlan,
+        verbose: bool,
+        analyze: bool,
+        cancel: &CancellationToken,
+    ) -> Result<String> {
         let config = self.config();
-        let (optimized, steps) = self.shared.optimizer.optimize_with_steps(plan.clone(), &config, verbose)?;
+        let (optimized, steps) =
+            self.shared
+                .optimizer
+                .optimize_with_steps(plan.clone(), &config, verbose)?;
         let physical = self.create_physical_plan(&optimized)?;
         let mut text = String::new();
         if verbose {
@@ -393,14 +499,22 @@ impl SessionContext {
     }
 
     /// Runs a bound statement.
-    pub fn run_statement_plan(&self, plan: StatementPlan, cancel: &CancellationToken) -> Result<StatementResult> {
+    pub fn run_statement_plan(
+        &self,
+        plan: StatementPlan,
+        cancel: &CancellationToken,
+    ) -> Result<StatementResult> {
         match plan {
             StatementPlan::Query(p) => {
                 let schema = p.schema().arrow_schema().clone();
                 let batches = self.collect_plan(&p, cancel)?;
                 Ok(StatementResult::Rows { schema, batches })
             }
-            StatementPlan::Explain { plan, analyze, verbose } => {
+            StatementPlan::Explain {
+                plan,
+                analyze,
+                verbose,
+            } => {
                 let text = self.explain_plan(&plan, verbose, analyze, cancel)?;
                 Ok(lines_result("plan", &text))
             }
@@ -411,9 +525,17 @@ impl SessionContext {
                 if_not_exists,
                 or_replace,
             } => {
-                if self.shared.catalog.read().unwrap_or_else(|e| e.into_inner()).contains(&name) {
+                if self
+                    .shared
+                    .catalog
+                    .read()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .contains(&name)
+                {
                     if if_not_exists {
-                        return Ok(StatementResult::Done(format!("table {name} already exists")));
+                        return Ok(StatementResult::Done(format!(
+                            "table {name} already exists"
+                        )));
                     }
                     if !or_replace {
                         return Err(Error::plan(format!("table \"{name}\" already exists")));
@@ -423,10 +545,13 @@ impl SessionContext {
                     (Some(s), None) => (s, vec![]),
                     (schema, Some(src)) => {
                         let batches = self.collect_plan(&src, cancel)?;
-                        let s = schema.unwrap_or_else(|| nullable_schema(src.schema().arrow_schema()));
+                        let s =
+                            schema.unwrap_or_else(|| nullable_schema(src.schema().arrow_schema()));
                         (s, batches)
                     }
-                    (None, None) => return Err(Error::internal("CREATE TABLE without schema or query")),
+                    (None, None) => {
+                        return Err(Error::internal("CREATE TABLE without schema or query"));
+                    }
                 };
                 check_unique_columns(&schema)?;
                 let table = MemTable::try_new(schema, batches)?;
@@ -449,7 +574,11 @@ impl SessionContext {
                     let state = self.planning_state();
                     SqlPlanner::new(&state).plan_query(&query, None)?;
                 }
-                let mut c = self.shared.catalog.write().unwrap_or_else(|e| e.into_inner());
+                let mut c = self
+                    .shared
+                    .catalog
+                    .write()
+                    .unwrap_or_else(|e| e.into_inner());
                 if c.contains(&name) && if_not_exists {
                     return Ok(StatementResult::Done(format!("view {name} already exists")));
                 }
@@ -464,9 +593,17 @@ impl SessionContext {
                     .and_then(|p| p.as_ident())
                     .map(crate::sql::scope::normalize_ident)
                     .ok_or_else(|| Error::plan("invalid table name"))?;
-                if self.shared.catalog.read().unwrap_or_else(|e| e.into_inner()).contains(&name) {
+                if self
+                    .shared
+                    .catalog
+                    .read()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .contains(&name)
+                {
                     if c.if_not_exists {
-                        return Ok(StatementResult::Done(format!("table {name} already exists")));
+                        return Ok(StatementResult::Done(format!(
+                            "table {name} already exists"
+                        )));
                     }
                     if !c.or_replace {
                         return Err(Error::plan(format!("table \"{name}\" already exists")));
@@ -477,7 +614,12 @@ impl SessionContext {
                     let declared = c
                         .columns
                         .iter()
-                        .map(|col| Ok((crate::sql::scope::normalize_ident(&col.name), sql_to_arrow_type(&col.data_type)?)))
+                        .map(|col| {
+                            Ok((
+                                crate::sql::scope::normalize_ident(&col.name),
+                                sql_to_arrow_type(&col.data_type)?,
+                            ))
+                        })
                         .collect::<Result<Vec<_>>>()?;
                     let actual = table.schema();
                     if declared.len() != actual.fields().len() {
@@ -489,7 +631,9 @@ impl SessionContext {
                     }
                 }
                 self.register_table(&name, table)?;
-                Ok(StatementResult::Done(format!("created external table {name}")))
+                Ok(StatementResult::Done(format!(
+                    "created external table {name}"
+                )))
             }
             StatementPlan::Insert { table, source } => {
                 let provider = self.table_provider(&table)?;
@@ -497,22 +641,46 @@ impl SessionContext {
                 let n = provider.insert(batches)?;
                 Ok(StatementResult::Count(n as u64))
             }
-            StatementPlan::Delete { table, keep, removed } => {
+            StatementPlan::Delete {
+                table,
+                keep,
+                removed,
+            } => {
                 let provider = self.table_provider(&table)?;
-                let removed: usize = self.collect_plan(&removed, cancel)?.iter().map(|b| b.num_rows()).sum();
+                let removed: usize = self
+                    .collect_plan(&removed, cancel)?
+                    .iter()
+                    .map(|b| b.num_rows())
+                    .sum();
                 let kept = self.collect_plan(&keep, cancel)?;
                 provider.replace(kept)?;
                 Ok(StatementResult::Count(removed as u64))
             }
-            StatementPlan::Update { table, contents, changed } => {
+            StatementPlan::Update {
+                table,
+                contents,
+                changed,
+            } => {
                 let provider = self.table_provider(&table)?;
-                let changed: usize = self.collect_plan(&changed, cancel)?.iter().map(|b| b.num_rows()).sum();
+                let changed: usize = self
+                    .collect_plan(&changed, cancel)?
+                    .iter()
+                    .map(|b| b.num_rows())
+                    .sum();
                 let new = self.collect_plan(&contents, cancel)?;
                 provider.replace(new)?;
                 Ok(StatementResult::Count(changed as u64))
             }
-            StatementPlan::Drop { names, if_exists, views } => {
-                let mut c = self.shared.catalog.write().unwrap_or_else(|e| e.into_inner());
+            StatementPlan::Drop {
+                names,
+                if_exists,
+                views,
+            } => {
+                let mut c = self
+                    .shared
+                    .catalog
+                    .write()
+                    .unwrap_or_else(|e| e.into_inner());
                 for n in &names {
                     match c.get(n) {
                         None if if_exists => continue,
@@ -527,11 +695,18 @@ impl SessionContext {
                     }
                     c.remove(n);
                 }
-                Ok(StatementResult::Done(format!("dropped {}", names.join(", "))))
+                Ok(StatementResult::Done(format!(
+                    "dropped {}",
+                    names.join(", ")
+                )))
             }
             StatementPlan::NoOp(what) => Ok(StatementResult::Done(what)),
             StatementPlan::ShowTables => {
-                let c = self.shared.catalog.read().unwrap_or_else(|e| e.into_inner());
+                let c = self
+                    .shared
+                    .catalog
+                    .read()
+                    .unwrap_or_else(|e| e.into_inner());
                 let mut names = vec![];
                 let mut kinds = vec![];
                 for (n, e) in c.iter() {
@@ -539,7 +714,9 @@ impl SessionContext {
                     kinds.push(match e {
                         CatalogEntry::Table(t) => match t.kind() {
                             TableKind::Memory => "table".to_string(),
-                            TableKind::External { format, .. } => format!("external ({})", format.to_lowercase()),
+                            TableKind::External { format, .. } => {
+                                format!("external ({})", format.to_lowercase())
+                            }
                         },
                         CatalogEntry::View { .. } | CatalogEntry::Plan(_) => "view".to_string(),
                     });
@@ -550,16 +727,30 @@ impl SessionContext {
                 ]));
                 let batch = RecordBatch::try_new(
                     schema.clone(),
-                    vec![Arc::new(StringArray::from(names)), Arc::new(StringArray::from(kinds))],
+                    vec![
+                        Arc::new(StringArray::from(names)),
+                        Arc::new(StringArray::from(kinds)),
+                    ],
                 )?;
-                Ok(StatementResult::Rows { schema, batches: vec![batch] })
+                Ok(StatementResult::Rows {
+                    schema,
+                    batches: vec![batch],
+                })
             }
             StatementPlan::Describe(name) => {
                 let df = self.table(&name)?;
                 let s = df.schema();
                 let names: Vec<String> = s.fields().iter().map(|f| f.name().clone()).collect();
-                let types: Vec<String> = s.fields().iter().map(|f| sql_type_name(f.data_type())).collect();
-                let nulls: Vec<&str> = s.fields().iter().map(|f| if f.is_nullable() { "YES" } else { "NO" }).collect();
+                let types: Vec<String> = s
+                    .fields()
+                    .iter()
+                    .map(|f| sql_type_name(f.data_type()))
+                    .collect();
+                let nulls: Vec<&str> = s
+                    .fields()
+                    .iter()
+                    .map(|f| if f.is_nullable() { "YES" } else { "NO" })
+                    .collect();
                 let schema = Arc::new(Schema::new(vec![
                     Field::new("column_name", DataType::Utf8, false),
                     Field::new("data_type", DataType::Utf8, false),
@@ -573,7 +764,10 @@ impl SessionContext {
                         Arc::new(StringArray::from(nulls)),
                     ],
                 )?;
-                Ok(StatementResult::Rows { schema, batches: vec![batch] })
+                Ok(StatementResult::Rows {
+                    schema,
+                    batches: vec![batch],
+                })
             }
             StatementPlan::Set(name, value) => {
                 self.set(&name, &value)?;
@@ -597,19 +791,31 @@ impl SessionContext {
                 let (n, v): (Vec<String>, Vec<String>) = rows.into_iter().unzip();
                 let batch = RecordBatch::try_new(
                     schema.clone(),
-                    vec![Arc::new(StringArray::from(n)) as ArrayRef, Arc::new(StringArray::from(v))],
+                    vec![
+                        Arc::new(StringArray::from(n)) as ArrayRef,
+                        Arc::new(StringArray::from(v)),
+                    ],
                 )?;
-                Ok(StatementResult::Rows { schema, batches: vec![batch] })
+                Ok(StatementResult::Rows {
+                    schema,
+                    batches: vec![batch],
+                })
             }
             StatementPlan::Dbgen(sf) => {
                 self.load_tpch(sf)?;
-                Ok(StatementResult::Done(format!("generated TPC-H at scale factor {sf}")))
+                Ok(StatementResult::Done(format!(
+                    "generated TPC-H at scale factor {sf}"
+                )))
             }
         }
     }
 
     fn table_provider(&self, name: &str) -> Result<Arc<dyn TableProvider>> {
-        let c = self.shared.catalog.read().unwrap_or_else(|e| e.into_inner());
+        let c = self
+            .shared
+            .catalog
+            .read()
+            .unwrap_or_else(|e| e.into_inner());
         match c.get(name) {
             Some(CatalogEntry::Table(t)) => Ok(t.clone()),
             Some(_) => Err(Error::plan(format!("\"{name}\" is not a table"))),
@@ -647,7 +853,10 @@ fn lines_result(column: &str, text: &str) -> StatementResult {
     let lines: Vec<&str> = text.lines().collect();
     let batch = RecordBatch::try_new(schema.clone(), vec![Arc::new(StringArray::from(lines))]);
     match batch {
-        Ok(b) => StatementResult::Rows { schema, batches: vec![b] },
+        Ok(b) => StatementResult::Rows {
+            schema,
+            batches: vec![b],
+        },
         Err(_) => StatementResult::Done(text.to_string()),
     }
 }
@@ -657,8 +866,15 @@ pub fn result_batches(r: StatementResult) -> Result<(SchemaRef, Vec<RecordBatch>
     Ok(match r {
         StatementResult::Rows { schema, batches } => (schema, batches),
         StatementResult::Count(n) => {
-            let schema = Arc::new(Schema::new(vec![Field::new("count", DataType::Int64, false)]));
-            let b = RecordBatch::try_new(schema.clone(), vec![Arc::new(Int64Array::from(vec![n as i64]))])?;
+            let schema = Arc::new(Schema::new(vec![Field::new(
+                "count",
+                DataType::Int64,
+                false,
+            )]));
+            let b = RecordBatch::try_new(
+                schema.clone(),
+                vec![Arc::new(Int64Array::from(vec![n as i64]))],
+            )?;
             (schema, vec![b])
         }
         StatementResult::Done(_) => (Arc::new(Schema::empty()), vec![]),

@@ -8,7 +8,9 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 use flint::cli::format::OutputFormat;
-use flint::cli::repl::{run_repl, run_script, ShellOptions};
+use flint::cli::repl::{ShellOptions, run_repl, run_script};
+use flint::cli::slt::{SltDb, SltOptions, run_paths};
+use flint::cli::slt_engine::FlintSltDb;
 use flint::{SessionConfig, SessionContext};
 
 #[global_allocator]
@@ -48,6 +50,30 @@ struct Cli {
 
 #[derive(Subcommand, Debug)]
 enum Command {
+    /// Run sqllogictest files or folders (*.slt, *.test); prints per-file counts and a summary.
+    Slt {
+        /// Files or folders.
+        #[arg(required = true)]
+        paths: Vec<PathBuf>,
+        /// Print passing records too.
+        #[arg(long)]
+        verbose: bool,
+        /// Accept any error for `statement error` records, whatever its message.
+        #[arg(long)]
+        ignore_error_messages: bool,
+        /// Force a result convention instead of detecting it per file: sqlite or duckdb.
+        #[arg(long)]
+        style: Option<String>,
+        /// Stop at the first failure.
+        #[arg(long)]
+        fail_fast: bool,
+        /// Failures printed per file.
+        #[arg(long, default_value_t = 20)]
+        max_failures: usize,
+        /// Print only per-file counts and the summary line.
+        #[arg(long)]
+        summary_only: bool,
+    },
     /// Write the TPC-H tables as Parquet files.
     Tpchgen {
         /// Scale factor.
@@ -78,10 +104,44 @@ fn run(cli: Cli) -> flint::Result<ExitCode> {
     if let Some(m) = &cli.memory_limit {
         config.memory_limit = flint::config::parse_bytes(m)?;
     }
-    if let Some(Command::Tpchgen { sf, out }) = &cli.sub {
-        flint::catalog::tpch::write_parquet(out, *sf)?;
-        println!("wrote TPC-H SF {sf} to {}", out.display());
-        return Ok(ExitCode::SUCCESS);
+    match &cli.sub {
+        Some(Command::Tpchgen { sf, out }) => {
+            flint::catalog::tpch::write_parquet(out, *sf)?;
+            println!("wrote TPC-H SF {sf} to {}", out.display());
+            return Ok(ExitCode::SUCCESS);
+        }
+        Some(Command::Slt {
+            paths,
+            verbose,
+            ignore_error_messages,
+            style,
+            fail_fast,
+            max_failures,
+            summary_only,
+        }) => {
+            let opts = SltOptions {
+                verbose: *verbose,
+                check_error_messages: !ignore_error_messages,
+                style: match style {
+                    Some(s) => Some(s.parse().map_err(|e: String| flint::Error::plan(e))?),
+                    None => None,
+                },
+                fail_fast: *fail_fast,
+                max_failures_printed: if *summary_only { 0 } else { *max_failures },
+                ..SltOptions::default()
+            };
+            let mut make = || Box::new(FlintSltDb::new(config.clone())) as Box<dyn SltDb>;
+            let stdout = std::io::stdout();
+            let mut out = stdout.lock();
+            let summary = run_paths(paths, &mut make, &opts, &mut out);
+            out.flush()?;
+            return Ok(if summary.is_success() {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::from(1)
+            });
+        }
+        None => {}
     }
     let ctx = SessionContext::with_config(config);
     let opts = ShellOptions {

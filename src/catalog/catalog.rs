@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use crate::catalog::TableProvider;
-use crate::error::{closest_name, Error, Result};
+use crate::error::{Error, Result, closest_name};
 
 /// A named object.
 #[derive(Debug, Clone)]
@@ -47,7 +47,9 @@ impl Catalog {
     /// Adds an entry; fails if the name exists and `replace` is false.
     pub fn insert(&mut self, name: &str, entry: CatalogEntry, replace: bool) -> Result<()> {
         if !replace && self.entries.contains_key(name) {
-            return Err(Error::plan(format!("table or view \"{name}\" already exists")));
+            return Err(Error::plan(format!(
+                "table or view \"{name}\" already exists"
+            )));
         }
         self.entries.insert(name.to_string(), entry);
         Ok(())
@@ -66,7 +68,9 @@ impl Catalog {
     /// The "table not found" error, with a close name if there is one.
     pub fn not_found(&self, name: &str) -> Error {
         match closest_name(name, self.entries.keys().map(|s| s.as_str())) {
-            Some(c) => Error::not_found(format!("table \"{name}\" does not exist; did you mean \"{c}\"?")),
+            Some(c) => Error::not_found(format!(
+                "table \"{name}\" does not exist; did you mean \"{c}\"?"
+            )),
             None => Error::not_found(format!("table \"{name}\" does not exist")),
         }
     }

@@ -10,11 +10,11 @@ use arrow::datatypes::SchemaRef;
 
 use crate::catalog::{ScanArgs, TableKind, TableProvider};
 use crate::error::{Error, Result};
+use crate::exec::ExecutionPlan;
 use crate::exec::scan::csv::CsvScanExec;
 use crate::exec::scan::parquet::ParquetScanExec;
-use crate::exec::ExecutionPlan;
 use crate::io::csv::CsvOptions;
-use crate::io::listing::{list_files, FileFormat};
+use crate::io::listing::{FileFormat, list_files};
 use crate::io::parquet::pruning::prune_row_groups;
 use crate::io::parquet::{ParquetFile, RowGroupSlice};
 
@@ -35,7 +35,10 @@ impl ListingTable {
         let files = list_files(location, format)?;
         match format {
             FileFormat::Parquet => {
-                let parquet = files.iter().map(|p| ParquetFile::open(p)).collect::<Result<Vec<_>>>()?;
+                let parquet = files
+                    .iter()
+                    .map(|p| ParquetFile::open(p))
+                    .collect::<Result<Vec<_>>>()?;
                 let schema = parquet
                     .first()
                     .map(|f| f.schema())
@@ -43,7 +46,10 @@ impl ListingTable {
                 for f in &parquet[1..] {
                     let s = f.schema();
                     if s.fields().len() != schema.fields().len()
-                        || s.fields().iter().zip(schema.fields()).any(|(a, b)| a.name() != b.name() || a.data_type() != b.data_type())
+                        || s.fields()
+                            .iter()
+                            .zip(schema.fields())
+                            .any(|(a, b)| a.name() != b.name() || a.data_type() != b.data_type())
                     {
                         return Err(Error::plan(format!(
                             "Parquet file {} has a different schema than {}",
@@ -89,7 +95,11 @@ impl ListingTable {
 }
 
 /// Spreads row groups over `n` partitions, balancing rows (largest first).
-fn assign_row_groups(files: &[ParquetFile], keep: &[Vec<bool>], n: usize) -> Vec<Vec<RowGroupSlice>> {
+fn assign_row_groups(
+    files: &[ParquetFile],
+    keep: &[Vec<bool>],
+    n: usize,
+) -> Vec<Vec<RowGroupSlice>> {
     let mut groups: Vec<(usize, usize, usize)> = vec![]; // (rows, file, rg)
     for (fi, f) in files.iter().enumerate() {
         for (rg, k) in keep[fi].iter().enumerate() {
@@ -163,7 +173,8 @@ impl TableProvider for ListingTable {
                         k
                     })
                     .collect();
-                let partitions = assign_row_groups(&self.parquet, &keep, args.config.target_partitions);
+                let partitions =
+                    assign_row_groups(&self.parquet, &keep, args.config.target_partitions);
                 let schema = match args.projection {
                     Some(p) => Arc::new(self.schema.project(p)?),
                     None => self.schema.clone(),

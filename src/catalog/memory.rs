@@ -10,8 +10,8 @@ use arrow::record_batch::RecordBatch;
 
 use crate::catalog::{ScanArgs, TableKind, TableProvider};
 use crate::error::{Error, Result};
-use crate::exec::scan::MemoryScanExec;
 use crate::exec::ExecutionPlan;
+use crate::exec::scan::MemoryScanExec;
 
 /// An in-memory table.
 #[derive(Debug)]
@@ -32,7 +32,10 @@ impl MemTable {
 
     /// A copy of the current rows.
     pub fn batches(&self) -> Vec<RecordBatch> {
-        self.batches.read().unwrap_or_else(|e| e.into_inner()).clone()
+        self.batches
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
     }
 }
 
@@ -40,7 +43,11 @@ impl MemTable {
 fn conform(schema: &SchemaRef, b: RecordBatch) -> Result<RecordBatch> {
     let bs = b.schema();
     if bs.fields().len() != schema.fields().len()
-        || bs.fields().iter().zip(schema.fields()).any(|(a, b)| a.data_type() != b.data_type())
+        || bs
+            .fields()
+            .iter()
+            .zip(schema.fields())
+            .any(|(a, b)| a.data_type() != b.data_type())
     {
         return Err(Error::internal(format!(
             "batch schema {bs:?} does not match table schema {schema:?}"
@@ -48,7 +55,10 @@ fn conform(schema: &SchemaRef, b: RecordBatch) -> Result<RecordBatch> {
     }
     for (f, c) in schema.fields().iter().zip(b.columns()) {
         if !f.is_nullable() && c.null_count() > 0 {
-            return Err(Error::execution(format!("NULL value in column \"{}\" violates NOT NULL", f.name())));
+            return Err(Error::execution(format!(
+                "NULL value in column \"{}\" violates NOT NULL",
+                f.name()
+            )));
         }
     }
     Ok(RecordBatch::try_new_with_options(
@@ -71,7 +81,11 @@ fn conform_all(schema: &SchemaRef, batches: Vec<RecordBatch>) -> Result<Vec<Reco
 fn compact_tail(schema: &SchemaRef, data: &mut Vec<RecordBatch>) -> Result<()> {
     const SMALL: usize = 1024;
     const MAX_SMALL: usize = 32;
-    let small = data.iter().rev().take_while(|b| b.num_rows() < SMALL).count();
+    let small = data
+        .iter()
+        .rev()
+        .take_while(|b| b.num_rows() < SMALL)
+        .count();
     if small >= MAX_SMALL {
         let start = data.len() - small;
         let merged = arrow::compute::concat_batches(schema, &data[start..])?;
@@ -123,7 +137,11 @@ impl TableProvider for MemTable {
         let batches = self.batches();
         let rows: usize = batches.iter().map(|b| b.num_rows()).sum();
         // small tables are not worth splitting
-        let n = if rows < args.config.batch_size { 1 } else { args.config.target_partitions };
+        let n = if rows < args.config.batch_size {
+            1
+        } else {
+            args.config.target_partitions
+        };
         let partitions = split_contiguous(&batches, n);
         let schema = match args.projection {
             Some(p) => Arc::new(self.schema.project(p)?),
@@ -138,7 +156,14 @@ impl TableProvider for MemTable {
         )))
     }
     fn row_count(&self) -> Option<usize> {
-        Some(self.batches.read().unwrap_or_else(|e| e.into_inner()).iter().map(|b| b.num_rows()).sum())
+        Some(
+            self.batches
+                .read()
+                .unwrap_or_else(|e| e.into_inner())
+                .iter()
+                .map(|b| b.num_rows())
+                .sum(),
+        )
     }
     fn insert(&self, batches: Vec<RecordBatch>) -> Result<usize> {
         let batches = conform_all(&self.schema, batches)?;

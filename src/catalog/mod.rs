@@ -77,6 +77,8 @@ pub trait TableProvider: Debug + Send + Sync {
 
     /// Replaces all rows (used by DELETE and UPDATE on in-memory tables).
     fn replace(&self, _batches: Vec<RecordBatch>) -> Result<()> {
-        Err(Error::not_implemented("this table does not support DELETE or UPDATE"))
+        Err(Error::not_implemented(
+            "this table does not support DELETE or UPDATE",
+        ))
     }
 }

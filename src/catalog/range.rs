@@ -10,8 +10,8 @@ use arrow::record_batch::RecordBatch;
 
 use crate::catalog::{ScanArgs, TableKind, TableProvider};
 use crate::error::Result;
-use crate::exec::scan::MemoryScanExec;
 use crate::exec::ExecutionPlan;
+use crate::exec::scan::MemoryScanExec;
 
 /// A generated integer series.
 #[derive(Debug)]
@@ -27,7 +27,11 @@ impl RangeTable {
     /// A series with one BIGINT column named `column`.
     pub fn new(column: &str, start: i64, stop: i64, step: i64, inclusive: bool) -> Self {
         RangeTable {
-            schema: Arc::new(Schema::new(vec![Field::new(column, DataType::Int64, false)])),
+            schema: Arc::new(Schema::new(vec![Field::new(
+                column,
+                DataType::Int64,
+                false,
+            )])),
             start,
             stop,
             step,
@@ -45,7 +49,11 @@ impl RangeTable {
         if span < 0 {
             return 0;
         }
-        let n = if self.inclusive { span / step + 1 } else { (span + step - 1) / step };
+        let n = if self.inclusive {
+            span / step + 1
+        } else {
+            (span + step - 1) / step
+        };
         n.max(0) as usize
     }
 }
@@ -66,7 +74,11 @@ impl TableProvider for RangeTable {
             None => self.len(),
         };
         let batch_size = args.config.batch_size;
-        let parts = if n < batch_size { 1 } else { args.config.target_partitions.max(1) };
+        let parts = if n < batch_size {
+            1
+        } else {
+            args.config.target_partitions.max(1)
+        };
         let per = n.div_ceil(parts.max(1)).max(1);
         let mut partitions = vec![];
         let mut i = 0usize;
@@ -76,8 +88,12 @@ impl TableProvider for RangeTable {
             let mut j = i;
             while j < end {
                 let k = (j + batch_size).min(end);
-                let values: Int64Array = (j..k).map(|x| self.start + self.step * x as i64).collect();
-                batches.push(RecordBatch::try_new(self.schema.clone(), vec![Arc::new(values)])?);
+                let values: Int64Array =
+                    (j..k).map(|x| self.start + self.step * x as i64).collect();
+                batches.push(RecordBatch::try_new(
+                    self.schema.clone(),
+                    vec![Arc::new(values)],
+                )?);
                 j = k;
             }
             partitions.push(batches);
@@ -90,7 +106,13 @@ impl TableProvider for RangeTable {
             Some(p) => Arc::new(self.schema.project(p)?),
             None => self.schema.clone(),
         };
-        Ok(Arc::new(MemoryScanExec::new(partitions, schema, args.projection.cloned(), None, None)))
+        Ok(Arc::new(MemoryScanExec::new(
+            partitions,
+            schema,
+            args.projection.cloned(),
+            None,
+            None,
+        )))
     }
     fn row_count(&self) -> Option<usize> {
         Some(self.len())

@@ -25,13 +25,20 @@ impl OutputFormat {
             "table" => Ok(OutputFormat::Table),
             "csv" => Ok(OutputFormat::Csv),
             "json" => Ok(OutputFormat::Json),
-            other => Err(Error::plan(format!("unknown output format '{other}' (table, csv, json)"))),
+            other => Err(Error::plan(format!(
+                "unknown output format '{other}' (table, csv, json)"
+            ))),
         }
     }
 }
 
 /// Writes rows in `format`.
-pub fn write_batches(out: &mut dyn Write, schema: &SchemaRef, batches: &[RecordBatch], format: OutputFormat) -> Result<()> {
+pub fn write_batches(
+    out: &mut dyn Write,
+    schema: &SchemaRef,
+    batches: &[RecordBatch],
+    format: OutputFormat,
+) -> Result<()> {
     match format {
         OutputFormat::Table => {
             if schema.fields().is_empty() {
@@ -41,9 +48,11 @@ pub fn write_batches(out: &mut dyn Write, schema: &SchemaRef, batches: &[RecordB
                 .with_null("NULL")
                 .with_timestamp_format(Some("%Y-%m-%d %H:%M:%S%.f"));
             let table = if batches.is_empty() {
-                arrow::util::pretty::pretty_format_batches_with_schema(schema.clone(), &[])?.to_string()
+                arrow::util::pretty::pretty_format_batches_with_schema(schema.clone(), &[])?
+                    .to_string()
             } else {
-                arrow::util::pretty::pretty_format_batches_with_options(batches, &options)?.to_string()
+                arrow::util::pretty::pretty_format_batches_with_options(batches, &options)?
+                    .to_string()
             };
             writeln!(out, "{table}")?;
         }

@@ -1,5 +1,8 @@
 //! The command-line side: output formats (`format.rs`), the interactive REPL
-//! (`repl.rs`) and running scripts.
+//! and script runner (`repl.rs`), and the sqllogictest runner (`slt/`) with
+//! flint as its database (`slt_engine.rs`).
 
 pub mod format;
 pub mod repl;
+pub mod slt;
+pub mod slt_engine;

@@ -8,7 +8,7 @@ use std::time::Instant;
 
 use rustyline::error::ReadlineError;
 
-use crate::cli::format::{write_batches, OutputFormat};
+use crate::cli::format::{OutputFormat, write_batches};
 use crate::error::{Error, Result};
 use crate::runtime::CancellationToken;
 use crate::session::{SessionContext, StatementResult};
@@ -23,11 +23,18 @@ pub struct ShellOptions {
 }
 
 /// Runs a script (several statements); prints each result. Returns the first error.
-pub fn run_script(ctx: &SessionContext, sql: &str, opts: &ShellOptions, out: &mut dyn Write) -> Result<()> {
+pub fn run_script(
+    ctx: &SessionContext,
+    sql: &str,
+    opts: &ShellOptions,
+    out: &mut dyn Write,
+) -> Result<()> {
     let stmts = crate::sql::parse_sql(sql).map_err(|e| Error::new(e.kind(), e.render(sql)))?;
     for s in &stmts {
         let start = Instant::now();
-        let plan = ctx.plan_statement(s).map_err(|e| Error::new(e.kind(), e.render(sql)))?;
+        let plan = ctx
+            .plan_statement(s)
+            .map_err(|e| Error::new(e.kind(), e.render(sql)))?;
         let result = ctx.run_statement_plan(plan, &CancellationToken::new())?;
         print_result(&result, opts, out)?;
         if opts.timer {
@@ -38,7 +45,11 @@ pub fn run_script(ctx: &SessionContext, sql: &str, opts: &ShellOptions, out: &mu
 }
 
 /// Prints one statement's result.
-pub fn print_result(result: &StatementResult, opts: &ShellOptions, out: &mut dyn Write) -> Result<()> {
+pub fn print_result(
+    result: &StatementResult,
+    opts: &ShellOptions,
+    out: &mut dyn Write,
+) -> Result<()> {
     match result {
         StatementResult::Rows { schema, batches } => {
             write_batches(out, schema, batches, opts.format)?;
@@ -98,7 +109,12 @@ pub fn is_complete(buf: &str) -> bool {
     !in_single && !in_double && last_significant == ';'
 }
 
-fn dot_command(ctx: &SessionContext, line: &str, opts: &mut ShellOptions, out: &mut dyn Write) -> Result<bool> {
+fn dot_command(
+    ctx: &SessionContext,
+    line: &str,
+    opts: &mut ShellOptions,
+    out: &mut dyn Write,
+) -> Result<bool> {
     let mut parts = line.split_whitespace();
     let cmd = parts.next().unwrap_or("");
     match cmd {
@@ -122,12 +138,17 @@ fn dot_command(ctx: &SessionContext, line: &str, opts: &mut ShellOptions, out: &
 
 /// Runs the interactive shell until `.quit` or end of input.
 pub fn run_repl(ctx: &SessionContext, mut opts: ShellOptions) -> Result<()> {
-    let mut editor = rustyline::DefaultEditor::new().map_err(|e| Error::io(format!("cannot start the line editor: {e}")))?;
-    let history = std::env::var_os("HOME").map(|h| std::path::PathBuf::from(h).join(".flint_history"));
+    let mut editor = rustyline::DefaultEditor::new()
+        .map_err(|e| Error::io(format!("cannot start the line editor: {e}")))?;
+    let history =
+        std::env::var_os("HOME").map(|h| std::path::PathBuf::from(h).join(".flint_history"));
     if let Some(h) = &history {
         let _ = editor.load_history(h);
     }
-    println!("flint {} — type SQL ending with ';', or .help", env!("CARGO_PKG_VERSION"));
+    println!(
+        "flint {} — type SQL ending with ';', or .help",
+        env!("CARGO_PKG_VERSION")
+    );
     let mut buf = String::new();
     let stdout = std::io::stdout();
     loop {
@@ -155,7 +176,15 @@ pub fn run_repl(ctx: &SessionContext, mut opts: ShellOptions) -> Result<()> {
                 let _ = editor.add_history_entry(sql.trim());
                 let mut out = stdout.lock();
                 let start = Instant::now();
-                if let Err(e) = run_script(ctx, &sql, &ShellOptions { timer: false, ..opts.clone() }, &mut out) {
+                if let Err(e) = run_script(
+                    ctx,
+                    &sql,
+                    &ShellOptions {
+                        timer: false,
+                        ..opts.clone()
+                    },
+                    &mut out,
+                ) {
                     writeln!(out, "{e}")?;
                 }
                 if opts.timer {

@@ -39,7 +39,8 @@ impl DataFrame {
 
     /// Runs the query and returns all rows.
     pub fn collect(&self) -> Result<Vec<RecordBatch>> {
-        self.session.collect_plan(&self.plan, &CancellationToken::new())
+        self.session
+            .collect_plan(&self.plan, &CancellationToken::new())
     }
 
     /// Runs the query, stoppable through `cancel`.
@@ -61,6 +62,7 @@ impl DataFrame {
 
     /// The EXPLAIN text (`verbose`: plan after each optimizer rule; `analyze`: run and show metrics).
     pub fn explain(&self, verbose: bool, analyze: bool) -> Result<String> {
-        self.session.explain_plan(&self.plan, verbose, analyze, &CancellationToken::new())
+        self.session
+            .explain_plan(&self.plan, verbose, analyze, &CancellationToken::new())
     }
 }

@@ -129,8 +129,9 @@ impl ExchangeExec {
                             Ok(outs)
                         }
                         ExchangeMode::Hash(keys, n) => {
-                            let mut coalescers: Vec<BatchCoalescer> =
-                                (0..*n).map(|_| BatchCoalescer::new(schema.clone(), batch_size)).collect();
+                            let mut coalescers: Vec<BatchCoalescer> = (0..*n)
+                                .map(|_| BatchCoalescer::new(schema.clone(), batch_size))
+                                .collect();
                             let mut outs: Vec<Vec<RecordBatch>> = vec![vec![]; *n];
                             let mut hashes = vec![];
                             let mut part_rows: Vec<Vec<u32>> = vec![vec![]; *n];
@@ -227,7 +228,12 @@ pub fn merge_runs(
     }
     let fields = keys
         .iter()
-        .map(|k| Ok(SortField::new_with_options(k.expr.data_type().clone(), k.options)))
+        .map(|k| {
+            Ok(SortField::new_with_options(
+                k.expr.data_type().clone(),
+                k.options,
+            ))
+        })
         .collect::<Result<Vec<_>>>()?;
     let converter = RowConverter::new(fields)?;
     let rows: Vec<Rows> = runs
@@ -267,7 +273,11 @@ pub fn merge_runs(
     }
     let mut heap = BinaryHeap::new();
     for (run, r) in rows.iter().enumerate() {
-        heap.push(Head { rows: r, run, idx: 0 });
+        heap.push(Head {
+            rows: r,
+            run,
+            idx: 0,
+        });
     }
     let limit = fetch.unwrap_or(usize::MAX);
     let refs: Vec<&RecordBatch> = runs.iter().collect();
@@ -330,8 +340,14 @@ impl ExecutionPlan for ExchangeExec {
     fn children(&self) -> Vec<&Arc<dyn ExecutionPlan>> {
         vec![&self.input]
     }
-    fn with_new_children(self: Arc<Self>, mut children: Vec<Arc<dyn ExecutionPlan>>) -> Result<Arc<dyn ExecutionPlan>> {
-        Ok(Arc::new(ExchangeExec::new(children.remove(0), self.mode.clone())))
+    fn with_new_children(
+        self: Arc<Self>,
+        mut children: Vec<Arc<dyn ExecutionPlan>>,
+    ) -> Result<Arc<dyn ExecutionPlan>> {
+        Ok(Arc::new(ExchangeExec::new(
+            children.remove(0),
+            self.mode.clone(),
+        )))
     }
     fn required_input_distribution(&self) -> Vec<Distribution> {
         vec![Distribution::Unspecified]
@@ -341,19 +357,30 @@ impl ExecutionPlan for ExchangeExec {
             // run on demand when used outside the scheduler (e.g. nested evaluation)
             self.materialize(ctx)?;
         }
-        let out = self.output.get().map(|o| o.get(partition).cloned().unwrap_or_default()).unwrap_or_default();
+        let out = self
+            .output
+            .get()
+            .map(|o| o.get(partition).cloned().unwrap_or_default())
+            .unwrap_or_default();
         Ok(Box::new(out.into_iter().map(Ok)))
     }
     fn describe(&self) -> String {
         match &self.mode {
             ExchangeMode::Hash(k, n) => format!(
                 "Hash([{}], {n})",
-                k.iter().map(|e| e.to_string()).collect::<Vec<_>>().join(", ")
+                k.iter()
+                    .map(|e| e.to_string())
+                    .collect::<Vec<_>>()
+                    .join(", ")
             ),
             ExchangeMode::RoundRobin(n) => format!("RoundRobin({n})"),
             ExchangeMode::Coalesce => "Coalesce".to_string(),
             ExchangeMode::SortMerge(keys, fetch) => {
-                let k = keys.iter().map(|e| e.to_string()).collect::<Vec<_>>().join(", ");
+                let k = keys
+                    .iter()
+                    .map(|e| e.to_string())
+                    .collect::<Vec<_>>()
+                    .join(", ");
                 match fetch {
                     Some(f) => format!("SortMerge([{k}], fetch={f})"),
                     None => format!("SortMerge([{k}])"),

@@ -14,7 +14,7 @@ use crate::error::Result;
 use crate::exec::{BatchIter, ExecutionPlan};
 use crate::physical::Partitioning;
 use crate::physical_expr::case::null_as_false;
-use crate::physical_expr::{evaluate_predicate, PhysicalExprRef};
+use crate::physical_expr::{PhysicalExprRef, evaluate_predicate};
 use crate::runtime::metrics::MeteredIter;
 use crate::runtime::{Metrics, TaskContext};
 
@@ -73,8 +73,14 @@ impl ExecutionPlan for FilterExec {
     fn children(&self) -> Vec<&Arc<dyn ExecutionPlan>> {
         vec![&self.input]
     }
-    fn with_new_children(self: Arc<Self>, mut children: Vec<Arc<dyn ExecutionPlan>>) -> Result<Arc<dyn ExecutionPlan>> {
-        Ok(Arc::new(FilterExec::new(self.predicates.clone(), children.remove(0))))
+    fn with_new_children(
+        self: Arc<Self>,
+        mut children: Vec<Arc<dyn ExecutionPlan>>,
+    ) -> Result<Arc<dyn ExecutionPlan>> {
+        Ok(Arc::new(FilterExec::new(
+            self.predicates.clone(),
+            children.remove(0),
+        )))
     }
     fn execute(&self, partition: usize, ctx: &Arc<TaskContext>) -> Result<BatchIter> {
         let mut input = self.input.execute(partition, ctx)?;
@@ -115,7 +121,11 @@ impl ExecutionPlan for FilterExec {
         Ok(Box::new(MeteredIter::new(iter, self.metrics.clone())))
     }
     fn describe(&self) -> String {
-        self.predicates.iter().map(|p| p.to_string()).collect::<Vec<_>>().join(" AND ")
+        self.predicates
+            .iter()
+            .map(|p| p.to_string())
+            .collect::<Vec<_>>()
+            .join(" AND ")
     }
     fn metrics(&self) -> Option<&Arc<Metrics>> {
         Some(&self.metrics)

@@ -25,7 +25,12 @@ pub struct LimitExec {
 
 impl LimitExec {
     /// A limit; `global` requires a single input partition.
-    pub fn new(skip: usize, fetch: Option<usize>, global: bool, input: Arc<dyn ExecutionPlan>) -> Self {
+    pub fn new(
+        skip: usize,
+        fetch: Option<usize>,
+        global: bool,
+        input: Arc<dyn ExecutionPlan>,
+    ) -> Self {
         LimitExec {
             skip,
             fetch,
@@ -40,36 +45,42 @@ impl LimitExec {
 pub fn limit_iter(mut input: BatchIter, skip: usize, fetch: Option<usize>) -> BatchIter {
     let mut to_skip = skip;
     let mut remaining = fetch.unwrap_or(usize::MAX);
-    Box::new(std::iter::from_fn(move || -> Option<Result<RecordBatch>> {
-        loop {
-            if remaining == 0 {
-                return None;
-            }
-            let b = match input.next()? {
-                Ok(b) => b,
-                Err(e) => return Some(Err(e)),
-            };
-            let mut b = b;
-            if to_skip > 0 {
-                if b.num_rows() <= to_skip {
-                    to_skip -= b.num_rows();
-                    continue;
+    Box::new(std::iter::from_fn(
+        move || -> Option<Result<RecordBatch>> {
+            loop {
+                if remaining == 0 {
+                    return None;
                 }
-                b = b.slice(to_skip, b.num_rows() - to_skip);
-                to_skip = 0;
+                let b = match input.next()? {
+                    Ok(b) => b,
+                    Err(e) => return Some(Err(e)),
+                };
+                let mut b = b;
+                if to_skip > 0 {
+                    if b.num_rows() <= to_skip {
+                        to_skip -= b.num_rows();
+                        continue;
+                    }
+                    b = b.slice(to_skip, b.num_rows() - to_skip);
+                    to_skip = 0;
+                }
+                if b.num_rows() > remaining {
+                    b = b.slice(0, remaining);
+                }
+                remaining -= b.num_rows();
+                return Some(Ok(b));
             }
-            if b.num_rows() > remaining {
-                b = b.slice(0, remaining);
-            }
-            remaining -= b.num_rows();
-            return Some(Ok(b));
-        }
-    }))
+        },
+    ))
 }
 
 impl ExecutionPlan for LimitExec {
     fn name(&self) -> &'static str {
-        if self.global { "GlobalLimitExec" } else { "LocalLimitExec" }
+        if self.global {
+            "GlobalLimitExec"
+        } else {
+            "LocalLimitExec"
+        }
     }
     fn as_any(&self) -> &dyn Any {
         self
@@ -90,8 +101,16 @@ impl ExecutionPlan for LimitExec {
             vec![Distribution::Unspecified]
         }
     }
-    fn with_new_children(self: Arc<Self>, mut children: Vec<Arc<dyn ExecutionPlan>>) -> Result<Arc<dyn ExecutionPlan>> {
-        Ok(Arc::new(LimitExec::new(self.skip, self.fetch, self.global, children.remove(0))))
+    fn with_new_children(
+        self: Arc<Self>,
+        mut children: Vec<Arc<dyn ExecutionPlan>>,
+    ) -> Result<Arc<dyn ExecutionPlan>> {
+        Ok(Arc::new(LimitExec::new(
+            self.skip,
+            self.fetch,
+            self.global,
+            children.remove(0),
+        )))
     }
     fn execute(&self, partition: usize, ctx: &Arc<TaskContext>) -> Result<BatchIter> {
         let input = self.input.execute(partition, ctx)?;

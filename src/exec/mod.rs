@@ -48,7 +48,10 @@ pub trait ExecutionPlan: Debug + Send + Sync {
     fn children(&self) -> Vec<&Arc<dyn ExecutionPlan>>;
 
     /// The same operator over new inputs.
-    fn with_new_children(self: Arc<Self>, children: Vec<Arc<dyn ExecutionPlan>>) -> Result<Arc<dyn ExecutionPlan>>;
+    fn with_new_children(
+        self: Arc<Self>,
+        children: Vec<Arc<dyn ExecutionPlan>>,
+    ) -> Result<Arc<dyn ExecutionPlan>>;
 
     /// What each input must look like; the planner inserts exchanges to satisfy it.
     fn required_input_distribution(&self) -> Vec<Distribution> {

@@ -24,7 +24,7 @@ use crate::exec::{BatchIter, ExecutionPlan};
 use crate::logical::plan::JoinType;
 use crate::physical::{Distribution, Partitioning};
 use crate::physical_expr::case::null_as_false;
-use crate::physical_expr::{evaluate_predicate, PhysicalExprRef};
+use crate::physical_expr::{PhysicalExprRef, evaluate_predicate};
 use crate::runtime::metrics::MeteredIter;
 use crate::runtime::{Metrics, TaskContext};
 
@@ -66,7 +66,11 @@ impl NestedLoopJoinExec {
     fn needs_global_left(&self) -> bool {
         matches!(
             self.join_type,
-            JoinType::Left | JoinType::Full | JoinType::LeftSemi | JoinType::LeftAnti | JoinType::LeftMark
+            JoinType::Left
+                | JoinType::Full
+                | JoinType::LeftSemi
+                | JoinType::LeftAnti
+                | JoinType::LeftMark
         )
     }
 
@@ -145,7 +149,10 @@ impl NljState {
                     right_matched[ri.value(k) as usize] = true;
                 }
             }
-            if matches!(self.join_type, JoinType::Inner | JoinType::Left | JoinType::Right | JoinType::Full) {
+            if matches!(
+                self.join_type,
+                JoinType::Inner | JoinType::Left | JoinType::Right | JoinType::Full
+            ) {
                 let kept = filter_record_batch(&pairs, &mask)?;
                 if kept.num_rows() > 0 {
                     out.push(RecordBatch::try_new_with_options(
@@ -170,7 +177,13 @@ impl NljState {
                     return Ok(vec![]);
                 }
                 let rest = filter_record_batch(right, &mask)?;
-                vec![with_nulls(&self.schema, None, Some(&rest), lw, rest.num_rows())?]
+                vec![with_nulls(
+                    &self.schema,
+                    None,
+                    Some(&rest),
+                    lw,
+                    rest.num_rows(),
+                )?]
             }
             JoinType::RightSemi | JoinType::RightAnti => {
                 let want = self.join_type == JoinType::RightSemi;
@@ -202,7 +215,9 @@ impl NljState {
         }
         let rows = filter_record_batch(&self.left_data.batch, &mask)?;
         Ok(Some(match self.join_type {
-            JoinType::Left | JoinType::Full => with_nulls(&self.schema, Some(&rows), None, lw, rows.num_rows())?,
+            JoinType::Left | JoinType::Full => {
+                with_nulls(&self.schema, Some(&rows), None, lw, rows.num_rows())?
+            }
             _ => RecordBatch::try_new_with_options(
                 self.schema.clone(),
                 rows.columns().to_vec(),
@@ -235,7 +250,10 @@ impl ExecutionPlan for NestedLoopJoinExec {
             vec![Distribution::SinglePartition, Distribution::Unspecified]
         }
     }
-    fn with_new_children(self: Arc<Self>, mut children: Vec<Arc<dyn ExecutionPlan>>) -> Result<Arc<dyn ExecutionPlan>> {
+    fn with_new_children(
+        self: Arc<Self>,
+        mut children: Vec<Arc<dyn ExecutionPlan>>,
+    ) -> Result<Arc<dyn ExecutionPlan>> {
         let right = children.remove(1);
         let left = children.remove(0);
         Ok(Arc::new(NestedLoopJoinExec::new(
@@ -250,7 +268,11 @@ impl ExecutionPlan for NestedLoopJoinExec {
     fn execute(&self, partition: usize, ctx: &Arc<TaskContext>) -> Result<BatchIter> {
         let left_data = self.left_batch(ctx)?;
         let mut state = NljState {
-            visited: if self.needs_global_left() { vec![false; left_data.batch.num_rows()] } else { vec![] },
+            visited: if self.needs_global_left() {
+                vec![false; left_data.batch.num_rows()]
+            } else {
+                vec![]
+            },
             left_data,
             filter: self.filter.clone(),
             join_type: self.join_type,

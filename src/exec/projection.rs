@@ -9,8 +9,8 @@ use arrow::record_batch::{RecordBatch, RecordBatchOptions};
 use crate::error::Result;
 use crate::exec::{BatchIter, ExecutionPlan};
 use crate::physical::Partitioning;
-use crate::physical_expr::column::ColumnExpr;
 use crate::physical_expr::PhysicalExprRef;
+use crate::physical_expr::column::ColumnExpr;
 use crate::runtime::metrics::MeteredIter;
 use crate::runtime::{Metrics, TaskContext};
 
@@ -25,7 +25,11 @@ pub struct ProjectionExec {
 
 impl ProjectionExec {
     /// A projection; `fields` gives the output fields (names, types, nullability).
-    pub fn new(exprs: Vec<(PhysicalExprRef, String)>, fields: Vec<Field>, input: Arc<dyn ExecutionPlan>) -> Self {
+    pub fn new(
+        exprs: Vec<(PhysicalExprRef, String)>,
+        fields: Vec<Field>,
+        input: Arc<dyn ExecutionPlan>,
+    ) -> Self {
         let schema = Arc::new(Schema::new(fields));
         ProjectionExec {
             exprs,
@@ -36,7 +40,10 @@ impl ProjectionExec {
     }
 
     /// A projection deriving fields from the expressions.
-    pub fn try_new_simple(exprs: Vec<(PhysicalExprRef, String)>, input: Arc<dyn ExecutionPlan>) -> Self {
+    pub fn try_new_simple(
+        exprs: Vec<(PhysicalExprRef, String)>,
+        input: Arc<dyn ExecutionPlan>,
+    ) -> Self {
         let fields = exprs
             .iter()
             .map(|(e, n)| Field::new(n, e.data_type().clone(), e.nullable()))
@@ -51,7 +58,11 @@ impl ProjectionExec {
 }
 
 /// Evaluates a projection on one batch.
-pub fn project_batch(exprs: &[(PhysicalExprRef, String)], schema: &SchemaRef, batch: &RecordBatch) -> Result<RecordBatch> {
+pub fn project_batch(
+    exprs: &[(PhysicalExprRef, String)],
+    schema: &SchemaRef,
+    batch: &RecordBatch,
+) -> Result<RecordBatch> {
     let n = batch.num_rows();
     let cols = exprs
         .iter()
@@ -94,12 +105,19 @@ impl ExecutionPlan for ProjectionExec {
                     let Some(idx) = k.column_index() else {
                         return Partitioning::Unknown(n);
                     };
-                    let pos = self.exprs.iter().position(|(e, _)| e.column_index() == Some(idx));
+                    let pos = self
+                        .exprs
+                        .iter()
+                        .position(|(e, _)| e.column_index() == Some(idx));
                     match pos {
                         Some(p) => {
                             let f = self.schema.field(p);
-                            mapped.push(Arc::new(ColumnExpr::new(f.name().clone(), p, f.data_type().clone(), f.is_nullable()))
-                                as PhysicalExprRef);
+                            mapped.push(Arc::new(ColumnExpr::new(
+                                f.name().clone(),
+                                p,
+                                f.data_type().clone(),
+                                f.is_nullable(),
+                            )) as PhysicalExprRef);
                         }
                         None => return Partitioning::Unknown(n),
                     }
@@ -112,9 +130,21 @@ impl ExecutionPlan for ProjectionExec {
     fn children(&self) -> Vec<&Arc<dyn ExecutionPlan>> {
         vec![&self.input]
     }
-    fn with_new_children(self: Arc<Self>, mut children: Vec<Arc<dyn ExecutionPlan>>) -> Result<Arc<dyn ExecutionPlan>> {
-        let fields = self.schema.fields().iter().map(|f| f.as_ref().clone()).collect();
-        Ok(Arc::new(ProjectionExec::new(self.exprs.clone(), fields, children.remove(0))))
+    fn with_new_children(
+        self: Arc<Self>,
+        mut children: Vec<Arc<dyn ExecutionPlan>>,
+    ) -> Result<Arc<dyn ExecutionPlan>> {
+        let fields = self
+            .schema
+            .fields()
+            .iter()
+            .map(|f| f.as_ref().clone())
+            .collect();
+        Ok(Arc::new(ProjectionExec::new(
+            self.exprs.clone(),
+            fields,
+            children.remove(0),
+        )))
     }
     fn execute(&self, partition: usize, ctx: &Arc<TaskContext>) -> Result<BatchIter> {
         let input = self.input.execute(partition, ctx)?;
@@ -128,7 +158,11 @@ impl ExecutionPlan for ProjectionExec {
             .iter()
             .map(|(e, n)| {
                 let s = e.to_string();
-                if s.split('@').next() == Some(n.as_str()) { s } else { format!("{s} AS {n}") }
+                if s.split('@').next() == Some(n.as_str()) {
+                    s
+                } else {
+                    format!("{s} AS {n}")
+                }
             })
             .collect::<Vec<_>>()
             .join(", ")

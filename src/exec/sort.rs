@@ -18,7 +18,7 @@ use arrow::record_batch::RecordBatch;
 use crate::error::Result;
 use crate::exec::{BatchIter, ExecutionPlan};
 use crate::physical::{Distribution, Partitioning};
-use crate::physical_expr::{evaluate_sort_keys, PhysicalSortExpr};
+use crate::physical_expr::{PhysicalSortExpr, evaluate_sort_keys};
 use crate::runtime::metrics::MeteredIter;
 use crate::runtime::{Metrics, TaskContext};
 
@@ -34,7 +34,11 @@ pub struct SortExec {
 
 impl SortExec {
     /// Sorts by `keys`, keeping the first `fetch` rows if given.
-    pub fn new(keys: Vec<PhysicalSortExpr>, fetch: Option<usize>, input: Arc<dyn ExecutionPlan>) -> Self {
+    pub fn new(
+        keys: Vec<PhysicalSortExpr>,
+        fetch: Option<usize>,
+        input: Arc<dyn ExecutionPlan>,
+    ) -> Self {
         SortExec {
             keys,
             fetch,
@@ -60,7 +64,11 @@ impl SortExec {
 }
 
 /// Sorts one batch by keys, keeping `fetch` rows if given.
-pub fn sort_batch(batch: &RecordBatch, keys: &[PhysicalSortExpr], fetch: Option<usize>) -> Result<RecordBatch> {
+pub fn sort_batch(
+    batch: &RecordBatch,
+    keys: &[PhysicalSortExpr],
+    fetch: Option<usize>,
+) -> Result<RecordBatch> {
     if batch.num_rows() == 0 || keys.is_empty() {
         let n = fetch.map_or(batch.num_rows(), |f| f.min(batch.num_rows()));
         return Ok(batch.slice(0, n));
@@ -72,7 +80,11 @@ pub fn sort_batch(batch: &RecordBatch, keys: &[PhysicalSortExpr], fetch: Option<
 
 impl ExecutionPlan for SortExec {
     fn name(&self) -> &'static str {
-        if self.fetch.is_some() { "TopKExec" } else { "SortExec" }
+        if self.fetch.is_some() {
+            "TopKExec"
+        } else {
+            "SortExec"
+        }
     }
     fn as_any(&self) -> &dyn Any {
         self
@@ -89,9 +101,13 @@ impl ExecutionPlan for SortExec {
     fn required_input_distribution(&self) -> Vec<Distribution> {
         vec![self.required.clone()]
     }
-    fn with_new_children(self: Arc<Self>, mut children: Vec<Arc<dyn ExecutionPlan>>) -> Result<Arc<dyn ExecutionPlan>> {
+    fn with_new_children(
+        self: Arc<Self>,
+        mut children: Vec<Arc<dyn ExecutionPlan>>,
+    ) -> Result<Arc<dyn ExecutionPlan>> {
         Ok(Arc::new(
-            SortExec::new(self.keys.clone(), self.fetch, children.remove(0)).with_required_distribution(self.required.clone()),
+            SortExec::new(self.keys.clone(), self.fetch, children.remove(0))
+                .with_required_distribution(self.required.clone()),
         ))
     }
     fn execute(&self, partition: usize, ctx: &Arc<TaskContext>) -> Result<BatchIter> {
@@ -132,7 +148,9 @@ impl ExecutionPlan for SortExec {
                         return Ok(vec![]);
                     }
                     let all = if buffer.len() == 1 {
-                        buffer.pop().unwrap_or_else(|| RecordBatch::new_empty(schema.clone()))
+                        buffer
+                            .pop()
+                            .unwrap_or_else(|| RecordBatch::new_empty(schema.clone()))
                     } else {
                         concat_batches(&schema, &buffer)?
                     };
@@ -160,7 +178,12 @@ impl ExecutionPlan for SortExec {
         Ok(Box::new(MeteredIter::new(iter, self.metrics.clone())))
     }
     fn describe(&self) -> String {
-        let k = self.keys.iter().map(|k| k.to_string()).collect::<Vec<_>>().join(", ");
+        let k = self
+            .keys
+            .iter()
+            .map(|k| k.to_string())
+            .collect::<Vec<_>>()
+            .join(", ");
         match self.fetch {
             Some(f) => format!("[{k}], fetch={f}"),
             None => format!("[{k}]"),

@@ -41,12 +41,20 @@ impl ExecutionPlan for UnionExec {
         self.schema.clone()
     }
     fn output_partitioning(&self) -> Partitioning {
-        Partitioning::Unknown(self.inputs.iter().map(|i| i.output_partitioning().partition_count()).sum())
+        Partitioning::Unknown(
+            self.inputs
+                .iter()
+                .map(|i| i.output_partitioning().partition_count())
+                .sum(),
+        )
     }
     fn children(&self) -> Vec<&Arc<dyn ExecutionPlan>> {
         self.inputs.iter().collect()
     }
-    fn with_new_children(self: Arc<Self>, children: Vec<Arc<dyn ExecutionPlan>>) -> Result<Arc<dyn ExecutionPlan>> {
+    fn with_new_children(
+        self: Arc<Self>,
+        children: Vec<Arc<dyn ExecutionPlan>>,
+    ) -> Result<Arc<dyn ExecutionPlan>> {
         Ok(Arc::new(UnionExec::new(children, self.schema.clone())))
     }
     fn execute(&self, partition: usize, ctx: &Arc<TaskContext>) -> Result<BatchIter> {
@@ -63,14 +71,17 @@ impl ExecutionPlan for UnionExec {
                     Ok(RecordBatch::try_new_with_options(
                         schema.clone(),
                         b.columns().to_vec(),
-                        &arrow::record_batch::RecordBatchOptions::new().with_row_count(Some(b.num_rows())),
+                        &arrow::record_batch::RecordBatchOptions::new()
+                            .with_row_count(Some(b.num_rows())),
                     )?)
                 });
                 return Ok(Box::new(it));
             }
             p -= n;
         }
-        Err(Error::internal(format!("union partition {partition} out of range")))
+        Err(Error::internal(format!(
+            "union partition {partition} out of range"
+        )))
     }
     fn describe(&self) -> String {
         String::new()

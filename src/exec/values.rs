@@ -41,14 +41,20 @@ impl ExecutionPlan for ValuesExec {
     fn children(&self) -> Vec<&Arc<dyn ExecutionPlan>> {
         vec![]
     }
-    fn with_new_children(self: Arc<Self>, _children: Vec<Arc<dyn ExecutionPlan>>) -> Result<Arc<dyn ExecutionPlan>> {
+    fn with_new_children(
+        self: Arc<Self>,
+        _children: Vec<Arc<dyn ExecutionPlan>>,
+    ) -> Result<Arc<dyn ExecutionPlan>> {
         Ok(self)
     }
     fn execute(&self, _partition: usize, _ctx: &Arc<TaskContext>) -> Result<BatchIter> {
         Ok(Box::new(self.batches.clone().into_iter().map(Ok)))
     }
     fn describe(&self) -> String {
-        format!("rows={}", self.batches.iter().map(|b| b.num_rows()).sum::<usize>())
+        format!(
+            "rows={}",
+            self.batches.iter().map(|b| b.num_rows()).sum::<usize>()
+        )
     }
     fn estimated_rows(&self) -> Option<usize> {
         Some(self.batches.iter().map(|b| b.num_rows()).sum())

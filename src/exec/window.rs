@@ -67,7 +67,12 @@ impl WindowExec {
         order_by: Vec<PhysicalSortExpr>,
         functions: Vec<WindowSpec>,
     ) -> Self {
-        let mut fields: Vec<Field> = input.schema().fields().iter().map(|f| f.as_ref().clone()).collect();
+        let mut fields: Vec<Field> = input
+            .schema()
+            .fields()
+            .iter()
+            .map(|f| f.as_ref().clone())
+            .collect();
         for f in &functions {
             fields.push(Field::new(&f.name, f.return_type.clone(), true));
         }
@@ -143,7 +148,13 @@ fn compute(
             let len = part.len();
             for (g, peer) in peers[p].iter().enumerate() {
                 for i in peer.clone() {
-                    out.push(f(i - part.start, len, &(peer.start - part.start..peer.end - part.start), g, p));
+                    out.push(f(
+                        i - part.start,
+                        len,
+                        &(peer.start - part.start..peer.end - part.start),
+                        g,
+                        p,
+                    ));
                 }
             }
         }
@@ -159,7 +170,11 @@ fn compute(
                 for peer in &peers[p] {
                     for _ in peer.clone() {
                         let len = part.len();
-                        out.push(if len <= 1 { 0.0 } else { (peer.start - part.start) as f64 / (len - 1) as f64 });
+                        out.push(if len <= 1 {
+                            0.0
+                        } else {
+                            (peer.start - part.start) as f64 / (len - 1) as f64
+                        });
                     }
                 }
             }
@@ -189,14 +204,20 @@ fn compute(
                     // the first len % k buckets get one extra row
                     let small = len / k;
                     let extra = len % k;
-                    let bucket = if r < extra * (small + 1) { r / (small + 1) } else { extra + (r - extra * (small + 1)) / small.max(1) };
+                    let bucket = if r < extra * (small + 1) {
+                        r / (small + 1)
+                    } else {
+                        extra + (r - extra * (small + 1)) / small.max(1)
+                    };
                     out.push(bucket + 1);
                 }
             }
             Arc::new(Int64Array::from(out))
         }
         WindowFunc::Lag | WindowFunc::Lead => {
-            let value = args.first().ok_or_else(|| Error::plan(format!("{}() needs an argument", spec.func.name())))?;
+            let value = args
+                .first()
+                .ok_or_else(|| Error::plan(format!("{}() needs an argument", spec.func.name())))?;
             let lead = matches!(spec.func, WindowFunc::Lead);
             let mut idx: Vec<Option<u32>> = Vec::with_capacity(n);
             let mut use_default = vec![false; n];
@@ -214,7 +235,8 @@ fn compute(
             }
             let taken = take(value.as_ref(), &UInt32Array::from(idx), None)?;
             if use_default.iter().any(|d| *d) {
-                let default = crate::physical_expr::cast::cast_array(&args[2], value.data_type(), false)?;
+                let default =
+                    crate::physical_expr::cast::cast_array(&args[2], value.data_type(), false)?;
                 let mask: arrow::array::BooleanArray = use_default.into_iter().map(Some).collect();
                 arrow::compute::kernels::zip::zip(&mask, &default, &taken)?
             } else {
@@ -222,7 +244,9 @@ fn compute(
             }
         }
         WindowFunc::FirstValue | WindowFunc::LastValue | WindowFunc::NthValue => {
-            let value = args.first().ok_or_else(|| Error::plan(format!("{}() needs an argument", spec.func.name())))?;
+            let value = args
+                .first()
+                .ok_or_else(|| Error::plan(format!("{}() needs an argument", spec.func.name())))?;
             let mut idx: Vec<Option<u32>> = Vec::with_capacity(n);
             for (p, part) in parts.iter().enumerate() {
                 for peer in &peers[p] {
@@ -235,7 +259,9 @@ fn compute(
                             _ => {
                                 let k = int_arg(&args, 1, i, 1)?;
                                 if k < 1 {
-                                    return Err(Error::execution("nth_value() position must be at least 1"));
+                                    return Err(Error::execution(
+                                        "nth_value() position must be at least 1",
+                                    ));
                                 }
                                 let j = s + k as usize - 1;
                                 (j < e).then_some(j)
@@ -247,7 +273,9 @@ fn compute(
             }
             take(value.as_ref(), &UInt32Array::from(idx), None)?
         }
-        WindowFunc::Aggregate(f) => aggregate_over_frames(spec, f.as_ref(), &args, parts, peers, n)?,
+        WindowFunc::Aggregate(f) => {
+            aggregate_over_frames(spec, f.as_ref(), &args, parts, peers, n)?
+        }
     })
 }
 
@@ -261,7 +289,11 @@ fn aggregate_over_frames(
 ) -> Result<ArrayRef> {
     let make = || -> Result<Box<dyn crate::functions::GroupsAccumulator>> {
         let inner = f.create_accumulator(&spec.arg_types, &spec.return_type)?;
-        Ok(if spec.distinct { Box::new(DistinctAccumulator::new(inner)) } else { inner })
+        Ok(if spec.distinct {
+            Box::new(DistinctAccumulator::new(inner))
+        } else {
+            inner
+        })
     };
     let whole = matches!(spec.frame.start, FrameBound::UnboundedPreceding)
         && matches!(spec.frame.end, FrameBound::UnboundedFollowing);
@@ -329,7 +361,10 @@ impl ExecutionPlan for WindowExec {
             vec![Distribution::HashPartitioned(self.partition_by.clone())]
         }
     }
-    fn with_new_children(self: Arc<Self>, mut children: Vec<Arc<dyn ExecutionPlan>>) -> Result<Arc<dyn ExecutionPlan>> {
+    fn with_new_children(
+        self: Arc<Self>,
+        mut children: Vec<Arc<dyn ExecutionPlan>>,
+    ) -> Result<Arc<dyn ExecutionPlan>> {
         Ok(Arc::new(WindowExec::new(
             children.remove(0),
             self.partition_by.clone(),
@@ -377,9 +412,20 @@ impl ExecutionPlan for WindowExec {
                 let parts = ranges_of(&pkeys, n)?;
                 let mut peers = vec![];
                 for part in &parts {
-                    let slice: Vec<ArrayRef> = okeys.iter().map(|k| k.slice(part.start, part.len())).collect();
-                    let rel = if slice.is_empty() { vec![0..part.len()] } else { ranges_of(&slice, part.len())? };
-                    peers.push(rel.into_iter().map(|r| r.start + part.start..r.end + part.start).collect::<Vec<_>>());
+                    let slice: Vec<ArrayRef> = okeys
+                        .iter()
+                        .map(|k| k.slice(part.start, part.len()))
+                        .collect();
+                    let rel = if slice.is_empty() {
+                        vec![0..part.len()]
+                    } else {
+                        ranges_of(&slice, part.len())?
+                    };
+                    peers.push(
+                        rel.into_iter()
+                            .map(|r| r.start + part.start..r.end + part.start)
+                            .collect::<Vec<_>>(),
+                    );
                 }
                 let mut cols = all.columns().to_vec();
                 for f in &functions {
@@ -398,9 +444,24 @@ impl ExecutionPlan for WindowExec {
         Ok(Box::new(MeteredIter::new(iter, self.metrics.clone())))
     }
     fn describe(&self) -> String {
-        let f = self.functions.iter().map(|f| f.name.clone()).collect::<Vec<_>>().join(", ");
-        let p = self.partition_by.iter().map(|e| e.to_string()).collect::<Vec<_>>().join(", ");
-        let o = self.order_by.iter().map(|e| e.to_string()).collect::<Vec<_>>().join(", ");
+        let f = self
+            .functions
+            .iter()
+            .map(|f| f.name.clone())
+            .collect::<Vec<_>>()
+            .join(", ");
+        let p = self
+            .partition_by
+            .iter()
+            .map(|e| e.to_string())
+            .collect::<Vec<_>>()
+            .join(", ");
+        let o = self
+            .order_by
+            .iter()
+            .map(|e| e.to_string())
+            .collect::<Vec<_>>()
+            .join(", ");
         format!("[{f}] partition_by=[{p}] order_by=[{o}]")
     }
     fn metrics(&self) -> Option<&Arc<Metrics>> {

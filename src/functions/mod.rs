@@ -63,10 +63,20 @@ pub trait AggregateFunction: Debug + Send + Sync {
 /// Group indices are dense (`0..total_num_groups`); a new group index may appear in any call.
 pub trait GroupsAccumulator: Send + Debug {
     /// Folds raw input rows into their groups. `values` are the aggregate's (coerced) arguments.
-    fn update_batch(&mut self, values: &[ArrayRef], group_indices: &[u32], total_num_groups: usize) -> Result<()>;
+    fn update_batch(
+        &mut self,
+        values: &[ArrayRef],
+        group_indices: &[u32],
+        total_num_groups: usize,
+    ) -> Result<()>;
 
     /// Folds intermediate states (as produced by `state`) into their groups.
-    fn merge_batch(&mut self, states: &[ArrayRef], group_indices: &[u32], total_num_groups: usize) -> Result<()>;
+    fn merge_batch(
+        &mut self,
+        states: &[ArrayRef],
+        group_indices: &[u32],
+        total_num_groups: usize,
+    ) -> Result<()>;
 
     /// Emits the intermediate state of every group (one array per state column) and resets.
     fn state(&mut self) -> Result<Vec<ArrayRef>>;

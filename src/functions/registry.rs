@@ -3,8 +3,8 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use crate::error::{closest_name, Error, Result};
-use crate::functions::{aggregate, scalar, AggregateFunction, ScalarFunction};
+use crate::error::{Error, Result, closest_name};
+use crate::functions::{AggregateFunction, ScalarFunction, aggregate, scalar};
 
 /// Functions known to a session.
 #[derive(Debug, Clone)]
@@ -77,16 +77,27 @@ impl FunctionRegistry {
 
     /// The "unknown function" error, with a close name if there is one.
     pub fn unknown(&self, name: &str) -> Error {
-        let names = self.scalars.keys().chain(self.aggregates.keys()).map(|s| s.as_str());
+        let names = self
+            .scalars
+            .keys()
+            .chain(self.aggregates.keys())
+            .map(|s| s.as_str());
         match closest_name(name, names) {
-            Some(c) => Error::not_found(format!("function {name}() does not exist; did you mean {c}()?")),
+            Some(c) => Error::not_found(format!(
+                "function {name}() does not exist; did you mean {c}()?"
+            )),
             None => Error::not_found(format!("function {name}() does not exist")),
         }
     }
 
     /// Names of all functions, sorted.
     pub fn names(&self) -> Vec<String> {
-        let mut v: Vec<String> = self.scalars.keys().chain(self.aggregates.keys()).cloned().collect();
+        let mut v: Vec<String> = self
+            .scalars
+            .keys()
+            .chain(self.aggregates.keys())
+            .cloned()
+            .collect();
         v.sort();
         v.dedup();
         v

@@ -5,8 +5,8 @@ use std::io::{Seek, SeekFrom};
 use std::path::Path;
 use std::sync::Arc;
 
-use arrow::csv::reader::Format;
 use arrow::csv::ReaderBuilder;
+use arrow::csv::reader::Format;
 use arrow::datatypes::{DataType, Field, Schema, SchemaRef};
 
 use crate::error::{Error, Result};
@@ -46,18 +46,25 @@ impl CsvOptions {
             match b.len() {
                 1 => Ok(b[0]),
                 _ if v == "\\t" => Ok(b'\t'),
-                _ => Err(Error::plan(format!("CSV option {key} must be one character, got '{v}'"))),
+                _ => Err(Error::plan(format!(
+                    "CSV option {key} must be one character, got '{v}'"
+                ))),
             }
         };
         match key.to_lowercase().as_str() {
             "header" | "has_header" => {
-                self.has_header = matches!(value.to_lowercase().as_str(), "true" | "1" | "yes" | "on")
+                self.has_header =
+                    matches!(value.to_lowercase().as_str(), "true" | "1" | "yes" | "on")
             }
             "delimiter" | "delim" | "sep" => self.delimiter = one_byte(value)?,
             "quote" => self.quote = one_byte(value)?,
             "null" | "null_string" | "nullstr" => self.null_string = Some(value.to_string()),
             "format" => {}
-            other => return Err(Error::plan(format!("unknown CSV option '{other}' (options: header, delimiter, quote, null)"))),
+            other => {
+                return Err(Error::plan(format!(
+                    "unknown CSV option '{other}' (options: header, delimiter, quote, null)"
+                )));
+            }
         }
         Ok(())
     }
@@ -77,11 +84,14 @@ impl CsvOptions {
 
     /// Infers a schema from the first rows of `path`.
     pub fn infer_schema(&self, path: &Path) -> Result<SchemaRef> {
-        let mut file = File::open(path).map_err(|e| Error::io(format!("cannot open {}: {e}", path.display())))?;
+        let mut file = File::open(path)
+            .map_err(|e| Error::io(format!("cannot open {}: {e}", path.display())))?;
         let (schema, _) = self
             .format()
             .infer_schema(&mut file, Some(self.infer_rows))
-            .map_err(|e| Error::from(e).context(format!("inferring the schema of {}", path.display())))?;
+            .map_err(|e| {
+                Error::from(e).context(format!("inferring the schema of {}", path.display()))
+            })?;
         file.seek(SeekFrom::Start(0))?;
         // integers default to BIGINT, anything odd to VARCHAR
         let fields: Vec<Field> = schema
@@ -106,5 +116,6 @@ impl CsvOptions {
 
 /// A regex matching exactly the given text (arrow's CSV reader takes a regex for NULLs).
 fn regex_lite_exact(s: &str) -> Result<regex::Regex> {
-    regex::Regex::new(&format!("^{}$", regex::escape(s))).map_err(|e| Error::plan(format!("bad null string: {e}")))
+    regex::Regex::new(&format!("^{}$", regex::escape(s)))
+        .map_err(|e| Error::plan(format!("bad null string: {e}")))
 }

@@ -29,7 +29,10 @@ impl FileFormat {
         let trimmed = lower.trim_end_matches('/');
         if trimmed.ends_with(".parquet") || trimmed.ends_with(".parq") {
             Some(FileFormat::Parquet)
-        } else if trimmed.ends_with(".csv") || trimmed.ends_with(".tsv") || trimmed.ends_with(".csv.gz") {
+        } else if trimmed.ends_with(".csv")
+            || trimmed.ends_with(".tsv")
+            || trimmed.ends_with(".csv.gz")
+        {
             Some(FileFormat::Csv)
         } else {
             None
@@ -41,7 +44,9 @@ impl FileFormat {
         match name.to_lowercase().as_str() {
             "parquet" => Ok(FileFormat::Parquet),
             "csv" => Ok(FileFormat::Csv),
-            other => Err(Error::plan(format!("unsupported file format '{other}' (supported: PARQUET, CSV)"))),
+            other => Err(Error::plan(format!(
+                "unsupported file format '{other}' (supported: PARQUET, CSV)"
+            ))),
         }
     }
 }
@@ -53,7 +58,8 @@ pub fn list_files(location: &str, format: FileFormat) -> Result<Vec<PathBuf>> {
     let location = location.strip_prefix("file://").unwrap_or(location);
     let mut files = vec![];
     if location.contains(['*', '?', '[']) {
-        let paths = glob::glob(location).map_err(|e| Error::plan(format!("bad glob pattern '{location}': {e}")))?;
+        let paths = glob::glob(location)
+            .map_err(|e| Error::plan(format!("bad glob pattern '{location}': {e}")))?;
         for p in paths {
             let p = p.map_err(|e| Error::io(format!("listing {location}: {e}")))?;
             if p.is_file() {
@@ -85,7 +91,8 @@ pub fn list_files(location: &str, format: FileFormat) -> Result<Vec<PathBuf>> {
 }
 
 fn walk(dir: &Path, format: FileFormat, out: &mut Vec<PathBuf>) -> Result<()> {
-    let entries = std::fs::read_dir(dir).map_err(|e| Error::io(format!("cannot list {}: {e}", dir.display())))?;
+    let entries = std::fs::read_dir(dir)
+        .map_err(|e| Error::io(format!("cannot list {}: {e}", dir.display())))?;
     for entry in entries {
         let entry = entry?;
         let p = entry.path();

@@ -25,7 +25,9 @@ pub struct LogicalPlanBuilder {
 
 impl From<LogicalPlan> for LogicalPlanBuilder {
     fn from(plan: LogicalPlan) -> Self {
-        LogicalPlanBuilder { plan: Arc::new(plan) }
+        LogicalPlanBuilder {
+            plan: Arc::new(plan),
+        }
     }
 }
 
@@ -60,26 +62,46 @@ impl LogicalPlanBuilder {
     pub fn values_with_schema(rows: Vec<Vec<Expr>>, outer: &PlanSchema) -> Result<Self> {
         let width = rows.first().map(|r| r.len()).unwrap_or(0);
         if rows.iter().any(|r| r.len() != width) {
-            return Err(Error::plan("all VALUES rows must have the same number of columns"));
+            return Err(Error::plan(
+                "all VALUES rows must have the same number of columns",
+            ));
         }
         let rows = rows
             .into_iter()
-            .map(|r| r.into_iter().map(|e| coerce_expr(e, outer)).collect::<Result<Vec<_>>>())
+            .map(|r| {
+                r.into_iter()
+                    .map(|e| coerce_expr(e, outer))
+                    .collect::<Result<Vec<_>>>()
+            })
             .collect::<Result<Vec<_>>>()?;
         let mut fields = vec![];
         let mut types = vec![];
         for c in 0..width {
-            let col_types = rows.iter().map(|r| r[c].data_type(outer)).collect::<Result<Vec<_>>>()?;
+            let col_types = rows
+                .iter()
+                .map(|r| r[c].data_type(outer))
+                .collect::<Result<Vec<_>>>()?;
             let t = common_supertype(col_types.iter()).ok_or_else(|| {
                 Error::type_mismatch(format!(
                     "VALUES column {} mixes types {}",
                     c + 1,
-                    col_types.iter().map(sql_type_name).collect::<Vec<_>>().join(", ")
+                    col_types
+                        .iter()
+                        .map(sql_type_name)
+                        .collect::<Vec<_>>()
+                        .join(", ")
                 ))
             })?;
-            let t = if t == DataType::Null { DataType::Int64 } else { t };
+            let t = if t == DataType::Null {
+                DataType::Int64
+            } else {
+                t
+            };
             let nullable = rows.iter().any(|r| r[c].nullable(outer).unwrap_or(true));
-            fields.push((None, Arc::new(Field::new(format!("column{}", c + 1), t.clone(), nullable))));
+            fields.push((
+                None,
+                Arc::new(Field::new(format!("column{}", c + 1), t.clone(), nullable)),
+            ));
             types.push(t);
         }
         let rows = rows
@@ -148,7 +170,9 @@ impl LogicalPlanBuilder {
             .collect::<Result<Vec<_>>>()?;
         for e in &group_exprs {
             if e.contains_aggregate() {
-                return Err(Error::plan(format!("aggregate functions are not allowed in GROUP BY: {e}")));
+                return Err(Error::plan(format!(
+                    "aggregate functions are not allowed in GROUP BY: {e}"
+                )));
             }
         }
         Ok(LogicalPlan::Aggregate(Aggregate::try_new(self.plan, group_exprs, aggr_exprs)?).into())
@@ -230,7 +254,13 @@ impl LogicalPlanBuilder {
     }
 
     /// Joins with `right`: equi keys `on` as `(left expr, right expr)` plus an optional residual filter.
-    pub fn join(self, right: LogicalPlan, join_type: JoinType, on: Vec<(Expr, Expr)>, filter: Option<Expr>) -> Result<Self> {
+    pub fn join(
+        self,
+        right: LogicalPlan,
+        join_type: JoinType,
+        on: Vec<(Expr, Expr)>,
+        filter: Option<Expr>,
+    ) -> Result<Self> {
         self.join_detailed(Arc::new(right), join_type, on, filter, false)
     }
 
@@ -273,7 +303,12 @@ impl LogicalPlanBuilder {
 
     /// Joins on a general condition: equalities between a left and a right column expression become
     /// hash keys, the rest stays a residual filter.
-    pub fn join_on(self, right: Arc<LogicalPlan>, join_type: JoinType, condition: Option<Expr>) -> Result<Self> {
+    pub fn join_on(
+        self,
+        right: Arc<LogicalPlan>,
+        join_type: JoinType,
+        condition: Option<Expr>,
+    ) -> Result<Self> {
         let ls = self.plan.schema().clone();
         let rs = right.schema().clone();
         let (on, filter) = match condition {
@@ -316,9 +351,16 @@ impl LogicalPlanBuilder {
                     sql_type_name(rt)
                 ))
             })?;
-            let t = if t == DataType::Null { DataType::Int64 } else { t };
+            let t = if t == DataType::Null {
+                DataType::Int64
+            } else {
+                t
+            };
             let nullable = ls.field(i).is_nullable() || rs.field(i).is_nullable();
-            fields.push((None, Arc::new(Field::new(ls.field(i).name(), t.clone(), nullable))));
+            fields.push((
+                None,
+                Arc::new(Field::new(ls.field(i).name(), t.clone(), nullable)),
+            ));
             types.push(t);
         }
         let cast_input = |p: Arc<LogicalPlan>| -> Result<Arc<LogicalPlan>> {
@@ -333,7 +375,9 @@ impl LogicalPlanBuilder {
                     Ok(cast_expr(c, s.data_type(i), &types[i])?.alias(s.field(i).name().clone()))
                 })
                 .collect::<Result<Vec<_>>>()?;
-            Ok(Arc::new(LogicalPlan::Projection(Projection::try_new(exprs, p)?)))
+            Ok(Arc::new(LogicalPlan::Projection(Projection::try_new(
+                exprs, p,
+            )?)))
         };
         let mut inputs = vec![];
         for p in [left, right] {
@@ -352,7 +396,12 @@ impl LogicalPlanBuilder {
     }
 
     /// INTERSECT / EXCEPT (DISTINCT forms) as a null-safe semi/anti join on all columns, then distinct.
-    pub fn intersect_or_except(self, other: LogicalPlan, intersect: bool, all: bool) -> Result<Self> {
+    pub fn intersect_or_except(
+        self,
+        other: LogicalPlan,
+        intersect: bool,
+        all: bool,
+    ) -> Result<Self> {
         let left_schema = self.plan.schema().clone();
         if left_schema.len() != other.schema().len() {
             return Err(Error::plan(format!(
@@ -368,16 +417,31 @@ impl LogicalPlanBuilder {
                 if intersect { "INTERSECT" } else { "EXCEPT" }
             )));
         }
-        let left = LogicalPlanBuilder::from(self.plan).alias("__set_l")?.build_arc();
-        let right = LogicalPlanBuilder::from(other).alias("__set_r")?.build_arc();
+        let left = LogicalPlanBuilder::from(self.plan)
+            .alias("__set_l")?
+            .build_arc();
+        let right = LogicalPlanBuilder::from(other)
+            .alias("__set_r")?
+            .build_arc();
         let on = (0..left_schema.len())
-            .map(|i| (Expr::Column(left.schema().column(i)), Expr::Column(right.schema().column(i))))
+            .map(|i| {
+                (
+                    Expr::Column(left.schema().column(i)),
+                    Expr::Column(right.schema().column(i)),
+                )
+            })
             .collect();
-        let jt = if intersect { JoinType::LeftSemi } else { JoinType::LeftAnti };
+        let jt = if intersect {
+            JoinType::LeftSemi
+        } else {
+            JoinType::LeftAnti
+        };
         let joined = LogicalPlanBuilder::from(left).join_detailed(right, jt, on, None, true)?;
         // restore unqualified output names
         let s = joined.schema().clone();
-        let exprs = (0..s.len()).map(|i| Expr::Column(s.column(i)).alias(left_schema.field(i).name().clone())).collect();
+        let exprs = (0..s.len())
+            .map(|i| Expr::Column(s.column(i)).alias(left_schema.field(i).name().clone()))
+            .collect();
         joined.distinct()?.project(exprs)
     }
 }
@@ -397,7 +461,9 @@ pub fn expand_wildcard(schema: &PlanSchema, qualifier: Option<&str>) -> Result<V
     }
     if out.is_empty() {
         if let Some(q) = qualifier {
-            return Err(Error::not_found(format!("table \"{q}\" not found in FROM clause")));
+            return Err(Error::not_found(format!(
+                "table \"{q}\" not found in FROM clause"
+            )));
         }
     }
     Ok(out)
@@ -418,12 +484,20 @@ fn expr_sides(e: &Expr, left: &PlanSchema, right: &PlanSchema) -> (bool, bool) {
 }
 
 /// Splits a join condition into equi keys `(left, right)` and a residual filter.
-pub fn split_join_condition(cond: Expr, left: &PlanSchema, right: &PlanSchema) -> (Vec<(Expr, Expr)>, Option<Expr>) {
+pub fn split_join_condition(
+    cond: Expr,
+    left: &PlanSchema,
+    right: &PlanSchema,
+) -> (Vec<(Expr, Expr)>, Option<Expr>) {
     let mut keys = vec![];
     let mut rest = vec![];
     for c in cond.split_conjunction() {
         if let Expr::Binary(a, BinaryOp::Eq, b) = &c {
-            if !a.contains_subquery() && !b.contains_subquery() && !a.is_volatile() && !b.is_volatile() {
+            if !a.contains_subquery()
+                && !b.contains_subquery()
+                && !a.is_volatile()
+                && !b.is_volatile()
+            {
                 let (al, ar) = expr_sides(a, left, right);
                 let (bl, br) = expr_sides(b, left, right);
                 if al && !ar && br && !bl {
@@ -442,12 +516,18 @@ pub fn split_join_condition(cond: Expr, left: &PlanSchema, right: &PlanSchema) -
 }
 
 /// Columns of `schema` referenced by name in `cols` (for USING joins).
-pub fn using_columns(names: &[String], left: &PlanSchema, right: &PlanSchema) -> Result<Vec<(Column, Column)>> {
+pub fn using_columns(
+    names: &[String],
+    left: &PlanSchema,
+    right: &PlanSchema,
+) -> Result<Vec<(Column, Column)>> {
     let mut out = vec![];
     let mut seen = HashSet::new();
     for n in names {
         if !seen.insert(n.clone()) {
-            return Err(Error::plan(format!("column \"{n}\" appears twice in USING")));
+            return Err(Error::plan(format!(
+                "column \"{n}\" appears twice in USING"
+            )));
         }
         let lc = Column::bare(n.clone());
         let li = left.index_of(&lc).map_err(|_| {

@@ -132,7 +132,9 @@ pub fn supertype(l: &DataType, r: &DataType) -> Option<DataType> {
             Some(a.clone())
         }
         (Date32, Timestamp(u, tz)) | (Timestamp(u, tz), Date32) => Some(Timestamp(*u, tz.clone())),
-        (Timestamp(_, tz1), Timestamp(_, tz2)) if tz1 == tz2 => Some(Timestamp(TimeUnit::Microsecond, tz1.clone())),
+        (Timestamp(_, tz1), Timestamp(_, tz2)) if tz1 == tz2 => {
+            Some(Timestamp(TimeUnit::Microsecond, tz1.clone()))
+        }
         (Interval(_), Interval(_)) => Some(Interval(IntervalUnit::MonthDayNano)),
         (Dictionary(_, v), other) | (other, Dictionary(_, v)) => supertype(v, other),
         _ => None,
@@ -207,7 +209,11 @@ pub fn decimal_arithmetic_type(op: BinaryOp, p1: u8, s1: i8, p2: u8, s2: i8) -> 
 /// Types the operands and result of `l op r`.
 pub fn binary_signature(l: &DataType, op: BinaryOp, r: &DataType) -> Result<BinarySignature> {
     use DataType::*;
-    let sig = |left: DataType, right: DataType, result: DataType| BinarySignature { left, right, result };
+    let sig = |left: DataType, right: DataType, result: DataType| BinarySignature {
+        left,
+        right,
+        result,
+    };
     match op {
         BinaryOp::And | BinaryOp::Or => {
             let ok = |t: &DataType| matches!(t, Boolean | Null) || is_string(t);
@@ -237,7 +243,11 @@ pub fn comparison_type(l: &DataType, r: &DataType) -> Option<DataType> {
 
 fn arithmetic_signature(l: &DataType, op: BinaryOp, r: &DataType) -> Result<BinarySignature> {
     use DataType::*;
-    let sig = |left: DataType, right: DataType, result: DataType| BinarySignature { left, right, result };
+    let sig = |left: DataType, right: DataType, result: DataType| BinarySignature {
+        left,
+        right,
+        result,
+    };
     // temporal arithmetic
     match (l, op, r) {
         (Date32, BinaryOp::Plus | BinaryOp::Minus, Interval(_)) => {
@@ -247,14 +257,20 @@ fn arithmetic_signature(l: &DataType, op: BinaryOp, r: &DataType) -> Result<Bina
         (Timestamp(..), BinaryOp::Plus | BinaryOp::Minus, Interval(_)) => {
             return Ok(sig(l.clone(), r.clone(), l.clone()));
         }
-        (Interval(_), BinaryOp::Plus, Timestamp(..)) => return Ok(sig(l.clone(), r.clone(), r.clone())),
+        (Interval(_), BinaryOp::Plus, Timestamp(..)) => {
+            return Ok(sig(l.clone(), r.clone(), r.clone()));
+        }
         (Date32, BinaryOp::Minus, Date32) => return Ok(sig(Date32, Date32, Int64)),
         (Date32, BinaryOp::Plus | BinaryOp::Minus, t) if t.is_integer() => {
             return Ok(sig(Date32, Int64, Date32));
         }
         (t, BinaryOp::Plus, Date32) if t.is_integer() => return Ok(sig(Int64, Date32, Date32)),
         (Timestamp(u, tz), BinaryOp::Minus, Timestamp(..)) => {
-            return Ok(sig(Timestamp(*u, tz.clone()), Timestamp(*u, tz.clone()), Interval(IntervalUnit::MonthDayNano)));
+            return Ok(sig(
+                Timestamp(*u, tz.clone()),
+                Timestamp(*u, tz.clone()),
+                Interval(IntervalUnit::MonthDayNano),
+            ));
         }
         (Interval(_), BinaryOp::Plus | BinaryOp::Minus, Interval(_)) => {
             let t = Interval(IntervalUnit::MonthDayNano);
@@ -267,12 +283,22 @@ fn arithmetic_signature(l: &DataType, op: BinaryOp, r: &DataType) -> Result<Bina
     }
     // strings and NULL take the other side's numeric type
     let l2 = if is_string(l) || *l == Null {
-        if r.is_numeric() { r.clone() } else if *r == Null || is_string(r) { Int64 } else { return Err(mismatch(l, op, r)) }
+        if r.is_numeric() {
+            r.clone()
+        } else if *r == Null || is_string(r) {
+            Int64
+        } else {
+            return Err(mismatch(l, op, r));
+        }
     } else {
         l.clone()
     };
     let r2 = if is_string(r) || *r == Null {
-        if l2.is_numeric() { l2.clone() } else { return Err(mismatch(l, op, r)) }
+        if l2.is_numeric() {
+            l2.clone()
+        } else {
+            return Err(mismatch(l, op, r));
+        }
     } else {
         r.clone()
     };
@@ -280,12 +306,24 @@ fn arithmetic_signature(l: &DataType, op: BinaryOp, r: &DataType) -> Result<Bina
         return Err(mismatch(l, op, r));
     }
     if is_float(&l2) || is_float(&r2) {
-        let t = if l2 == Float32 && r2 == Float32 { Float32 } else { Float64 };
+        let t = if l2 == Float32 && r2 == Float32 {
+            Float32
+        } else {
+            Float64
+        };
         return Ok(sig(t.clone(), t.clone(), t));
     }
     if is_decimal(&l2) || is_decimal(&r2) {
-        let ld = if is_decimal(&l2) { l2.clone() } else { integer_as_decimal(&l2).ok_or_else(|| mismatch(l, op, r))? };
-        let rd = if is_decimal(&r2) { r2.clone() } else { integer_as_decimal(&r2).ok_or_else(|| mismatch(l, op, r))? };
+        let ld = if is_decimal(&l2) {
+            l2.clone()
+        } else {
+            integer_as_decimal(&l2).ok_or_else(|| mismatch(l, op, r))?
+        };
+        let rd = if is_decimal(&r2) {
+            r2.clone()
+        } else {
+            integer_as_decimal(&r2).ok_or_else(|| mismatch(l, op, r))?
+        };
         let (Decimal128(p1, s1), Decimal128(p2, s2)) = (&ld, &rd) else {
             return Err(mismatch(l, op, r));
         };
@@ -300,7 +338,11 @@ fn arithmetic_signature(l: &DataType, op: BinaryOp, r: &DataType) -> Result<Bina
         UInt64 => Int64,
         other => other,
     };
-    let t = if *l == Int64 || *r == Int64 || l2 == Int64 || r2 == Int64 { Int64 } else { t };
+    let t = if *l == Int64 || *r == Int64 || l2 == Int64 || r2 == Int64 {
+        Int64
+    } else {
+        t
+    };
     Ok(sig(t.clone(), t.clone(), t))
 }
 
@@ -348,7 +390,13 @@ mod tests {
             common_supertype([&DataType::Null, &DataType::Int32, &DataType::Int64]),
             Some(DataType::Int64)
         );
-        assert_eq!(common_supertype([&DataType::Int32, &DataType::Float32]), Some(DataType::Float64));
-        assert_eq!(common_supertype([&DataType::Boolean, &DataType::Int32]), None);
+        assert_eq!(
+            common_supertype([&DataType::Int32, &DataType::Float32]),
+            Some(DataType::Float64)
+        );
+        assert_eq!(
+            common_supertype([&DataType::Boolean, &DataType::Int32]),
+            None
+        );
     }
 }

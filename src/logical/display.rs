@@ -4,7 +4,7 @@ use std::fmt::{self, Write};
 
 use datafusion_common::ScalarValue;
 
-use crate::logical::expr::{fmt_literal, Expr};
+use crate::logical::expr::{Expr, fmt_literal};
 use crate::logical::plan::{LogicalPlan, RepartitionScheme};
 
 /// A literal as SQL text.
@@ -19,7 +19,11 @@ pub fn literal_sql(v: &ScalarValue) -> String {
 }
 
 fn list(exprs: &[Expr]) -> String {
-    exprs.iter().map(|e| e.to_string()).collect::<Vec<_>>().join(", ")
+    exprs
+        .iter()
+        .map(|e| e.to_string())
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// One line describing the node itself (without inputs).
@@ -34,7 +38,12 @@ pub fn node_line(plan: &LogicalPlan) -> String {
         ),
         LogicalPlan::Window(w) => format!("Window: {}", list(&w.window_exprs)),
         LogicalPlan::Sort(s) => {
-            let keys = s.exprs.iter().map(|e| e.to_string()).collect::<Vec<_>>().join(", ");
+            let keys = s
+                .exprs
+                .iter()
+                .map(|e| e.to_string())
+                .collect::<Vec<_>>()
+                .join(", ");
             match s.fetch {
                 Some(n) => format!("Sort: {keys}, fetch={n}"),
                 None => format!("Sort: {keys}"),
@@ -45,24 +54,26 @@ pub fn node_line(plan: &LogicalPlan) -> String {
             None => format!("Limit: skip={}, fetch=all", l.skip),
         },
         LogicalPlan::Join(j) => {
-            let mut s = if j.on.is_empty() && j.filter.is_none() && j.join_type == crate::logical::plan::JoinType::Inner {
+            let mut s = if j.on.is_empty()
+                && j.filter.is_none()
+                && j.join_type == crate::logical::plan::JoinType::Inner
+            {
                 "CrossJoin:".to_string()
             } else {
                 format!("{} Join:", j.join_type)
             };
             if !j.on.is_empty() {
-                let keys = j
-                    .on
-                    .iter()
-                    .map(|(l, r)| {
-                        if j.null_equals_null {
-                            format!("{l} IS NOT DISTINCT FROM {r}")
-                        } else {
-                            format!("{l} = {r}")
-                        }
-                    })
-                    .collect::<Vec<_>>()
-                    .join(", ");
+                let keys =
+                    j.on.iter()
+                        .map(|(l, r)| {
+                            if j.null_equals_null {
+                                format!("{l} IS NOT DISTINCT FROM {r}")
+                            } else {
+                                format!("{l} = {r}")
+                            }
+                        })
+                        .collect::<Vec<_>>()
+                        .join(", ");
                 let _ = write!(s, " on=[{keys}]");
             }
             if let Some(f) = &j.filter {
@@ -78,7 +89,12 @@ pub fn node_line(plan: &LogicalPlan) -> String {
         LogicalPlan::TableScan(t) => {
             let mut s = format!("TableScan: {}", t.table_name);
             if t.projection.is_some() {
-                let cols = t.schema.iter().map(|(_, f)| f.name().as_str()).collect::<Vec<_>>().join(", ");
+                let cols = t
+                    .schema
+                    .iter()
+                    .map(|(_, f)| f.name().as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ");
                 let _ = write!(s, " projection=[{cols}]");
             }
             if !t.filters.is_empty() {

@@ -70,7 +70,11 @@ impl BinaryOp {
     pub fn is_arithmetic(&self) -> bool {
         matches!(
             self,
-            BinaryOp::Plus | BinaryOp::Minus | BinaryOp::Multiply | BinaryOp::Divide | BinaryOp::Modulo
+            BinaryOp::Plus
+                | BinaryOp::Minus
+                | BinaryOp::Multiply
+                | BinaryOp::Divide
+                | BinaryOp::Modulo
         )
     }
     /// The comparison with operands swapped (`a < b` is `b > a`).
@@ -181,7 +185,11 @@ pub struct SortExpr {
 impl SortExpr {
     /// A sort key.
     pub fn new(expr: Expr, asc: bool, nulls_first: bool) -> Self {
-        SortExpr { expr, asc, nulls_first }
+        SortExpr {
+            expr,
+            asc,
+            nulls_first,
+        }
     }
 }
 
@@ -192,7 +200,11 @@ impl fmt::Display for SortExpr {
             "{} {} {}",
             self.expr,
             if self.asc { "ASC" } else { "DESC" },
-            if self.nulls_first { "NULLS FIRST" } else { "NULLS LAST" }
+            if self.nulls_first {
+                "NULLS FIRST"
+            } else {
+                "NULLS LAST"
+            }
         )
     }
 }
@@ -640,7 +652,9 @@ impl Expr {
     /// Children of this expression (not descending into subqueries).
     pub fn children(&self) -> Vec<&Expr> {
         match self {
-            Expr::Column(_) | Expr::OuterColumn(..) | Expr::Literal(_) | Expr::Wildcard(_) => vec![],
+            Expr::Column(_) | Expr::OuterColumn(..) | Expr::Literal(_) | Expr::Wildcard(_) => {
+                vec![]
+            }
             Expr::ScalarSubquery(_) | Expr::Exists { .. } => vec![],
             Expr::Alias(e, _)
             | Expr::Not(e)
@@ -651,9 +665,13 @@ impl Expr {
             Expr::Cast { expr, .. } => vec![expr],
             Expr::InSubquery { expr, .. } => vec![expr],
             Expr::Binary(l, _, r) => vec![l, r],
-            Expr::Between { expr, low, high, .. } => vec![expr, low, high],
+            Expr::Between {
+                expr, low, high, ..
+            } => vec![expr, low, high],
             Expr::Like { expr, pattern, .. } => vec![expr, pattern],
-            Expr::InList { expr, list, .. } => std::iter::once(expr.as_ref()).chain(list.iter()).collect(),
+            Expr::InList { expr, list, .. } => {
+                std::iter::once(expr.as_ref()).chain(list.iter()).collect()
+            }
             Expr::Case {
                 operand,
                 when_then,
@@ -754,7 +772,9 @@ pub fn fmt_literal(f: &mut fmt::Formatter<'_>, v: &ScalarValue) -> fmt::Result {
         return f.write_str("NULL");
     }
     match v {
-        ScalarValue::Utf8(Some(s)) | ScalarValue::LargeUtf8(Some(s)) | ScalarValue::Utf8View(Some(s)) => {
+        ScalarValue::Utf8(Some(s))
+        | ScalarValue::LargeUtf8(Some(s))
+        | ScalarValue::Utf8View(Some(s)) => {
             write!(f, "'{}'", s.replace('\'', "''"))
         }
         ScalarValue::Date32(_) => write!(f, "DATE '{v}'"),
@@ -763,7 +783,11 @@ pub fn fmt_literal(f: &mut fmt::Formatter<'_>, v: &ScalarValue) -> fmt::Result {
         | ScalarValue::TimestampNanosecond(..)
         | ScalarValue::TimestampSecond(..) => write!(f, "TIMESTAMP '{v}'"),
         ScalarValue::IntervalMonthDayNano(Some(i)) => {
-            write!(f, "INTERVAL '{} months {} days {} ns'", i.months, i.days, i.nanoseconds)
+            write!(
+                f,
+                "INTERVAL '{} months {} days {} ns'",
+                i.months, i.days, i.nanoseconds
+            )
         }
         ScalarValue::IntervalYearMonth(Some(m)) => write!(f, "INTERVAL '{m} months'"),
         ScalarValue::IntervalDayTime(Some(d)) => {
@@ -850,7 +874,11 @@ impl fmt::Display for Expr {
                 }
                 Ok(())
             }
-            Expr::InList { expr, list, negated } => {
+            Expr::InList {
+                expr,
+                list,
+                negated,
+            } => {
                 write_child(f, expr, 21)?;
                 write!(f, " {}IN (", if *negated { "NOT " } else { "" })?;
                 for (i, e) in list.iter().enumerate() {
@@ -878,7 +906,11 @@ impl fmt::Display for Expr {
                 }
                 f.write_str(" END")
             }
-            Expr::Cast { expr, data_type, try_ } => {
+            Expr::Cast {
+                expr,
+                data_type,
+                try_,
+            } => {
                 write!(
                     f,
                     "{}({expr} AS {})",
@@ -952,10 +984,18 @@ impl fmt::Display for Expr {
             }
             Expr::ScalarSubquery(_) => f.write_str("(<subquery>)"),
             Expr::Exists { negated, .. } => {
-                write!(f, "{}EXISTS (<subquery>)", if *negated { "NOT " } else { "" })
+                write!(
+                    f,
+                    "{}EXISTS (<subquery>)",
+                    if *negated { "NOT " } else { "" }
+                )
             }
             Expr::InSubquery { expr, negated, .. } => {
-                write!(f, "{expr} {}IN (<subquery>)", if *negated { "NOT " } else { "" })
+                write!(
+                    f,
+                    "{expr} {}IN (<subquery>)",
+                    if *negated { "NOT " } else { "" }
+                )
             }
             Expr::Wildcard(None) => f.write_str("*"),
             Expr::Wildcard(Some(q)) => write!(f, "{q}.*"),

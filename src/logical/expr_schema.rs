@@ -8,7 +8,9 @@ use datafusion_common::ScalarValue;
 
 use crate::error::{Error, Result};
 use crate::logical::coercion::{binary_signature, can_cast, common_supertype, comparison_type};
-use crate::logical::expr::{AggregateCall, BinaryOp, Expr, ScalarCall, Subquery, WindowCall, WindowFunc};
+use crate::logical::expr::{
+    AggregateCall, BinaryOp, Expr, ScalarCall, Subquery, WindowCall, WindowFunc,
+};
 use crate::logical::plan::LogicalPlan;
 use crate::logical::schema::PlanSchema;
 use crate::logical::types::{is_string, sql_type_name};
@@ -35,7 +37,9 @@ impl Expr {
             | Expr::InSubquery { .. } => DataType::Boolean,
             Expr::Negative(e) => e.data_type(schema)?,
             Expr::Case {
-                when_then, else_expr, ..
+                when_then,
+                else_expr,
+                ..
             } => {
                 let mut types = vec![];
                 for (_, t) in when_then {
@@ -48,11 +52,19 @@ impl Expr {
             }
             Expr::Cast { data_type, .. } => data_type.clone(),
             Expr::ScalarFunction(call) => {
-                let types = call.args.iter().map(|a| a.data_type(schema)).collect::<Result<Vec<_>>>()?;
+                let types = call
+                    .args
+                    .iter()
+                    .map(|a| a.data_type(schema))
+                    .collect::<Result<Vec<_>>>()?;
                 call.func.signature(&types)?.1
             }
             Expr::Aggregate(a) => {
-                let types = a.args.iter().map(|e| e.data_type(schema)).collect::<Result<Vec<_>>>()?;
+                let types = a
+                    .args
+                    .iter()
+                    .map(|e| e.data_type(schema))
+                    .collect::<Result<Vec<_>>>()?;
                 a.func.signature(&types)?.1
             }
             Expr::Window(w) => window_type(w, schema)?,
@@ -74,14 +86,20 @@ impl Expr {
                 _ => l.nullable(schema)? || r.nullable(schema)?,
             },
             Expr::IsNull(_) | Expr::IsNotNull(_) | Expr::IsBool(..) | Expr::Exists { .. } => false,
-            Expr::Between { expr, low, high, .. } => {
-                expr.nullable(schema)? || low.nullable(schema)? || high.nullable(schema)?
+            Expr::Between {
+                expr, low, high, ..
+            } => expr.nullable(schema)? || low.nullable(schema)? || high.nullable(schema)?,
+            Expr::Like { expr, pattern, .. } => {
+                expr.nullable(schema)? || pattern.nullable(schema)?
             }
-            Expr::Like { expr, pattern, .. } => expr.nullable(schema)? || pattern.nullable(schema)?,
             Expr::Aggregate(a) => a.func.null_on_empty(),
             Expr::Window(w) => !matches!(
                 w.func,
-                WindowFunc::RowNumber | WindowFunc::Rank | WindowFunc::DenseRank | WindowFunc::PercentRank | WindowFunc::CumeDist
+                WindowFunc::RowNumber
+                    | WindowFunc::Rank
+                    | WindowFunc::DenseRank
+                    | WindowFunc::PercentRank
+                    | WindowFunc::CumeDist
             ),
             _ => true,
         })
@@ -93,7 +111,11 @@ impl Expr {
             Expr::Column(c) => schema.qualifier(schema.index_of(c)?).cloned(),
             _ => None,
         };
-        let mut field = Field::new(self.output_name(), self.data_type(schema)?, self.nullable(schema)?);
+        let mut field = Field::new(
+            self.output_name(),
+            self.data_type(schema)?,
+            self.nullable(schema)?,
+        );
         if let Expr::Column(c) = self {
             // keep field metadata of plain column references
             let f = schema.field(schema.index_of(c)?);
@@ -117,17 +139,30 @@ fn subquery_type(sq: &Subquery) -> Result<DataType> {
 fn window_type(w: &WindowCall, schema: &PlanSchema) -> Result<DataType> {
     Ok(match &w.func {
         WindowFunc::Aggregate(f) => {
-            let types = w.args.iter().map(|e| e.data_type(schema)).collect::<Result<Vec<_>>>()?;
+            let types = w
+                .args
+                .iter()
+                .map(|e| e.data_type(schema))
+                .collect::<Result<Vec<_>>>()?;
             f.signature(&types)?.1
         }
-        WindowFunc::RowNumber | WindowFunc::Rank | WindowFunc::DenseRank | WindowFunc::Ntile => DataType::Int64,
-        WindowFunc::PercentRank | WindowFunc::CumeDist => DataType::Float64,
-        WindowFunc::Lag | WindowFunc::Lead | WindowFunc::FirstValue | WindowFunc::LastValue | WindowFunc::NthValue => {
-            match w.args.first() {
-                Some(a) => a.data_type(schema)?,
-                None => return Err(Error::plan(format!("{}() needs an argument", w.func.name()))),
-            }
+        WindowFunc::RowNumber | WindowFunc::Rank | WindowFunc::DenseRank | WindowFunc::Ntile => {
+            DataType::Int64
         }
+        WindowFunc::PercentRank | WindowFunc::CumeDist => DataType::Float64,
+        WindowFunc::Lag
+        | WindowFunc::Lead
+        | WindowFunc::FirstValue
+        | WindowFunc::LastValue
+        | WindowFunc::NthValue => match w.args.first() {
+            Some(a) => a.data_type(schema)?,
+            None => {
+                return Err(Error::plan(format!(
+                    "{}() needs an argument",
+                    w.func.name()
+                )));
+            }
+        },
     })
 }
 
@@ -213,7 +248,9 @@ pub fn coerce_expr(expr: Expr, schema: &PlanSchema) -> Result<Expr> {
         }
         Expr::IsNull(e) => Expr::IsNull(Box::new(coerce_expr(*e, schema)?)),
         Expr::IsNotNull(e) => Expr::IsNotNull(Box::new(coerce_expr(*e, schema)?)),
-        Expr::IsBool(e, v, n) => Expr::IsBool(Box::new(coerce_to_boolean(*e, schema, "IS TRUE")?), v, n),
+        Expr::IsBool(e, v, n) => {
+            Expr::IsBool(Box::new(coerce_to_boolean(*e, schema, "IS TRUE")?), v, n)
+        }
         Expr::Between {
             expr,
             negated,
@@ -223,7 +260,11 @@ pub fn coerce_expr(expr: Expr, schema: &PlanSchema) -> Result<Expr> {
             let e = coerce_expr(*expr, schema)?;
             let lo = coerce_expr(*low, schema)?;
             let hi = coerce_expr(*high, schema)?;
-            let (et, lt, ht) = (e.data_type(schema)?, lo.data_type(schema)?, hi.data_type(schema)?);
+            let (et, lt, ht) = (
+                e.data_type(schema)?,
+                lo.data_type(schema)?,
+                hi.data_type(schema)?,
+            );
             let t = comparison_type(&et, &lt)
                 .and_then(|t| comparison_type(&t, &ht))
                 .ok_or_else(|| {
@@ -258,9 +299,16 @@ pub fn coerce_expr(expr: Expr, schema: &PlanSchema) -> Result<Expr> {
                 escape,
             }
         }
-        Expr::InList { expr, list, negated } => {
+        Expr::InList {
+            expr,
+            list,
+            negated,
+        } => {
             let e = coerce_expr(*expr, schema)?;
-            let list = list.into_iter().map(|x| coerce_expr(x, schema)).collect::<Result<Vec<_>>>()?;
+            let list = list
+                .into_iter()
+                .map(|x| coerce_expr(x, schema))
+                .collect::<Result<Vec<_>>>()?;
             let et = e.data_type(schema)?;
             let mut types = vec![et.clone()];
             for x in &list {
@@ -269,7 +317,11 @@ pub fn coerce_expr(expr: Expr, schema: &PlanSchema) -> Result<Expr> {
             let t = common_supertype(types.iter()).ok_or_else(|| {
                 Error::type_mismatch(format!(
                     "IN list values of types {} do not mix",
-                    types.iter().map(sql_type_name).collect::<Vec<_>>().join(", ")
+                    types
+                        .iter()
+                        .map(sql_type_name)
+                        .collect::<Vec<_>>()
+                        .join(", ")
                 ))
             })?;
             let list = list
@@ -288,7 +340,11 @@ pub fn coerce_expr(expr: Expr, schema: &PlanSchema) -> Result<Expr> {
             when_then,
             else_expr,
         } => coerce_case(operand, when_then, else_expr, schema)?,
-        Expr::Cast { expr, data_type, try_ } => {
+        Expr::Cast {
+            expr,
+            data_type,
+            try_,
+        } => {
             let e = coerce_expr(*expr, schema)?;
             let from = e.data_type(schema)?;
             if !can_cast(&from, &data_type) {
@@ -309,15 +365,32 @@ pub fn coerce_expr(expr: Expr, schema: &PlanSchema) -> Result<Expr> {
             }
         }
         Expr::ScalarFunction(call) => {
-            let args = call.args.into_iter().map(|a| coerce_expr(a, schema)).collect::<Result<Vec<_>>>()?;
-            let types = args.iter().map(|a| a.data_type(schema)).collect::<Result<Vec<_>>>()?;
+            let args = call
+                .args
+                .into_iter()
+                .map(|a| coerce_expr(a, schema))
+                .collect::<Result<Vec<_>>>()?;
+            let types = args
+                .iter()
+                .map(|a| a.data_type(schema))
+                .collect::<Result<Vec<_>>>()?;
             let (want, _) = call.func.signature(&types)?;
             let args = cast_args(args, &types, &want)?;
-            Expr::ScalarFunction(ScalarCall { func: call.func, args })
+            Expr::ScalarFunction(ScalarCall {
+                func: call.func,
+                args,
+            })
         }
         Expr::Aggregate(a) => {
-            let args = a.args.into_iter().map(|x| coerce_expr(x, schema)).collect::<Result<Vec<_>>>()?;
-            let types = args.iter().map(|x| x.data_type(schema)).collect::<Result<Vec<_>>>()?;
+            let args = a
+                .args
+                .into_iter()
+                .map(|x| coerce_expr(x, schema))
+                .collect::<Result<Vec<_>>>()?;
+            let types = args
+                .iter()
+                .map(|x| x.data_type(schema))
+                .collect::<Result<Vec<_>>>()?;
             let (want, _) = a.func.signature(&types)?;
             let args = cast_args(args, &types, &want)?;
             let filter = match a.filter {
@@ -333,9 +406,16 @@ pub fn coerce_expr(expr: Expr, schema: &PlanSchema) -> Result<Expr> {
         }
         Expr::Window(w) => {
             let mut w = *w;
-            let args = w.args.into_iter().map(|x| coerce_expr(x, schema)).collect::<Result<Vec<_>>>()?;
+            let args = w
+                .args
+                .into_iter()
+                .map(|x| coerce_expr(x, schema))
+                .collect::<Result<Vec<_>>>()?;
             let args = if let WindowFunc::Aggregate(f) = &w.func {
-                let types = args.iter().map(|x| x.data_type(schema)).collect::<Result<Vec<_>>>()?;
+                let types = args
+                    .iter()
+                    .map(|x| x.data_type(schema))
+                    .collect::<Result<Vec<_>>>()?;
                 let (want, _) = f.signature(&types)?;
                 cast_args(args, &types, &want)?
             } else {
@@ -378,7 +458,11 @@ pub fn coerce_expr(expr: Expr, schema: &PlanSchema) -> Result<Expr> {
                 let name = plan.schema().field(0).name().clone();
                 let casted = cast_expr(col, &st, &t)?.alias(name);
                 Subquery {
-                    plan: Arc::new(crate::logical::builder::LogicalPlanBuilder::from(plan).project(vec![casted])?.build()),
+                    plan: Arc::new(
+                        crate::logical::builder::LogicalPlanBuilder::from(plan)
+                            .project(vec![casted])?
+                            .build(),
+                    ),
                 }
             } else {
                 subquery
@@ -412,8 +496,12 @@ pub fn coerce_to_boolean(e: Expr, schema: &PlanSchema, what: &str) -> Result<Exp
         DataType::Boolean => Ok(e),
         DataType::Null => cast_expr(e, &t, &DataType::Boolean),
         ref s if is_string(s) => cast_expr(e, &t, &DataType::Boolean),
-        ref n if n.is_integer() => Ok(Expr::binary(e, BinaryOp::NotEq, Expr::Literal(ScalarValue::Int64(Some(0))))
-            .pipe(|x| coerce_expr(x, schema))?),
+        ref n if n.is_integer() => Ok(Expr::binary(
+            e,
+            BinaryOp::NotEq,
+            Expr::Literal(ScalarValue::Int64(Some(0))),
+        )
+        .pipe(|x| coerce_expr(x, schema))?),
         other => Err(Error::type_mismatch(format!(
             "{what} needs a boolean, got {}",
             sql_type_name(&other)
@@ -498,7 +586,11 @@ fn coerce_case(
     let t = common_supertype(types.iter()).ok_or_else(|| {
         Error::type_mismatch(format!(
             "CASE branches of types {} do not mix",
-            types.iter().map(sql_type_name).collect::<Vec<_>>().join(", ")
+            types
+                .iter()
+                .map(sql_type_name)
+                .collect::<Vec<_>>()
+                .join(", ")
         ))
     })?;
     let mut when_then = vec![];
@@ -528,7 +620,9 @@ impl<T> Pipe for T {}
 pub fn check_single_column(plan: &LogicalPlan, what: &str) -> Result<()> {
     let n = plan.schema().len();
     if n != 1 {
-        return Err(Error::plan(format!("{what} subquery must return one column, but returns {n}")));
+        return Err(Error::plan(format!(
+            "{what} subquery must return one column, but returns {n}"
+        )));
     }
     Ok(())
 }

@@ -58,7 +58,10 @@ impl JoinType {
     }
     /// Whether the output has the right side's columns.
     pub fn outputs_right(&self) -> bool {
-        matches!(self, JoinType::Inner | JoinType::Left | JoinType::Right | JoinType::Full)
+        matches!(
+            self,
+            JoinType::Inner | JoinType::Left | JoinType::Right | JoinType::Full
+        )
     }
     /// Whether unmatched left rows appear (with NULLs) in the output.
     pub fn preserves_left(&self) -> bool {
@@ -152,7 +155,11 @@ pub struct Aggregate {
 
 impl Aggregate {
     /// Builds and types an aggregation.
-    pub fn try_new(input: Arc<LogicalPlan>, group_exprs: Vec<Expr>, aggr_exprs: Vec<Expr>) -> Result<Self> {
+    pub fn try_new(
+        input: Arc<LogicalPlan>,
+        group_exprs: Vec<Expr>,
+        aggr_exprs: Vec<Expr>,
+    ) -> Result<Self> {
         let in_schema = input.schema();
         let mut fields = vec![];
         for e in &group_exprs {
@@ -191,7 +198,10 @@ impl Window {
     /// Builds and types a window node.
     pub fn try_new(input: Arc<LogicalPlan>, window_exprs: Vec<Expr>) -> Result<Self> {
         let in_schema = input.schema();
-        let mut fields: Vec<_> = in_schema.iter().map(|(q, f)| (q.cloned(), f.clone())).collect();
+        let mut fields: Vec<_> = in_schema
+            .iter()
+            .map(|(q, f)| (q.cloned(), f.clone()))
+            .collect();
         for e in &window_exprs {
             let (_, f) = e.to_field(in_schema)?;
             fields.push((None, Arc::new(f)));
@@ -346,7 +356,11 @@ impl SubqueryAlias {
     pub fn try_new(input: Arc<LogicalPlan>, alias: impl Into<String>) -> Result<Self> {
         let alias = alias.into();
         let schema = Arc::new(input.schema().requalify(Some(&alias)));
-        Ok(SubqueryAlias { input, alias, schema })
+        Ok(SubqueryAlias {
+            input,
+            alias,
+            schema,
+        })
     }
 }
 
@@ -385,7 +399,9 @@ impl TableScan {
                             .get(*i)
                             .cloned()
                             .map(|f| (Some(Arc::from(table_name.as_str())), f))
-                            .ok_or_else(|| Error::internal(format!("projection index {i} out of range")))
+                            .ok_or_else(|| {
+                                Error::internal(format!("projection index {i} out of range"))
+                            })
                     })
                     .collect::<Result<Vec<_>>>()?;
                 PlanSchema::new(fields)
@@ -524,7 +540,9 @@ impl LogicalPlan {
             LogicalPlan::Union(u) => u.inputs.iter().collect(),
             LogicalPlan::SubqueryAlias(a) => vec![&a.input],
             LogicalPlan::Repartition(r) => vec![&r.input],
-            LogicalPlan::TableScan(_) | LogicalPlan::Values(_) | LogicalPlan::EmptyRelation(_) => vec![],
+            LogicalPlan::TableScan(_) | LogicalPlan::Values(_) | LogicalPlan::EmptyRelation(_) => {
+                vec![]
+            }
         }
     }
 
@@ -560,9 +578,14 @@ impl LogicalPlan {
     /// Replaces the inputs (same number, same order), recomputing schemas where they derive from inputs.
     pub fn with_new_inputs(&self, inputs: Vec<Arc<LogicalPlan>>) -> Result<LogicalPlan> {
         let mut it = inputs.into_iter();
-        let mut next = || it.next().ok_or_else(|| Error::internal("missing plan input"));
+        let mut next = || {
+            it.next()
+                .ok_or_else(|| Error::internal("missing plan input"))
+        };
         Ok(match self {
-            LogicalPlan::Projection(p) => LogicalPlan::Projection(Projection::try_new(p.exprs.clone(), next()?)?),
+            LogicalPlan::Projection(p) => {
+                LogicalPlan::Projection(Projection::try_new(p.exprs.clone(), next()?)?)
+            }
             LogicalPlan::Filter(f) => LogicalPlan::Filter(Filter {
                 predicate: f.predicate.clone(),
                 input: next()?,
@@ -572,7 +595,9 @@ impl LogicalPlan {
                 a.group_exprs.clone(),
                 a.aggr_exprs.clone(),
             )?),
-            LogicalPlan::Window(w) => LogicalPlan::Window(Window::try_new(next()?, w.window_exprs.clone())?),
+            LogicalPlan::Window(w) => {
+                LogicalPlan::Window(Window::try_new(next()?, w.window_exprs.clone())?)
+            }
             LogicalPlan::Sort(s) => LogicalPlan::Sort(Sort {
                 exprs: s.exprs.clone(),
                 input: next()?,
@@ -604,12 +629,16 @@ impl LogicalPlan {
                     schema: u.schema.clone(),
                 })
             }
-            LogicalPlan::SubqueryAlias(a) => LogicalPlan::SubqueryAlias(SubqueryAlias::try_new(next()?, a.alias.clone())?),
+            LogicalPlan::SubqueryAlias(a) => {
+                LogicalPlan::SubqueryAlias(SubqueryAlias::try_new(next()?, a.alias.clone())?)
+            }
             LogicalPlan::Repartition(r) => LogicalPlan::Repartition(Repartition {
                 input: next()?,
                 scheme: r.scheme.clone(),
             }),
-            leaf @ (LogicalPlan::TableScan(_) | LogicalPlan::Values(_) | LogicalPlan::EmptyRelation(_)) => leaf.clone(),
+            leaf @ (LogicalPlan::TableScan(_)
+            | LogicalPlan::Values(_)
+            | LogicalPlan::EmptyRelation(_)) => leaf.clone(),
         })
     }
 
@@ -639,7 +668,9 @@ impl LogicalPlan {
             e.any(&mut |x| {
                 match x {
                     Expr::OuterColumn(..) => found = true,
-                    Expr::ScalarSubquery(sq) | Expr::Exists { subquery: sq, .. } | Expr::InSubquery { subquery: sq, .. } => {
+                    Expr::ScalarSubquery(sq)
+                    | Expr::Exists { subquery: sq, .. }
+                    | Expr::InSubquery { subquery: sq, .. } => {
                         if sq.plan.has_outer_references() {
                             found = true;
                         }
@@ -650,6 +681,7 @@ impl LogicalPlan {
             });
             found
         }
-        self.expressions().into_iter().any(expr_has) || self.inputs().iter().any(|i| i.has_outer_references())
+        self.expressions().into_iter().any(expr_has)
+            || self.inputs().iter().any(|i| i.has_outer_references())
     }
 }

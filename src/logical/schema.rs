@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use arrow::datatypes::{DataType, Field, FieldRef, Schema, SchemaRef};
 
-use crate::error::{closest_name, Error, Result};
+use crate::error::{Error, Result, closest_name};
 
 /// A reference to a column by optional qualifier and name.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -98,7 +98,11 @@ impl PlanSchema {
 
     /// Concatenates two schemas (as a join does).
     pub fn join(&self, other: &PlanSchema) -> Self {
-        let fields = self.iter().chain(other.iter()).map(|(q, f)| (q.cloned(), f.clone())).collect();
+        let fields = self
+            .iter()
+            .chain(other.iter())
+            .map(|(q, f)| (q.cloned(), f.clone()))
+            .collect();
         PlanSchema::new(fields)
     }
 
@@ -142,7 +146,10 @@ impl PlanSchema {
 
     /// Iterates `(qualifier, field)`.
     pub fn iter(&self) -> impl Iterator<Item = (Option<&Arc<str>>, &FieldRef)> {
-        self.qualifiers.iter().map(|q| q.as_ref()).zip(self.schema.fields().iter())
+        self.qualifiers
+            .iter()
+            .map(|q| q.as_ref())
+            .zip(self.schema.fields().iter())
     }
 
     /// Finds a column; `Ok(None)` when absent, an error when ambiguous.
@@ -181,8 +188,15 @@ impl PlanSchema {
 
     /// The "column not found" error for `col`, listing a close name or the available columns.
     pub fn column_not_found(&self, col: &Column) -> Error {
-        let names: Vec<String> = (0..self.len()).map(|i| self.column(i).flat_name()).collect();
-        let bare: Vec<&str> = self.schema.fields().iter().map(|f| f.name().as_str()).collect();
+        let names: Vec<String> = (0..self.len())
+            .map(|i| self.column(i).flat_name())
+            .collect();
+        let bare: Vec<&str> = self
+            .schema
+            .fields()
+            .iter()
+            .map(|f| f.name().as_str())
+            .collect();
         let mut msg = format!("column \"{}\" not found", col.flat_name());
         if let Some(close) = closest_name(&col.name, bare.iter().copied()) {
             msg.push_str(&format!("; did you mean \"{close}\"?"));

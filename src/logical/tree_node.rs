@@ -3,8 +3,8 @@
 
 use std::sync::Arc;
 
-use datafusion_common::tree_node::{Transformed, TreeNode, TreeNodeRecursion};
 use datafusion_common::Result as DfResult;
+use datafusion_common::tree_node::{Transformed, TreeNode, TreeNodeRecursion};
 
 use crate::logical::expr::{AggregateCall, Expr, ScalarCall, SortExpr};
 use crate::logical::plan::LogicalPlan;
@@ -23,18 +23,22 @@ impl TreeNode for Expr {
         Ok(TreeNodeRecursion::Continue)
     }
 
-    fn map_children<F: FnMut(Self) -> DfResult<Transformed<Self>>>(self, mut f: F) -> DfResult<Transformed<Self>> {
+    fn map_children<F: FnMut(Self) -> DfResult<Transformed<Self>>>(
+        self,
+        mut f: F,
+    ) -> DfResult<Transformed<Self>> {
         let mut changed = false;
         let mut go = |e: Expr| -> DfResult<Expr> {
             let t = f(e)?;
             changed |= t.transformed;
             Ok(t.data)
         };
-        let go_box = |e: Box<Expr>, go: &mut dyn FnMut(Expr) -> DfResult<Expr>| -> DfResult<Box<Expr>> {
-            Ok(Box::new(go(*e)?))
-        };
+        let go_box = |e: Box<Expr>,
+                      go: &mut dyn FnMut(Expr) -> DfResult<Expr>|
+         -> DfResult<Box<Expr>> { Ok(Box::new(go(*e)?)) };
         let new = match self {
-            e @ (Expr::Column(_) | Expr::OuterColumn(..) | Expr::Literal(_) | Expr::Wildcard(_)) => e,
+            e
+            @ (Expr::Column(_) | Expr::OuterColumn(..) | Expr::Literal(_) | Expr::Wildcard(_)) => e,
             e @ (Expr::ScalarSubquery(_) | Expr::Exists { .. }) => e,
             Expr::Alias(e, n) => Expr::Alias(go_box(e, &mut go)?, n),
             Expr::Binary(l, op, r) => {
@@ -71,9 +75,16 @@ impl TreeNode for Expr {
                 case_insensitive,
                 escape,
             },
-            Expr::InList { expr, list, negated } => Expr::InList {
+            Expr::InList {
+                expr,
+                list,
+                negated,
+            } => Expr::InList {
                 expr: go_box(expr, &mut go)?,
-                list: list.into_iter().map(&mut go).collect::<DfResult<Vec<_>>>()?,
+                list: list
+                    .into_iter()
+                    .map(&mut go)
+                    .collect::<DfResult<Vec<_>>>()?,
                 negated,
             },
             Expr::Case {
@@ -94,18 +105,30 @@ impl TreeNode for Expr {
                     None => None,
                 },
             },
-            Expr::Cast { expr, data_type, try_ } => Expr::Cast {
+            Expr::Cast {
+                expr,
+                data_type,
+                try_,
+            } => Expr::Cast {
                 expr: go_box(expr, &mut go)?,
                 data_type,
                 try_,
             },
             Expr::ScalarFunction(c) => Expr::ScalarFunction(ScalarCall {
                 func: c.func,
-                args: c.args.into_iter().map(&mut go).collect::<DfResult<Vec<_>>>()?,
+                args: c
+                    .args
+                    .into_iter()
+                    .map(&mut go)
+                    .collect::<DfResult<Vec<_>>>()?,
             }),
             Expr::Aggregate(a) => Expr::Aggregate(AggregateCall {
                 func: a.func,
-                args: a.args.into_iter().map(&mut go).collect::<DfResult<Vec<_>>>()?,
+                args: a
+                    .args
+                    .into_iter()
+                    .map(&mut go)
+                    .collect::<DfResult<Vec<_>>>()?,
                 distinct: a.distinct,
                 filter: match a.filter {
                     Some(f) => Some(go_box(f, &mut go)?),
@@ -114,8 +137,16 @@ impl TreeNode for Expr {
             }),
             Expr::Window(w) => {
                 let mut w = *w;
-                w.args = w.args.into_iter().map(&mut go).collect::<DfResult<Vec<_>>>()?;
-                w.partition_by = w.partition_by.into_iter().map(&mut go).collect::<DfResult<Vec<_>>>()?;
+                w.args = w
+                    .args
+                    .into_iter()
+                    .map(&mut go)
+                    .collect::<DfResult<Vec<_>>>()?;
+                w.partition_by = w
+                    .partition_by
+                    .into_iter()
+                    .map(&mut go)
+                    .collect::<DfResult<Vec<_>>>()?;
                 w.order_by = w
                     .order_by
                     .into_iter()
@@ -156,7 +187,10 @@ impl TreeNode for LogicalPlan {
         Ok(TreeNodeRecursion::Continue)
     }
 
-    fn map_children<F: FnMut(Self) -> DfResult<Transformed<Self>>>(self, mut f: F) -> DfResult<Transformed<Self>> {
+    fn map_children<F: FnMut(Self) -> DfResult<Transformed<Self>>>(
+        self,
+        mut f: F,
+    ) -> DfResult<Transformed<Self>> {
         let inputs = self.inputs();
         if inputs.is_empty() {
             return Ok(Transformed::no(self));
@@ -232,16 +266,16 @@ pub fn map_expressions(
             })
         }
         LogicalPlan::Join(j) => {
-            let on = j
-                .on
-                .into_iter()
-                .map(|(l, r)| Ok((f(l)?, f(r)?)))
-                .collect::<crate::error::Result<Vec<_>>>()?;
+            let on =
+                j.on.into_iter()
+                    .map(|(l, r)| Ok((f(l)?, f(r)?)))
+                    .collect::<crate::error::Result<Vec<_>>>()?;
             let filter = match j.filter {
                 Some(x) => Some(f(x)?),
                 None => None,
             };
-            let mut nj = Join::try_new(j.left, j.right, on, filter, j.join_type, j.null_equals_null)?;
+            let mut nj =
+                Join::try_new(j.left, j.right, on, filter, j.join_type, j.null_equals_null)?;
             nj.null_aware = j.null_aware;
             LogicalPlan::Join(nj)
         }
@@ -249,19 +283,31 @@ pub fn map_expressions(
             let rows = v
                 .rows
                 .into_iter()
-                .map(|r| r.into_iter().map(&mut f).collect::<crate::error::Result<Vec<_>>>())
+                .map(|r| {
+                    r.into_iter()
+                        .map(&mut f)
+                        .collect::<crate::error::Result<Vec<_>>>()
+                })
                 .collect::<crate::error::Result<Vec<_>>>()?;
-            LogicalPlan::Values(Values { schema: v.schema, rows })
+            LogicalPlan::Values(Values {
+                schema: v.schema,
+                rows,
+            })
         }
         LogicalPlan::Repartition(r) => {
             let scheme = match r.scheme {
                 RepartitionScheme::Hash(k, n) => RepartitionScheme::Hash(
-                    k.into_iter().map(&mut f).collect::<crate::error::Result<Vec<_>>>()?,
+                    k.into_iter()
+                        .map(&mut f)
+                        .collect::<crate::error::Result<Vec<_>>>()?,
                     n,
                 ),
                 s => s,
             };
-            LogicalPlan::Repartition(Repartition { input: r.input, scheme })
+            LogicalPlan::Repartition(Repartition {
+                input: r.input,
+                scheme,
+            })
         }
         other => other,
     })

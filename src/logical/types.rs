@@ -30,7 +30,9 @@ pub fn sql_to_arrow_type(t: &ast::DataType) -> Result<DataType> {
         S::IntUnsigned(_) | S::IntegerUnsigned(_) | S::UInt32 => DataType::UInt32,
         S::BigIntUnsigned(_) | S::UBigInt | S::UInt64 => DataType::UInt64,
         S::Real | S::Float4 | S::Float32 => DataType::Float32,
-        S::Float(_) | S::Double(_) | S::DoublePrecision | S::Float8 | S::Float64 => DataType::Float64,
+        S::Float(_) | S::Double(_) | S::DoublePrecision | S::Float8 | S::Float64 => {
+            DataType::Float64
+        }
         S::Decimal(info) | S::Numeric(info) | S::Dec(info) => match info {
             ExactNumberInfo::None => DataType::Decimal128(38, 10),
             ExactNumberInfo::Precision(p) => decimal_type(*p, 0)?,
@@ -71,16 +73,24 @@ pub fn sql_to_arrow_type(t: &ast::DataType) -> Result<DataType> {
                 }
             }
         }
-        other => return Err(Error::not_implemented(format!("unsupported SQL type {other}"))),
+        other => {
+            return Err(Error::not_implemented(format!(
+                "unsupported SQL type {other}"
+            )));
+        }
     })
 }
 
 fn decimal_type(p: u64, s: u64) -> Result<DataType> {
     if p == 0 || p > 38 {
-        return Err(Error::plan(format!("decimal precision {p} is out of range 1..=38")));
+        return Err(Error::plan(format!(
+            "decimal precision {p} is out of range 1..=38"
+        )));
     }
     if s > p {
-        return Err(Error::plan(format!("decimal scale {s} is larger than precision {p}")));
+        return Err(Error::plan(format!(
+            "decimal scale {s} is larger than precision {p}"
+        )));
     }
     Ok(DataType::Decimal128(p as u8, s as i8))
 }
@@ -129,5 +139,8 @@ pub fn is_string(t: &DataType) -> bool {
 
 /// Whether the type is a date or timestamp.
 pub fn is_temporal(t: &DataType) -> bool {
-    matches!(t, DataType::Date32 | DataType::Date64 | DataType::Timestamp(_, _))
+    matches!(
+        t,
+        DataType::Date32 | DataType::Date64 | DataType::Timestamp(_, _)
+    )
 }

@@ -25,7 +25,11 @@ impl OptimizerRule for DecorrelatePredicateSubquery {
     fn name(&self) -> &'static str {
         "decorrelate_predicate_subquery"
     }
-    fn rewrite(&self, plan: LogicalPlan, _ctx: &OptimizerContext) -> Result<Transformed<LogicalPlan>> {
+    fn rewrite(
+        &self,
+        plan: LogicalPlan,
+        _ctx: &OptimizerContext,
+    ) -> Result<Transformed<LogicalPlan>> {
         let out = plan.transform_up(|node| {
             let LogicalPlan::Filter(f) = node else {
                 return Ok(Transformed::no(node));
@@ -108,7 +112,8 @@ fn to_join(outer: &LogicalPlan, pred: &Expr) -> Result<Option<LogicalPlan>> {
             return Ok(None);
         }
         let alias = unique_alias(outer.schema());
-        let aliased = LogicalPlan::SubqueryAlias(SubqueryAlias::try_new(Arc::new(inner.clone()), alias)?);
+        let aliased =
+            LogicalPlan::SubqueryAlias(SubqueryAlias::try_new(Arc::new(inner.clone()), alias)?);
         let map = positional_map(inner.schema(), aliased.schema());
         conditions = conditions
             .into_iter()
@@ -132,8 +137,18 @@ fn to_join(outer: &LogicalPlan, pred: &Expr) -> Result<Option<LogicalPlan>> {
         None => (vec![], None),
     };
     on.extend(keys);
-    let join_type = if negated { JoinType::LeftAnti } else { JoinType::LeftSemi };
-    let b = LogicalPlanBuilder::from(outer.clone()).join_detailed(Arc::new(inner), join_type, on, filter, false)?;
+    let join_type = if negated {
+        JoinType::LeftAnti
+    } else {
+        JoinType::LeftSemi
+    };
+    let b = LogicalPlanBuilder::from(outer.clone()).join_detailed(
+        Arc::new(inner),
+        join_type,
+        on,
+        filter,
+        false,
+    )?;
     let mut plan = b.build();
     if negated && in_expr.is_some() {
         if let LogicalPlan::Join(j) = &mut plan {
@@ -252,7 +267,10 @@ fn unique_alias(outer: &PlanSchema) -> String {
     let mut i = 1;
     loop {
         let a = format!("__sq{i}");
-        if !outer.iter().any(|(q, _)| q.map(|q| q.as_ref()) == Some(a.as_str())) {
+        if !outer
+            .iter()
+            .any(|(q, _)| q.map(|q| q.as_ref()) == Some(a.as_str()))
+        {
             return a;
         }
         i += 1;

@@ -98,7 +98,11 @@ impl Optimizer {
             check_schema(rule.name(), &before, new.schema())?;
             steps.push(OptimizerStep {
                 rule: rule.name().to_string(),
-                plan: if record && changed { Some(new.clone()) } else { None },
+                plan: if record && changed {
+                    Some(new.clone())
+                } else {
+                    None
+                },
                 micros: start.elapsed().as_micros(),
             });
             plan = new;
@@ -108,9 +112,12 @@ impl Optimizer {
 }
 
 /// Applies `f` to the plan of every subquery inside the expressions of `plan` (recursively).
-pub fn rewrite_subqueries(plan: LogicalPlan, f: &dyn Fn(LogicalPlan) -> Result<LogicalPlan>) -> Result<LogicalPlan> {
-    use datafusion_common::tree_node::{Transformed, TreeNode};
+pub fn rewrite_subqueries(
+    plan: LogicalPlan,
+    f: &dyn Fn(LogicalPlan) -> Result<LogicalPlan>,
+) -> Result<LogicalPlan> {
     use crate::logical::expr::{Expr, Subquery};
+    use datafusion_common::tree_node::{Transformed, TreeNode};
     let out = plan.transform_up(|node| {
         if !node.expressions().iter().any(|e| e.contains_subquery()) {
             return Ok(Transformed::no(node));
@@ -119,14 +126,25 @@ pub fn rewrite_subqueries(plan: LogicalPlan, f: &dyn Fn(LogicalPlan) -> Result<L
             Ok(e.transform_up(|x| {
                 let sub = |sq: Subquery| -> Result<Subquery> {
                     let inner = rewrite_subqueries(sq.plan.as_ref().clone(), f)?;
-                    Ok(Subquery { plan: Arc::new(f(inner)?) })
+                    Ok(Subquery {
+                        plan: Arc::new(f(inner)?),
+                    })
                 };
                 Ok(match x {
                     Expr::ScalarSubquery(sq) => Transformed::yes(Expr::ScalarSubquery(sub(sq)?)),
-                    Expr::Exists { subquery, negated } => Transformed::yes(Expr::Exists { subquery: sub(subquery)?, negated }),
-                    Expr::InSubquery { expr, subquery, negated } => {
-                        Transformed::yes(Expr::InSubquery { expr, subquery: sub(subquery)?, negated })
-                    }
+                    Expr::Exists { subquery, negated } => Transformed::yes(Expr::Exists {
+                        subquery: sub(subquery)?,
+                        negated,
+                    }),
+                    Expr::InSubquery {
+                        expr,
+                        subquery,
+                        negated,
+                    } => Transformed::yes(Expr::InSubquery {
+                        expr,
+                        subquery: sub(subquery)?,
+                        negated,
+                    }),
                     other => Transformed::no(other),
                 })
             })?

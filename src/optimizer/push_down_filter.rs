@@ -25,7 +25,11 @@ impl OptimizerRule for PushDownFilter {
     fn name(&self) -> &'static str {
         "push_down_filter"
     }
-    fn rewrite(&self, plan: LogicalPlan, _ctx: &OptimizerContext) -> Result<Transformed<LogicalPlan>> {
+    fn rewrite(
+        &self,
+        plan: LogicalPlan,
+        _ctx: &OptimizerContext,
+    ) -> Result<Transformed<LogicalPlan>> {
         let before = plan.clone();
         let after = push(plan, vec![])?;
         let changed = after != before;
@@ -91,14 +95,21 @@ pub fn push(plan: LogicalPlan, preds: Vec<Expr>) -> Result<LogicalPlan> {
                     Ok(Some(i)) => Some(exprs[i].unaliased().clone()),
                     _ => None,
                 })?;
-                if is_movable(&substituted) && expr_columns(&substituted).iter().all(|c| p.input.schema().has_column(c)) {
+                if is_movable(&substituted)
+                    && expr_columns(&substituted)
+                        .iter()
+                        .all(|c| p.input.schema().has_column(c))
+                {
                     below.push(substituted);
                 } else {
                     above.push(pr);
                 }
             }
             let input = push_arc(&p.input, below)?;
-            wrap(LogicalPlan::Projection(Projection::try_new(p.exprs, input)?), above)
+            wrap(
+                LogicalPlan::Projection(Projection::try_new(p.exprs, input)?),
+                above,
+            )
         }
         LogicalPlan::SubqueryAlias(a) => {
             let map = positional_map(&a.schema, a.input.schema());
@@ -112,7 +123,10 @@ pub fn push(plan: LogicalPlan, preds: Vec<Expr>) -> Result<LogicalPlan> {
                 below.push(replace_columns(pr, &map)?);
             }
             let input = push_arc(&a.input, below)?;
-            wrap(LogicalPlan::SubqueryAlias(SubqueryAlias::try_new(input, a.alias)?), above)
+            wrap(
+                LogicalPlan::SubqueryAlias(SubqueryAlias::try_new(input, a.alias)?),
+                above,
+            )
         }
         LogicalPlan::Aggregate(a) => {
             let schema = a.schema.clone();
@@ -121,7 +135,9 @@ pub fn push(plan: LogicalPlan, preds: Vec<Expr>) -> Result<LogicalPlan> {
             let mut above = vec![];
             for pr in preds {
                 let cols = expr_columns(&pr);
-                let on_keys = cols.iter().all(|c| matches!(schema.find(c), Ok(Some(i)) if i < g));
+                let on_keys = cols
+                    .iter()
+                    .all(|c| matches!(schema.find(c), Ok(Some(i)) if i < g));
                 if on_keys && is_movable(&pr) && !cols.is_empty() {
                     let groups = &a.group_exprs;
                     below.push(replace_columns(pr, &|c| match schema.find(c) {
@@ -141,12 +157,25 @@ pub fn push(plan: LogicalPlan, preds: Vec<Expr>) -> Result<LogicalPlan> {
         LogicalPlan::Sort(s) if s.fetch.is_none() => {
             let (below, above): (Vec<_>, Vec<_>) = preds.into_iter().partition(is_movable);
             let input = push_arc(&s.input, below)?;
-            wrap(LogicalPlan::Sort(Sort { exprs: s.exprs, input, fetch: None }), above)
+            wrap(
+                LogicalPlan::Sort(Sort {
+                    exprs: s.exprs,
+                    input,
+                    fetch: None,
+                }),
+                above,
+            )
         }
         LogicalPlan::Repartition(r) => {
             let (below, above): (Vec<_>, Vec<_>) = preds.into_iter().partition(is_movable);
             let input = push_arc(&r.input, below)?;
-            wrap(LogicalPlan::Repartition(Repartition { input, scheme: r.scheme }), above)
+            wrap(
+                LogicalPlan::Repartition(Repartition {
+                    input,
+                    scheme: r.scheme,
+                }),
+                above,
+            )
         }
         LogicalPlan::Union(u) => {
             let (movable, above): (Vec<_>, Vec<_>) = preds.into_iter().partition(is_movable);
@@ -159,12 +188,21 @@ pub fn push(plan: LogicalPlan, preds: Vec<Expr>) -> Result<LogicalPlan> {
                     .collect::<Result<Vec<_>>>()?;
                 inputs.push(push_arc(i, mapped)?);
             }
-            wrap(LogicalPlan::Union(Union { inputs, schema: u.schema }), above)
+            wrap(
+                LogicalPlan::Union(Union {
+                    inputs,
+                    schema: u.schema,
+                }),
+                above,
+            )
         }
         LogicalPlan::Join(j) => push_join(j, preds),
         LogicalPlan::TableScan(mut t) => {
             for p in &preds {
-                if is_movable(p) && !t.filters.contains(p) && expr_columns(p).iter().all(|c| t.schema.has_column(c)) {
+                if is_movable(p)
+                    && !t.filters.contains(p)
+                    && expr_columns(p).iter().all(|c| t.schema.has_column(c))
+                {
                     t.filters.push(p.clone());
                 }
             }
@@ -177,7 +215,11 @@ pub fn push(plan: LogicalPlan, preds: Vec<Expr>) -> Result<LogicalPlan> {
                 .into_iter()
                 .map(|i| push_arc(i, vec![]))
                 .collect::<Result<Vec<_>>>()?;
-            let node = if inputs.is_empty() { other } else { other.with_new_inputs(inputs)? };
+            let node = if inputs.is_empty() {
+                other
+            } else {
+                other.with_new_inputs(inputs)?
+            };
             wrap(node, preds)
         }
     }
@@ -204,7 +246,9 @@ fn push_join(j: Join, preds: Vec<Expr>) -> Result<LogicalPlan> {
             (JoinType::Inner, false, true) => right.push(p),
             (JoinType::Inner, true, true) => cond.push(p),
             (JoinType::Left | JoinType::LeftSemi | JoinType::LeftAnti, true, false) => left.push(p),
-            (JoinType::Right | JoinType::RightSemi | JoinType::RightAnti, false, true) => right.push(p),
+            (JoinType::Right | JoinType::RightSemi | JoinType::RightAnti, false, true) => {
+                right.push(p)
+            }
             _ => above.push(p),
         }
     }
@@ -218,8 +262,12 @@ fn push_join(j: Join, preds: Vec<Expr>) -> Result<LogicalPlan> {
             }
             let (l, r) = sides(&p, &ls, &rs);
             match (jt, l, r) {
-                (JoinType::Inner | JoinType::LeftSemi | JoinType::RightSemi, true, false) => left.push(p),
-                (JoinType::Inner | JoinType::LeftSemi | JoinType::RightSemi, false, true) => right.push(p),
+                (JoinType::Inner | JoinType::LeftSemi | JoinType::RightSemi, true, false) => {
+                    left.push(p)
+                }
+                (JoinType::Inner | JoinType::LeftSemi | JoinType::RightSemi, false, true) => {
+                    right.push(p)
+                }
                 (JoinType::Left | JoinType::LeftAnti, false, true) => right.push(p),
                 (JoinType::Right | JoinType::RightAnti, true, false) => left.push(p),
                 _ => keep.push(p),
@@ -244,10 +292,14 @@ fn push_join(j: Join, preds: Vec<Expr>) -> Result<LogicalPlan> {
         None => None,
     };
     // keys whose types differ (e.g. from a comparison with a cast on one side) stay as a filter
-    let (on, bad): (Vec<_>, Vec<_>) = on
-        .into_iter()
-        .partition(|(l, r)| matches!((l.data_type(&ls), r.data_type(&rs)), (Ok(a), Ok(b)) if a == b));
-    let filter = Expr::conjunction(filter.into_iter().chain(bad.into_iter().map(|(l, r)| l.eq(r))));
+    let (on, bad): (Vec<_>, Vec<_>) = on.into_iter().partition(
+        |(l, r)| matches!((l.data_type(&ls), r.data_type(&rs)), (Ok(a), Ok(b)) if a == b),
+    );
+    let filter = Expr::conjunction(
+        filter
+            .into_iter()
+            .chain(bad.into_iter().map(|(l, r)| l.eq(r))),
+    );
     let mut nj = Join::try_new(new_left, new_right, on, filter, jt, j.null_equals_null)?;
     nj.null_aware = j.null_aware;
     wrap(LogicalPlan::Join(nj), above)

@@ -19,7 +19,11 @@ impl OptimizerRule for PushDownLimit {
     fn name(&self) -> &'static str {
         "push_down_limit"
     }
-    fn rewrite(&self, plan: LogicalPlan, _ctx: &OptimizerContext) -> Result<Transformed<LogicalPlan>> {
+    fn rewrite(
+        &self,
+        plan: LogicalPlan,
+        _ctx: &OptimizerContext,
+    ) -> Result<Transformed<LogicalPlan>> {
         Ok(plan.transform_down(|node| {
             let LogicalPlan::Limit(l) = &node else {
                 return Ok(Transformed::no(node));
@@ -59,7 +63,9 @@ fn push_into(input: &LogicalPlan, need: usize) -> Option<LogicalPlan> {
                 return None;
             }
             let inner = push_into(p.input.as_ref(), need)?;
-            Projection::try_new(p.exprs.clone(), Arc::new(inner)).ok().map(LogicalPlan::Projection)
+            Projection::try_new(p.exprs.clone(), Arc::new(inner))
+                .ok()
+                .map(LogicalPlan::Projection)
         }
         LogicalPlan::TableScan(t) => {
             if t.fetch.is_some_and(|f| f <= need) {

@@ -24,7 +24,11 @@ impl OptimizerRule for PushDownProjection {
     fn name(&self) -> &'static str {
         "push_down_projection"
     }
-    fn rewrite(&self, plan: LogicalPlan, _ctx: &OptimizerContext) -> Result<Transformed<LogicalPlan>> {
+    fn rewrite(
+        &self,
+        plan: LogicalPlan,
+        _ctx: &OptimizerContext,
+    ) -> Result<Transformed<LogicalPlan>> {
         let before = plan.clone();
         let after = prune(plan, None)?;
         let changed = after != before;
@@ -47,7 +51,8 @@ fn required_indices(schema: &PlanSchema, req: &Required) -> Vec<usize> {
         Some(set) => (0..schema.len())
             .filter(|i| {
                 let c = schema.column(*i);
-                set.iter().any(|r| r.name == c.name && (r.relation.is_none() || r.relation == c.relation))
+                set.iter()
+                    .any(|r| r.name == c.name && (r.relation.is_none() || r.relation == c.relation))
             })
             .collect(),
     }
@@ -66,7 +71,11 @@ fn prune(plan: LogicalPlan, req: Required) -> Result<LogicalPlan> {
         LogicalPlan::Projection(p) => {
             let keep = required_indices(&p.schema, &req);
             // a projection must output something; keep the first item when nothing is needed
-            let keep = if keep.is_empty() && !p.exprs.is_empty() && req.is_some() { vec![0] } else { keep };
+            let keep = if keep.is_empty() && !p.exprs.is_empty() && req.is_some() {
+                vec![0]
+            } else {
+                keep
+            };
             let exprs: Vec<Expr> = keep.iter().map(|i| p.exprs[*i].clone()).collect();
             let mut need = HashSet::new();
             add_exprs(&mut need, &exprs);
@@ -114,7 +123,11 @@ fn prune(plan: LogicalPlan, req: Required) -> Result<LogicalPlan> {
             let mut need = HashSet::new();
             add_exprs(&mut need, a.group_exprs.iter().chain(keep_aggs.iter()));
             let input = prune_arc(&a.input, Some(need))?;
-            Ok(LogicalPlan::Aggregate(Aggregate::try_new(input, a.group_exprs, keep_aggs)?))
+            Ok(LogicalPlan::Aggregate(Aggregate::try_new(
+                input,
+                a.group_exprs,
+                keep_aggs,
+            )?))
         }
         LogicalPlan::Window(w) => {
             let mut need = req.unwrap_or_else(|| all_of(&w.schema));
@@ -144,7 +157,8 @@ fn prune(plan: LogicalPlan, req: Required) -> Result<LogicalPlan> {
                 .collect();
             let left = prune_arc(&j.left, Some(left_need))?;
             let right = prune_arc(&j.right, Some(right_need))?;
-            let mut nj = Join::try_new(left, right, j.on, j.filter, j.join_type, j.null_equals_null)?;
+            let mut nj =
+                Join::try_new(left, right, j.on, j.filter, j.join_type, j.null_equals_null)?;
             nj.null_aware = j.null_aware;
             Ok(LogicalPlan::Join(nj))
         }
@@ -153,10 +167,14 @@ fn prune(plan: LogicalPlan, req: Required) -> Result<LogicalPlan> {
             let inner = a.input.schema();
             let need: HashSet<Column> = idx.iter().map(|i| inner.column(*i)).collect();
             let input = prune_arc(&a.input, if req.is_none() { None } else { Some(need) })?;
-            Ok(LogicalPlan::SubqueryAlias(SubqueryAlias::try_new(input, a.alias)?))
+            Ok(LogicalPlan::SubqueryAlias(SubqueryAlias::try_new(
+                input, a.alias,
+            )?))
         }
         LogicalPlan::TableScan(t) => {
-            let Some(_) = &req else { return Ok(LogicalPlan::TableScan(t)) };
+            let Some(_) = &req else {
+                return Ok(LogicalPlan::TableScan(t));
+            };
             let mut need = req.clone().unwrap_or_default();
             // scan filters are evaluated above the scan too, so they need no extra columns here
             let idx = required_indices(&t.schema, &Some(std::mem::take(&mut need)));
@@ -167,7 +185,8 @@ fn prune(plan: LogicalPlan, req: Required) -> Result<LogicalPlan> {
             if t.projection.as_ref() == Some(&table_idx) {
                 return Ok(LogicalPlan::TableScan(t));
             }
-            let mut nt = TableScan::try_new(t.table_name.clone(), t.source.clone(), Some(table_idx))?;
+            let mut nt =
+                TableScan::try_new(t.table_name.clone(), t.source.clone(), Some(table_idx))?;
             nt.filters = t.filters;
             nt.fetch = t.fetch;
             // keep the scan's qualifier (it may have been requalified)
@@ -179,12 +198,22 @@ fn prune(plan: LogicalPlan, req: Required) -> Result<LogicalPlan> {
                 add_exprs(&mut need, keys.iter());
             }
             let input = prune_arc(&r.input, Some(need))?;
-            Ok(LogicalPlan::Repartition(Repartition { input, scheme: r.scheme }))
+            Ok(LogicalPlan::Repartition(Repartition {
+                input,
+                scheme: r.scheme,
+            }))
         }
         LogicalPlan::Union(u) => {
             // keep all columns (positions must line up); prune inside each input
-            let inputs = u.inputs.iter().map(|i| prune_arc(i, None)).collect::<Result<Vec<_>>>()?;
-            Ok(LogicalPlan::Union(Union { inputs, schema: u.schema }))
+            let inputs = u
+                .inputs
+                .iter()
+                .map(|i| prune_arc(i, None))
+                .collect::<Result<Vec<_>>>()?;
+            Ok(LogicalPlan::Union(Union {
+                inputs,
+                schema: u.schema,
+            }))
         }
         leaf @ (LogicalPlan::Values(_) | LogicalPlan::EmptyRelation(_)) => Ok(leaf),
     }

@@ -25,7 +25,11 @@ impl OptimizerRule for ReorderJoins {
     fn name(&self) -> &'static str {
         "reorder_joins"
     }
-    fn rewrite(&self, plan: LogicalPlan, _ctx: &OptimizerContext) -> Result<Transformed<LogicalPlan>> {
+    fn rewrite(
+        &self,
+        plan: LogicalPlan,
+        _ctx: &OptimizerContext,
+    ) -> Result<Transformed<LogicalPlan>> {
         let before = plan.clone();
         let after = reorder(plan)?;
         let changed = after != before;
@@ -49,7 +53,11 @@ fn reorder(plan: LogicalPlan) -> Result<LogicalPlan> {
             .into_iter()
             .map(|i| reorder(i.as_ref().clone()).map(Arc::new))
             .collect::<Result<Vec<_>>>()?;
-        return if inputs.is_empty() { Ok(plan) } else { plan.with_new_inputs(inputs) };
+        return if inputs.is_empty() {
+            Ok(plan)
+        } else {
+            plan.with_new_inputs(inputs)
+        };
     }
     let mut leaves = vec![];
     let mut conds = vec![];
@@ -76,7 +84,12 @@ fn reorder(plan: LogicalPlan) -> Result<LogicalPlan> {
 }
 
 /// Collects the relations and conditions of an inner join group.
-fn flatten(plan: LogicalPlan, leaves: &mut Vec<LogicalPlan>, conds: &mut Vec<Expr>, above: &mut Vec<Expr>) -> Result<()> {
+fn flatten(
+    plan: LogicalPlan,
+    leaves: &mut Vec<LogicalPlan>,
+    conds: &mut Vec<Expr>,
+    above: &mut Vec<Expr>,
+) -> Result<()> {
     match plan {
         LogicalPlan::Join(j) if j.join_type == JoinType::Inner && !j.null_equals_null => {
             flatten(j.left.as_ref().clone(), leaves, conds, above)?;
@@ -121,12 +134,19 @@ fn leaves_of(e: &Expr, leaves: &[LogicalPlan]) -> Vec<usize> {
 
 fn greedy(leaves: Vec<LogicalPlan>, conds: Vec<Expr>) -> Result<LogicalPlan> {
     let n = leaves.len();
-    let sizes: Vec<usize> = leaves.iter().map(|l| estimate_rows(l).unwrap_or(usize::MAX / 4)).collect();
+    let sizes: Vec<usize> = leaves
+        .iter()
+        .map(|l| estimate_rows(l).unwrap_or(usize::MAX / 4))
+        .collect();
     let cond_leaves: Vec<Vec<usize>> = conds.iter().map(|c| leaves_of(c, &leaves)).collect();
     let mut used = vec![false; n];
     let mut cond_used = vec![false; conds.len()];
     // start with the smallest relation that takes part in some join condition (else the smallest)
-    let connected_somewhere = |i: usize| cond_leaves.iter().any(|ls| ls.len() >= 2 && ls.contains(&i));
+    let connected_somewhere = |i: usize| {
+        cond_leaves
+            .iter()
+            .any(|ls| ls.len() >= 2 && ls.contains(&i))
+    };
     let start = (0..n)
         .filter(|i| connected_somewhere(*i))
         .min_by_key(|i| sizes[*i])
@@ -138,7 +158,10 @@ fn greedy(leaves: Vec<LogicalPlan>, conds: Vec<Expr>) -> Result<LogicalPlan> {
         // candidates connected to the joined set by an equality or any condition
         let connects = |i: usize| {
             cond_leaves.iter().enumerate().any(|(k, ls)| {
-                !cond_used[k] && ls.contains(&i) && ls.iter().any(|x| *x != i && used[*x]) && ls.iter().all(|x| *x == i || used[*x])
+                !cond_used[k]
+                    && ls.contains(&i)
+                    && ls.iter().any(|x| *x != i && used[*x])
+                    && ls.iter().all(|x| *x == i || used[*x])
             })
         };
         let next = (0..n)
@@ -155,7 +178,11 @@ fn greedy(leaves: Vec<LogicalPlan>, conds: Vec<Expr>) -> Result<LogicalPlan> {
             }
         }
         plan = LogicalPlanBuilder::from(plan)
-            .join_on(Arc::new(leaves[next].clone()), JoinType::Inner, Expr::conjunction(on))?
+            .join_on(
+                Arc::new(leaves[next].clone()),
+                JoinType::Inner,
+                Expr::conjunction(on),
+            )?
             .build();
     }
     // conditions on a single relation or none (constants) go on top

@@ -19,5 +19,9 @@ pub trait OptimizerRule: std::fmt::Debug + Send + Sync {
     fn name(&self) -> &'static str;
 
     /// Rewrites the whole plan, saying whether anything changed.
-    fn rewrite(&self, plan: LogicalPlan, ctx: &OptimizerContext) -> Result<Transformed<LogicalPlan>>;
+    fn rewrite(
+        &self,
+        plan: LogicalPlan,
+        ctx: &OptimizerContext,
+    ) -> Result<Transformed<LogicalPlan>>;
 }

@@ -6,8 +6,8 @@
 
 use std::sync::Arc;
 
-use datafusion_common::tree_node::{Transformed, TreeNode};
 use datafusion_common::ScalarValue;
+use datafusion_common::tree_node::{Transformed, TreeNode};
 
 use crate::error::Result;
 use crate::logical::builder::LogicalPlanBuilder;
@@ -26,7 +26,11 @@ impl OptimizerRule for ScalarSubqueryToJoin {
     fn name(&self) -> &'static str {
         "scalar_subquery_to_join"
     }
-    fn rewrite(&self, plan: LogicalPlan, _ctx: &OptimizerContext) -> Result<Transformed<LogicalPlan>> {
+    fn rewrite(
+        &self,
+        plan: LogicalPlan,
+        _ctx: &OptimizerContext,
+    ) -> Result<Transformed<LogicalPlan>> {
         let mut counter = 0usize;
         let out = plan.transform_up(|node| {
             if !matches!(node, LogicalPlan::Filter(_) | LogicalPlan::Projection(_)) {
@@ -64,7 +68,9 @@ fn rewrite_node(node: LogicalPlan, counter: &mut usize) -> Result<Transformed<Lo
     let mut plan = input.as_ref().clone();
     let mut replaced: Vec<(Expr, Expr)> = vec![];
     for c in candidates {
-        let Expr::ScalarSubquery(sq) = &c else { continue };
+        let Expr::ScalarSubquery(sq) = &c else {
+            continue;
+        };
         *counter += 1;
         let alias = format!("__ssq{counter}");
         let Some(rw) = analyze(&sq.plan, &alias, plan.schema())? else {
@@ -101,7 +107,9 @@ fn rewrite_node(node: LogicalPlan, counter: &mut usize) -> Result<Transformed<Lo
 
 /// Splits `a = b` into `(inner, outer)` when one side only uses outer references.
 fn correlation_key(e: &Expr) -> Option<(Expr, Expr)> {
-    let Expr::Binary(l, BinaryOp::Eq, r) = e else { return None };
+    let Expr::Binary(l, BinaryOp::Eq, r) = e else {
+        return None;
+    };
     let outer_only = |x: &Expr| {
         let mut has_outer = false;
         let mut has_inner = false;
@@ -132,7 +140,11 @@ fn correlation_key(e: &Expr) -> Option<(Expr, Expr)> {
     }
 }
 
-fn analyze(sub: &LogicalPlan, alias: &str, outer: &crate::logical::schema::PlanSchema) -> Result<Option<Rewrite>> {
+fn analyze(
+    sub: &LogicalPlan,
+    alias: &str,
+    outer: &crate::logical::schema::PlanSchema,
+) -> Result<Option<Rewrite>> {
     // [Projection] -> Aggregate (no GROUP BY) -> correlated filters
     let (value_expr, agg) = match sub {
         LogicalPlan::Projection(p) if p.exprs.len() == 1 => match p.input.as_ref() {
@@ -186,7 +198,10 @@ fn analyze(sub: &LogicalPlan, alias: &str, outer: &crate::logical::schema::PlanS
             .map(|t| t.data)
         })
         .collect::<std::result::Result<Vec<_>, _>>()?;
-    if outer_keys.iter().any(|k| k.column_refs().iter().any(|c| !outer.has_column(c))) {
+    if outer_keys
+        .iter()
+        .any(|k| k.column_refs().iter().any(|c| !outer.has_column(c)))
+    {
         return Ok(None);
     }
     // grouped aggregate: keys, then the aggregates
@@ -201,10 +216,15 @@ fn analyze(sub: &LogicalPlan, alias: &str, outer: &crate::logical::schema::PlanS
         Ok(Some(i)) => Some(Expr::Column(gs.column(k + i))),
         _ => None,
     })?;
-    let mut exprs: Vec<Expr> = (0..k).map(|i| Expr::Column(gs.column(i)).alias(format!("__k{i}"))).collect();
+    let mut exprs: Vec<Expr> = (0..k)
+        .map(|i| Expr::Column(gs.column(i)).alias(format!("__k{i}")))
+        .collect();
     exprs.push(value.alias("__value"));
     exprs.push(Expr::Literal(ScalarValue::Boolean(Some(true))).alias("__m"));
-    let right = LogicalPlanBuilder::from(grouped).project(exprs)?.alias(alias)?.build();
+    let right = LogicalPlanBuilder::from(grouped)
+        .project(exprs)?
+        .alias(alias)?
+        .build();
     let rs = right.schema().clone();
     let on: Vec<(Expr, Expr)> = outer_keys
         .into_iter()
@@ -231,7 +251,10 @@ fn analyze(sub: &LogicalPlan, alias: &str, outer: &crate::logical::schema::PlanS
         Expr::Literal(v) if v.is_null() => value_col,
         Expr::Literal(_) => Expr::Case {
             operand: None,
-            when_then: vec![(Expr::IsNull(Box::new(Expr::Column(rs.column(k + 1)))), empty_value)],
+            when_then: vec![(
+                Expr::IsNull(Box::new(Expr::Column(rs.column(k + 1)))),
+                empty_value,
+            )],
             else_expr: Some(Box::new(value_col)),
         },
         _ => return Ok(None),

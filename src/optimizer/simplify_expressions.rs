@@ -8,8 +8,8 @@ use std::sync::Arc;
 
 use arrow::datatypes::Schema;
 use arrow::record_batch::{RecordBatch, RecordBatchOptions};
-use datafusion_common::tree_node::{Transformed, TreeNode};
 use datafusion_common::ScalarValue;
+use datafusion_common::tree_node::{Transformed, TreeNode};
 
 use crate::error::Result;
 use crate::logical::expr::{BinaryOp, Expr, Subquery};
@@ -26,7 +26,11 @@ impl OptimizerRule for SimplifyExpressions {
     fn name(&self) -> &'static str {
         "simplify_expressions"
     }
-    fn rewrite(&self, plan: LogicalPlan, _ctx: &OptimizerContext) -> Result<Transformed<LogicalPlan>> {
+    fn rewrite(
+        &self,
+        plan: LogicalPlan,
+        _ctx: &OptimizerContext,
+    ) -> Result<Transformed<LogicalPlan>> {
         let before = plan.clone();
         let after = simplify_plan(plan)?;
         let changed = after != before;
@@ -65,7 +69,10 @@ fn is_false(e: &Expr) -> bool {
 
 fn is_zero(v: &ScalarValue) -> bool {
     match v {
-        ScalarValue::Int8(Some(0)) | ScalarValue::Int16(Some(0)) | ScalarValue::Int32(Some(0)) | ScalarValue::Int64(Some(0)) => true,
+        ScalarValue::Int8(Some(0))
+        | ScalarValue::Int16(Some(0))
+        | ScalarValue::Int32(Some(0))
+        | ScalarValue::Int64(Some(0)) => true,
         ScalarValue::Float64(Some(x)) => *x == 0.0,
         _ => false,
     }
@@ -73,7 +80,10 @@ fn is_zero(v: &ScalarValue) -> bool {
 
 fn is_one(v: &ScalarValue) -> bool {
     match v {
-        ScalarValue::Int8(Some(1)) | ScalarValue::Int16(Some(1)) | ScalarValue::Int32(Some(1)) | ScalarValue::Int64(Some(1)) => true,
+        ScalarValue::Int8(Some(1))
+        | ScalarValue::Int16(Some(1))
+        | ScalarValue::Int32(Some(1))
+        | ScalarValue::Int64(Some(1)) => true,
         ScalarValue::Float64(Some(x)) => *x == 1.0,
         _ => false,
     }
@@ -89,7 +99,11 @@ pub fn simplify_expr(e: Expr) -> Result<Expr> {
                 subquery: simplify_subquery(subquery)?,
                 negated,
             },
-            Expr::InSubquery { expr, subquery, negated } => Expr::InSubquery {
+            Expr::InSubquery {
+                expr,
+                subquery,
+                negated,
+            } => Expr::InSubquery {
                 expr,
                 subquery: simplify_subquery(subquery)?,
                 negated,
@@ -141,7 +155,8 @@ fn simplify_node(e: Expr) -> (Expr, bool) {
             other => fold(Expr::Not(Box::new(other))),
         },
         Expr::Binary(l, op @ (BinaryOp::Plus | BinaryOp::Minus), r)
-            if matches!(r.as_ref(), Expr::Literal(v) if is_zero(v)) && same_literal_type(&l, &r) =>
+            if matches!(r.as_ref(), Expr::Literal(v) if is_zero(v))
+                && same_literal_type(&l, &r) =>
         {
             let _ = op;
             (*l, true)

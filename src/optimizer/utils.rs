@@ -72,7 +72,10 @@ pub fn replace_columns(e: Expr, map: &dyn Fn(&Column) -> Option<Expr>) -> Result
 
 /// For a node that renames its input's columns one-to-one (SubqueryAlias, Union inputs), maps a
 /// column of `from` to the column at the same position in `to`.
-pub fn positional_map(from: &PlanSchema, to: &PlanSchema) -> impl Fn(&Column) -> Option<Expr> + use<> {
+pub fn positional_map(
+    from: &PlanSchema,
+    to: &PlanSchema,
+) -> impl Fn(&Column) -> Option<Expr> + use<> {
     let from = from.clone();
     let to = to.clone();
     move |c: &Column| match from.find(c) {

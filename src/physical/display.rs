@@ -13,7 +13,11 @@ pub fn display_physical(plan: &Arc<dyn ExecutionPlan>, metrics: bool) -> String 
     let mut out = String::new();
     let mut stage = 0usize;
     count_stages(plan, &mut stage);
-    let _ = writeln!(out, "Stage {stage} (final, partitions={})", plan.output_partitioning().partition_count());
+    let _ = writeln!(
+        out,
+        "Stage {stage} (final, partitions={})",
+        plan.output_partitioning().partition_count()
+    );
     render(plan, 1, metrics, &mut stage, &mut out);
     out
 }
@@ -31,7 +35,13 @@ fn inclusive_ns(plan: &Arc<dyn ExecutionPlan>) -> u64 {
     plan.metrics().map(|m| m.elapsed_ns()).unwrap_or(0)
 }
 
-fn render(plan: &Arc<dyn ExecutionPlan>, depth: usize, metrics: bool, stage: &mut usize, out: &mut String) {
+fn render(
+    plan: &Arc<dyn ExecutionPlan>,
+    depth: usize,
+    metrics: bool,
+    stage: &mut usize,
+    out: &mut String,
+) {
     let indent = "  ".repeat(depth);
     let desc = plan.describe();
     let part = plan.output_partitioning();
@@ -77,7 +87,10 @@ fn render(plan: &Arc<dyn ExecutionPlan>, depth: usize, metrics: bool, stage: &mu
             out,
             "{indent}  -- stage {} (input partitions={}) --",
             *stage,
-            plan.children().first().map(|c| c.output_partitioning().partition_count()).unwrap_or(0)
+            plan.children()
+                .first()
+                .map(|c| c.output_partitioning().partition_count())
+                .unwrap_or(0)
         );
     }
     for c in plan.children() {

@@ -7,12 +7,15 @@ use std::sync::Arc;
 
 use crate::config::SessionConfig;
 use crate::error::Result;
-use crate::exec::exchange::{ExchangeExec, ExchangeMode};
 use crate::exec::ExecutionPlan;
+use crate::exec::exchange::{ExchangeExec, ExchangeMode};
 use crate::physical::{Distribution, Partitioning};
 
 /// Rewrites `plan` bottom-up so every operator's input distribution requirements hold.
-pub fn enforce_distribution(plan: Arc<dyn ExecutionPlan>, config: &SessionConfig) -> Result<Arc<dyn ExecutionPlan>> {
+pub fn enforce_distribution(
+    plan: Arc<dyn ExecutionPlan>,
+    config: &SessionConfig,
+) -> Result<Arc<dyn ExecutionPlan>> {
     let children: Vec<Arc<dyn ExecutionPlan>> = plan.children().into_iter().cloned().collect();
     if children.is_empty() {
         return Ok(plan);
@@ -56,7 +59,10 @@ pub fn enforce_distribution(plan: Arc<dyn ExecutionPlan>, config: &SessionConfig
                     continue;
                 }
                 if let Distribution::HashPartitioned(keys) = &required[*i] {
-                    new_children[*i] = Arc::new(ExchangeExec::new(children[*i].clone(), ExchangeMode::Hash(keys.clone(), n)));
+                    new_children[*i] = Arc::new(ExchangeExec::new(
+                        children[*i].clone(),
+                        ExchangeMode::Hash(keys.clone(), n),
+                    ));
                 }
             }
         }
@@ -71,7 +77,9 @@ pub fn enforce_distribution(plan: Arc<dyn ExecutionPlan>, config: &SessionConfig
         }
         new_children[i] = match req {
             Distribution::Unspecified => continue,
-            Distribution::SinglePartition => Arc::new(ExchangeExec::new(child.clone(), ExchangeMode::Coalesce)),
+            Distribution::SinglePartition => {
+                Arc::new(ExchangeExec::new(child.clone(), ExchangeMode::Coalesce))
+            }
             Distribution::HashPartitioned(keys) => Arc::new(ExchangeExec::new(
                 child.clone(),
                 ExchangeMode::Hash(keys.clone(), config.target_partitions),

@@ -8,15 +8,15 @@ use std::sync::Arc;
 use arrow::datatypes::Field;
 
 use crate::error::Result;
+use crate::exec::ExecutionPlan;
 use crate::exec::hash_join::{HashJoinExec, HashJoinSpec, JoinMode};
 use crate::exec::nested_loop_join::NestedLoopJoinExec;
 use crate::exec::projection::ProjectionExec;
-use crate::exec::ExecutionPlan;
-use crate::logical::plan::{join_schema, Join, JoinType};
+use crate::logical::plan::{Join, JoinType, join_schema};
 use crate::physical::planner::PhysicalPlanner;
 use crate::physical::statistics::estimate_rows;
-use crate::physical_expr::column::ColumnExpr;
 use crate::physical_expr::PhysicalExprRef;
+use crate::physical_expr::column::ColumnExpr;
 
 /// Whether a hash join of this type (left = build) may broadcast its build side.
 fn can_broadcast(join_type: JoinType) -> bool {
@@ -38,7 +38,12 @@ pub fn plan_join(planner: &PhysicalPlanner, j: &Join) -> Result<Arc<dyn Executio
             None => None,
         };
         let joined = Arc::new(arrow::datatypes::Schema::new(
-            ls.join(rs).arrow_schema().fields().iter().cloned().collect::<Vec<_>>(),
+            ls.join(rs)
+                .arrow_schema()
+                .fields()
+                .iter()
+                .cloned()
+                .collect::<Vec<_>>(),
         ));
         return Ok(Arc::new(NestedLoopJoinExec::new(
             left,
@@ -68,15 +73,18 @@ pub fn plan_join(planner: &PhysicalPlanner, j: &Join) -> Result<Arc<dyn Executio
     } else {
         (left, right, left_rows, ls, rs, j.join_type)
     };
-    let broadcast = can_broadcast(join_type) && (j.null_aware || build_rows.is_some_and(|r| r <= threshold));
-    let on = j
-        .on
-        .iter()
-        .map(|(l, r)| {
-            let (b, p) = if swap { (r, l) } else { (l, r) };
-            Ok((planner.expr(b, build_schema)?, planner.expr(p, probe_schema)?))
-        })
-        .collect::<Result<Vec<(PhysicalExprRef, PhysicalExprRef)>>>()?;
+    let broadcast =
+        can_broadcast(join_type) && (j.null_aware || build_rows.is_some_and(|r| r <= threshold));
+    let on =
+        j.on.iter()
+            .map(|(l, r)| {
+                let (b, p) = if swap { (r, l) } else { (l, r) };
+                Ok((
+                    planner.expr(b, build_schema)?,
+                    planner.expr(p, probe_schema)?,
+                ))
+            })
+            .collect::<Result<Vec<(PhysicalExprRef, PhysicalExprRef)>>>()?;
     let joined_plan_schema = build_schema.join(probe_schema);
     let filter = match &j.filter {
         Some(f) => Some(planner.expr(f, &joined_plan_schema)?),
@@ -90,7 +98,11 @@ pub fn plan_join(planner: &PhysicalPlanner, j: &Join) -> Result<Arc<dyn Executio
             on,
             filter,
             join_type,
-            mode: if broadcast { JoinMode::CollectLeft } else { JoinMode::Partitioned },
+            mode: if broadcast {
+                JoinMode::CollectLeft
+            } else {
+                JoinMode::Partitioned
+            },
             null_equals_null: j.null_equals_null,
             null_aware: j.null_aware,
             schema: out_schema.arrow_schema().clone(),
@@ -111,7 +123,12 @@ pub fn plan_join(planner: &PhysicalPlanner, j: &Join) -> Result<Arc<dyn Executio
     for (k, idx) in (bw..bw + pw).chain(0..bw).enumerate() {
         let f = js.field(idx);
         exprs.push((
-            Arc::new(ColumnExpr::new(f.name().clone(), idx, f.data_type().clone(), f.is_nullable())) as PhysicalExprRef,
+            Arc::new(ColumnExpr::new(
+                f.name().clone(),
+                idx,
+                f.data_type().clone(),
+                f.is_nullable(),
+            )) as PhysicalExprRef,
             logical.field(k).name().clone(),
         ));
         fields.push(logical.field(k).as_ref().clone());

@@ -47,7 +47,11 @@ impl fmt::Display for Partitioning {
             Partitioning::Unknown(1) => write!(f, "Single"),
             Partitioning::Unknown(n) => write!(f, "Unknown({n})"),
             Partitioning::Hash(exprs, n) => {
-                let keys = exprs.iter().map(|e| e.to_string()).collect::<Vec<_>>().join(", ");
+                let keys = exprs
+                    .iter()
+                    .map(|e| e.to_string())
+                    .collect::<Vec<_>>()
+                    .join(", ");
                 write!(f, "Hash([{keys}], {n})")
             }
         }

@@ -14,6 +14,7 @@ use arrow::record_batch::{RecordBatch, RecordBatchOptions};
 use crate::catalog::ScanArgs;
 use crate::config::SessionConfig;
 use crate::error::{Error, Result};
+use crate::exec::ExecutionPlan;
 use crate::exec::exchange::{ExchangeExec, ExchangeMode};
 use crate::exec::filter::FilterExec;
 use crate::exec::hash_aggregate::{AggregateMode, AggregateSpec, HashAggregateExec};
@@ -22,7 +23,6 @@ use crate::exec::projection::ProjectionExec;
 use crate::exec::sort::SortExec;
 use crate::exec::union::UnionExec;
 use crate::exec::values::ValuesExec;
-use crate::exec::ExecutionPlan;
 use crate::logical::expr::Expr;
 use crate::logical::plan::{LogicalPlan, RepartitionScheme};
 use crate::logical::schema::PlanSchema;
@@ -30,7 +30,7 @@ use crate::physical::enforce_distribution::enforce_distribution;
 use crate::physical::join_selection::plan_join;
 use crate::physical::{Distribution, Partitioning};
 use crate::physical_expr::subquery::SubqueryRunner;
-use crate::physical_expr::{create_physical_expr, PhysicalExprRef, PhysicalSortExpr};
+use crate::physical_expr::{PhysicalExprRef, PhysicalSortExpr, create_physical_expr};
 
 /// Turns logical plans into executable operator trees.
 #[derive(Debug, Clone)]
@@ -59,7 +59,11 @@ impl PhysicalPlanner {
     }
 
     /// Plans a sort key.
-    pub fn sort_expr(&self, s: &crate::logical::expr::SortExpr, schema: &PlanSchema) -> Result<PhysicalSortExpr> {
+    pub fn sort_expr(
+        &self,
+        s: &crate::logical::expr::SortExpr,
+        schema: &PlanSchema,
+    ) -> Result<PhysicalSortExpr> {
         Ok(PhysicalSortExpr {
             expr: self.expr(&s.expr, schema)?,
             options: SortOptions {
@@ -86,19 +90,25 @@ impl PhysicalPlanner {
                     vec![],
                     &RecordBatchOptions::new().with_row_count(Some(1)),
                 )?;
-                let mut columns: Vec<Vec<arrow::array::ArrayRef>> = vec![vec![]; schema.fields().len()];
+                let mut columns: Vec<Vec<arrow::array::ArrayRef>> =
+                    vec![vec![]; schema.fields().len()];
                 for row in &v.rows {
                     for (c, e) in row.iter().enumerate() {
                         let pe = self.expr(e, &empty)?;
                         let a = pe.evaluate(&one)?.into_array(1)?;
-                        let a = crate::physical_expr::cast::cast_array(&a, schema.field(c).data_type(), false)?;
+                        let a = crate::physical_expr::cast::cast_array(
+                            &a,
+                            schema.field(c).data_type(),
+                            false,
+                        )?;
                         columns[c].push(a);
                     }
                 }
                 let arrays = columns
                     .iter()
                     .map(|parts| {
-                        let refs: Vec<&dyn arrow::array::Array> = parts.iter().map(|a| a.as_ref()).collect();
+                        let refs: Vec<&dyn arrow::array::Array> =
+                            parts.iter().map(|a| a.as_ref()).collect();
                         Ok(arrow::compute::concat(&refs)?)
                     })
                     .collect::<Result<Vec<_>>>()?;
@@ -136,7 +146,13 @@ impl PhysicalPlanner {
                     .zip(p.schema.iter())
                     .map(|(e, (_, f))| Ok((self.expr(e, in_schema)?, f.name().clone())))
                     .collect::<Result<Vec<_>>>()?;
-                let fields = p.schema.arrow_schema().fields().iter().map(|f| f.as_ref().clone()).collect();
+                let fields = p
+                    .schema
+                    .arrow_schema()
+                    .fields()
+                    .iter()
+                    .map(|f| f.as_ref().clone())
+                    .collect();
                 Arc::new(ProjectionExec::new(exprs, fields, input))
             }
             LogicalPlan::Filter(f) => {
@@ -158,9 +174,13 @@ impl PhysicalPlanner {
                     .iter()
                     .map(|k| self.sort_expr(k, s.input.schema()))
                     .collect::<Result<Vec<_>>>()?;
-                let sorted: Arc<dyn ExecutionPlan> = Arc::new(SortExec::new(keys.clone(), s.fetch, input));
+                let sorted: Arc<dyn ExecutionPlan> =
+                    Arc::new(SortExec::new(keys.clone(), s.fetch, input));
                 if sorted.output_partitioning().partition_count() > 1 {
-                    Arc::new(ExchangeExec::new(sorted, ExchangeMode::SortMerge(keys, s.fetch)))
+                    Arc::new(ExchangeExec::new(
+                        sorted,
+                        ExchangeMode::SortMerge(keys, s.fetch),
+                    ))
                 } else {
                     sorted
                 }
@@ -180,16 +200,25 @@ impl PhysicalPlanner {
             }
             LogicalPlan::Join(j) => plan_join(self, j)?,
             LogicalPlan::Union(u) => {
-                let inputs = u.inputs.iter().map(|i| self.plan(i)).collect::<Result<Vec<_>>>()?;
+                let inputs = u
+                    .inputs
+                    .iter()
+                    .map(|i| self.plan(i))
+                    .collect::<Result<Vec<_>>>()?;
                 Arc::new(UnionExec::new(inputs, u.schema.arrow_schema().clone()))
             }
             LogicalPlan::SubqueryAlias(a) => self.plan(&a.input)?,
             LogicalPlan::Repartition(r) => {
                 let input = self.plan(&r.input)?;
                 match &r.scheme {
-                    RepartitionScheme::RoundRobin(n) => Arc::new(ExchangeExec::new(input, ExchangeMode::RoundRobin(*n))),
+                    RepartitionScheme::RoundRobin(n) => {
+                        Arc::new(ExchangeExec::new(input, ExchangeMode::RoundRobin(*n)))
+                    }
                     RepartitionScheme::Hash(keys, n) => {
-                        let keys = keys.iter().map(|k| self.expr(k, r.input.schema())).collect::<Result<Vec<_>>>()?;
+                        let keys = keys
+                            .iter()
+                            .map(|k| self.expr(k, r.input.schema()))
+                            .collect::<Result<Vec<_>>>()?;
                         Arc::new(ExchangeExec::new(input, ExchangeMode::Hash(keys, *n)))
                     }
                 }
@@ -207,8 +236,16 @@ impl PhysicalPlanner {
                 let Expr::Aggregate(call) = e.unaliased() else {
                     return Err(Error::internal(format!("not an aggregate: {e}")));
                 };
-                let args = call.args.iter().map(|x| self.expr(x, in_schema)).collect::<Result<Vec<_>>>()?;
-                let arg_types = call.args.iter().map(|x| x.data_type(in_schema)).collect::<Result<Vec<_>>>()?;
+                let args = call
+                    .args
+                    .iter()
+                    .map(|x| self.expr(x, in_schema))
+                    .collect::<Result<Vec<_>>>()?;
+                let arg_types = call
+                    .args
+                    .iter()
+                    .map(|x| x.data_type(in_schema))
+                    .collect::<Result<Vec<_>>>()?;
                 let filter = match &call.filter {
                     Some(f) => Some(self.expr(f, in_schema)?),
                     None => None,
@@ -228,7 +265,10 @@ impl PhysicalPlanner {
             .collect()
     }
 
-    fn plan_aggregate(&self, a: &crate::logical::plan::Aggregate) -> Result<Arc<dyn ExecutionPlan>> {
+    fn plan_aggregate(
+        &self,
+        a: &crate::logical::plan::Aggregate,
+    ) -> Result<Arc<dyn ExecutionPlan>> {
         let input = self.plan(&a.input)?;
         let in_schema = a.input.schema();
         let g = a.group_exprs.len();
@@ -238,12 +278,18 @@ impl PhysicalPlanner {
             .zip(a.schema.iter())
             .map(|(e, (_, f))| Ok((self.expr(e, in_schema)?, f.name().clone())))
             .collect::<Result<Vec<_>>>()?;
-        let group_fields: Vec<Field> = a.schema.arrow_schema().fields()[..g].iter().map(|f| f.as_ref().clone()).collect();
+        let group_fields: Vec<Field> = a.schema.arrow_schema().fields()[..g]
+            .iter()
+            .map(|f| f.as_ref().clone())
+            .collect();
         let specs = self.aggregate_specs(a)?;
         let any_distinct = specs.iter().any(|s| s.distinct);
         let keys: Vec<PhysicalExprRef> = group_exprs.iter().map(|(e, _)| e.clone()).collect();
         let n_in = input.output_partitioning().partition_count();
-        let pre_partitioned = g > 0 && input.output_partitioning().satisfies(&Distribution::HashPartitioned(keys));
+        let pre_partitioned = g > 0
+            && input
+                .output_partitioning()
+                .satisfies(&Distribution::HashPartitioned(keys));
         if any_distinct || n_in == 1 || pre_partitioned {
             return Ok(Arc::new(HashAggregateExec::try_new(
                 AggregateMode::Single,
@@ -278,5 +324,6 @@ impl PhysicalPlanner {
 
 /// Whether a plan's output has exactly one partition.
 pub fn is_single(p: &Arc<dyn ExecutionPlan>) -> bool {
-    matches!(p.output_partitioning(), Partitioning::Unknown(1)) || p.output_partitioning().partition_count() == 1
+    matches!(p.output_partitioning(), Partitioning::Unknown(1))
+        || p.output_partitioning().partition_count() == 1
 }

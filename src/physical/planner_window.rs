@@ -7,13 +7,13 @@ use std::sync::Arc;
 use arrow::compute::SortOptions;
 
 use crate::error::{Error, Result};
+use crate::exec::ExecutionPlan;
 use crate::exec::sort::SortExec;
 use crate::exec::window::{WindowExec, WindowSpec};
-use crate::exec::ExecutionPlan;
 use crate::logical::expr::{Expr, WindowCall};
 use crate::logical::plan::Window;
-use crate::physical::planner::PhysicalPlanner;
 use crate::physical::Distribution;
+use crate::physical::planner::PhysicalPlanner;
 use crate::physical_expr::PhysicalSortExpr;
 
 /// Plans a window node.
@@ -33,7 +33,10 @@ pub fn plan_window(planner: &PhysicalPlanner, w: &Window) -> Result<Arc<dyn Exec
     while i < calls.len() {
         // consecutive calls with the same window share one operator
         let mut j = i + 1;
-        while j < calls.len() && calls[j].partition_by == calls[i].partition_by && calls[j].order_by == calls[i].order_by {
+        while j < calls.len()
+            && calls[j].partition_by == calls[i].partition_by
+            && calls[j].order_by == calls[i].order_by
+        {
             j += 1;
         }
         let first = calls[i];
@@ -64,12 +67,22 @@ pub fn plan_window(planner: &PhysicalPlanner, w: &Window) -> Result<Arc<dyn Exec
             Distribution::HashPartitioned(partition_by.clone())
         };
         if !sort_keys.is_empty() {
-            plan = Arc::new(SortExec::new(sort_keys, None, plan).with_required_distribution(distribution));
+            plan = Arc::new(
+                SortExec::new(sort_keys, None, plan).with_required_distribution(distribution),
+            );
         }
         let mut specs = vec![];
         for (k, call) in calls[i..j].iter().enumerate() {
-            let args = call.args.iter().map(|e| planner.expr(e, in_schema)).collect::<Result<Vec<_>>>()?;
-            let arg_types = call.args.iter().map(|e| e.data_type(in_schema)).collect::<Result<Vec<_>>>()?;
+            let args = call
+                .args
+                .iter()
+                .map(|e| planner.expr(e, in_schema))
+                .collect::<Result<Vec<_>>>()?;
+            let arg_types = call
+                .args
+                .iter()
+                .map(|e| e.data_type(in_schema))
+                .collect::<Result<Vec<_>>>()?;
             let field = w.schema.field(width + i + k);
             specs.push(WindowSpec {
                 func: call.func.clone(),

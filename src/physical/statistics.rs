@@ -14,7 +14,11 @@ pub fn estimate_rows(plan: &LogicalPlan) -> Option<usize> {
     Some(match plan {
         LogicalPlan::TableScan(t) => {
             let rows = t.source.row_count()?;
-            let rows = if t.filters.is_empty() { rows } else { (rows as f64 * FILTER_SELECTIVITY) as usize };
+            let rows = if t.filters.is_empty() {
+                rows
+            } else {
+                (rows as f64 * FILTER_SELECTIVITY) as usize
+            };
             match t.fetch {
                 Some(f) => rows.min(f),
                 None => rows,
@@ -49,7 +53,9 @@ pub fn estimate_rows(plan: &LogicalPlan) -> Option<usize> {
             let l = estimate_rows(&j.left)?;
             let r = estimate_rows(&j.right)?;
             match j.join_type {
-                _ if j.on.is_empty() && matches!(j.join_type, JoinType::Inner) => l.saturating_mul(r),
+                _ if j.on.is_empty() && matches!(j.join_type, JoinType::Inner) => {
+                    l.saturating_mul(r)
+                }
                 JoinType::Inner => l.max(r),
                 JoinType::Left | JoinType::LeftMark => l.max(1),
                 JoinType::Right => r.max(1),

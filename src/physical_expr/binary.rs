@@ -27,7 +27,12 @@ pub struct BinaryExpr {
 
 impl BinaryExpr {
     /// A binary expression producing `data_type`.
-    pub fn new(left: PhysicalExprRef, op: BinaryOp, right: PhysicalExprRef, data_type: DataType) -> Self {
+    pub fn new(
+        left: PhysicalExprRef,
+        op: BinaryOp,
+        right: PhysicalExprRef,
+        data_type: DataType,
+    ) -> Self {
         BinaryExpr {
             left,
             op,
@@ -60,7 +65,9 @@ fn to_bool(v: &ColumnarValue, n: usize) -> Result<BooleanArray> {
     match a.data_type() {
         DataType::Boolean => Ok(a.as_boolean().clone()),
         DataType::Null => Ok(BooleanArray::new_null(n)),
-        other => Err(Error::internal(format!("expected boolean operand, got {other}"))),
+        other => Err(Error::internal(format!(
+            "expected boolean operand, got {other}"
+        ))),
     }
 }
 
@@ -120,10 +127,18 @@ impl PhysicalExpr for BinaryExpr {
                 let out = apply_binary(&l, self.op, &r, n)?;
                 // decimal kernels pick their own precision; keep the planned type
                 match out {
-                    ColumnarValue::Array(a) if a.data_type() != &self.data_type && self.data_type != DataType::Null => {
-                        Ok(ColumnarValue::Array(cast_array(&a, &self.data_type, false)?))
+                    ColumnarValue::Array(a)
+                        if a.data_type() != &self.data_type && self.data_type != DataType::Null =>
+                    {
+                        Ok(ColumnarValue::Array(cast_array(
+                            &a,
+                            &self.data_type,
+                            false,
+                        )?))
                     }
-                    ColumnarValue::Scalar(s) if s.data_type() != self.data_type && self.data_type != DataType::Null => {
+                    ColumnarValue::Scalar(s)
+                        if s.data_type() != self.data_type && self.data_type != DataType::Null =>
+                    {
                         Ok(ColumnarValue::Scalar(s.cast_to(&self.data_type)?))
                     }
                     other => Ok(other),
@@ -134,7 +149,12 @@ impl PhysicalExpr for BinaryExpr {
 }
 
 /// Applies a non-logical binary operator to two values.
-pub fn apply_binary(l: &ColumnarValue, op: BinaryOp, r: &ColumnarValue, n: usize) -> Result<ColumnarValue> {
+pub fn apply_binary(
+    l: &ColumnarValue,
+    op: BinaryOp,
+    r: &ColumnarValue,
+    n: usize,
+) -> Result<ColumnarValue> {
     let both_scalar = matches!((l, r), (ColumnarValue::Scalar(_), ColumnarValue::Scalar(_)));
     let lt = l.data_type();
     let rt = r.data_type();
@@ -207,7 +227,9 @@ pub fn apply_binary(l: &ColumnarValue, op: BinaryOp, r: &ColumnarValue, n: usize
         BinaryOp::And | BinaryOp::Or => unreachable!("handled by BinaryExpr"),
     };
     if both_scalar {
-        Ok(ColumnarValue::Scalar(ScalarValue::try_from_array(&result, 0)?))
+        Ok(ColumnarValue::Scalar(ScalarValue::try_from_array(
+            &result, 0,
+        )?))
     } else {
         Ok(ColumnarValue::Array(result))
     }
@@ -217,8 +239,14 @@ pub fn apply_binary(l: &ColumnarValue, op: BinaryOp, r: &ColumnarValue, n: usize
 fn float_div_checked(_l: &ColumnarValue, r: &ColumnarValue, n: usize) -> Result<()> {
     let ra = r.to_array(n)?;
     let zeros = match ra.data_type() {
-        DataType::Float64 => ra.as_primitive::<arrow::datatypes::Float64Type>().iter().any(|v| v == Some(0.0)),
-        DataType::Float32 => ra.as_primitive::<arrow::datatypes::Float32Type>().iter().any(|v| v == Some(0.0)),
+        DataType::Float64 => ra
+            .as_primitive::<arrow::datatypes::Float64Type>()
+            .iter()
+            .any(|v| v == Some(0.0)),
+        DataType::Float32 => ra
+            .as_primitive::<arrow::datatypes::Float32Type>()
+            .iter()
+            .any(|v| v == Some(0.0)),
         _ => false,
     };
     if zeros {
@@ -231,11 +259,24 @@ fn is_date_int(l: &DataType, r: &DataType) -> bool {
     *l == DataType::Date32 && r.is_integer()
 }
 
-fn date_plus_days(date: &ColumnarValue, op: BinaryOp, days: &ColumnarValue, n: usize) -> Result<ArrayRef> {
+fn date_plus_days(
+    date: &ColumnarValue,
+    op: BinaryOp,
+    days: &ColumnarValue,
+    n: usize,
+) -> Result<ArrayRef> {
     let d = cast_array(&date.to_array(n)?, &DataType::Int32, false)?;
     let k = cast_array(&days.to_array(n)?, &DataType::Int32, false)?;
-    let d = d.as_any().downcast_ref::<Int32Array>().cloned().unwrap_or_else(|| Int32Array::new_null(n));
-    let k = k.as_any().downcast_ref::<Int32Array>().cloned().unwrap_or_else(|| Int32Array::new_null(n));
+    let d = d
+        .as_any()
+        .downcast_ref::<Int32Array>()
+        .cloned()
+        .unwrap_or_else(|| Int32Array::new_null(n));
+    let k = k
+        .as_any()
+        .downcast_ref::<Int32Array>()
+        .cloned()
+        .unwrap_or_else(|| Int32Array::new_null(n));
     let out = if op == BinaryOp::Minus {
         numeric::sub(&d, &k)?
     } else {

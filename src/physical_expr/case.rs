@@ -101,7 +101,12 @@ impl PhysicalExpr for CaseExpr {
             let cond = match &operand {
                 Some(o) => {
                     let wv = w.evaluate_selection(batch, &remaining)?;
-                    crate::physical_expr::binary::apply_binary(o, crate::logical::expr::BinaryOp::Eq, &wv, n)?
+                    crate::physical_expr::binary::apply_binary(
+                        o,
+                        crate::logical::expr::BinaryOp::Eq,
+                        &wv,
+                        n,
+                    )?
                 }
                 None => w.evaluate_selection(batch, &remaining)?,
             };

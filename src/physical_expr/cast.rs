@@ -52,8 +52,15 @@ pub fn cast_array(array: &ArrayRef, to: &DataType, try_: bool) -> Result<ArrayRe
 fn trim_strings(array: &ArrayRef) -> ArrayRef {
     let s = array.as_any().downcast_ref::<arrow::array::StringArray>();
     match s {
-        Some(s) if s.iter().any(|v| v.is_some_and(|v| v.starts_with(' ') || v.ends_with(' '))) => {
-            Arc::new(s.iter().map(|v| v.map(str::trim)).collect::<arrow::array::StringArray>())
+        Some(s)
+            if s.iter()
+                .any(|v| v.is_some_and(|v| v.starts_with(' ') || v.ends_with(' '))) =>
+        {
+            Arc::new(
+                s.iter()
+                    .map(|v| v.map(str::trim))
+                    .collect::<arrow::array::StringArray>(),
+            )
         }
         _ => array.clone(),
     }
@@ -89,11 +96,15 @@ impl PhysicalExpr for CastExpr {
     }
     fn evaluate(&self, batch: &RecordBatch) -> Result<ColumnarValue> {
         match self.expr.evaluate(batch)? {
-            ColumnarValue::Array(a) => Ok(ColumnarValue::Array(cast_array(&a, &self.to, self.try_)?)),
+            ColumnarValue::Array(a) => {
+                Ok(ColumnarValue::Array(cast_array(&a, &self.to, self.try_)?))
+            }
             ColumnarValue::Scalar(s) => {
                 let a = s.to_array_of_size(1)?;
                 let c = cast_array(&a, &self.to, self.try_)?;
-                Ok(ColumnarValue::Scalar(datafusion_common::ScalarValue::try_from_array(&c, 0)?))
+                Ok(ColumnarValue::Scalar(
+                    datafusion_common::ScalarValue::try_from_array(&c, 0)?,
+                ))
             }
         }
     }

@@ -57,7 +57,12 @@ impl PhysicalExpr for ColumnExpr {
             .get(self.index)
             .cloned()
             .map(ColumnarValue::Array)
-            .ok_or_else(|| Error::internal(format!("column {self} out of range ({} columns)", batch.num_columns())))
+            .ok_or_else(|| {
+                Error::internal(format!(
+                    "column {self} out of range ({} columns)",
+                    batch.num_columns()
+                ))
+            })
     }
     fn children(&self) -> Vec<&Arc<dyn PhysicalExpr>> {
         vec![]

@@ -24,14 +24,28 @@ pub struct InListExpr {
 impl InListExpr {
     /// An IN list; all items already have the tested expression's type.
     pub fn new(expr: PhysicalExprRef, list: Vec<PhysicalExprRef>, negated: bool) -> Self {
-        InListExpr { expr, list, negated }
+        InListExpr {
+            expr,
+            list,
+            negated,
+        }
     }
 }
 
 impl fmt::Display for InListExpr {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let items = self.list.iter().map(|e| e.to_string()).collect::<Vec<_>>().join(", ");
-        write!(f, "{} {}IN ({items})", self.expr, if self.negated { "NOT " } else { "" })
+        let items = self
+            .list
+            .iter()
+            .map(|e| e.to_string())
+            .collect::<Vec<_>>()
+            .join(", ");
+        write!(
+            f,
+            "{} {}IN ({items})",
+            self.expr,
+            if self.negated { "NOT " } else { "" }
+        )
     }
 }
 
@@ -70,7 +84,9 @@ impl PhysicalExpr for InListExpr {
         &DataType::Boolean
     }
     fn children(&self) -> Vec<&Arc<dyn PhysicalExpr>> {
-        std::iter::once(&self.expr).chain(self.list.iter()).collect()
+        std::iter::once(&self.expr)
+            .chain(self.list.iter())
+            .collect()
     }
     fn evaluate(&self, batch: &RecordBatch) -> Result<ColumnarValue> {
         let n = batch.num_rows();
@@ -93,8 +109,13 @@ impl PhysicalExpr for InListExpr {
                 .collect::<Result<Vec<_>>>()?;
             let refs: Vec<&dyn Array> = items.iter().map(|a| a.as_ref()).collect();
             let candidates = arrow::compute::concat(&refs)?;
-            let candidates = crate::physical_expr::cast::cast_array(&candidates, value.data_type(), false)?;
-            return Ok(ColumnarValue::Array(Arc::new(in_set(&value, &candidates, self.negated)?)));
+            let candidates =
+                crate::physical_expr::cast::cast_array(&candidates, value.data_type(), false)?;
+            return Ok(ColumnarValue::Array(Arc::new(in_set(
+                &value,
+                &candidates,
+                self.negated,
+            )?)));
         }
         // per-row candidates: OR of equalities with Kleene logic
         let mut acc: Option<BooleanArray> = None;
@@ -107,7 +128,11 @@ impl PhysicalExpr for InListExpr {
                 n,
             )?
             .into_array(n)?;
-            let eq = eq.as_any().downcast_ref::<BooleanArray>().cloned().unwrap_or_else(|| BooleanArray::new_null(n));
+            let eq = eq
+                .as_any()
+                .downcast_ref::<BooleanArray>()
+                .cloned()
+                .unwrap_or_else(|| BooleanArray::new_null(n));
             acc = Some(match acc {
                 None => eq,
                 Some(a) => arrow::compute::or_kleene(&a, &eq)?,

@@ -47,7 +47,11 @@ impl fmt::Display for LikeExpr {
             "{} {}{} {}",
             self.expr,
             if self.negated { "NOT " } else { "" },
-            if self.case_insensitive { "ILIKE" } else { "LIKE" },
+            if self.case_insensitive {
+                "ILIKE"
+            } else {
+                "LIKE"
+            },
             self.pattern
         )
     }
@@ -88,21 +92,26 @@ impl PhysicalExpr for LikeExpr {
         let v = self.expr.evaluate(batch)?;
         let p = self.pattern.evaluate(batch)?;
         let p = match p {
-            ColumnarValue::Scalar(ScalarValue::Utf8(s)) => {
-                ColumnarValue::Scalar(ScalarValue::Utf8(s.map(|s| to_arrow_pattern(&s, self.escape))))
-            }
+            ColumnarValue::Scalar(ScalarValue::Utf8(s)) => ColumnarValue::Scalar(
+                ScalarValue::Utf8(s.map(|s| to_arrow_pattern(&s, self.escape))),
+            ),
             ColumnarValue::Scalar(other) => ColumnarValue::Scalar(other),
             ColumnarValue::Array(a) => {
                 let s = a.as_any().downcast_ref::<StringArray>();
                 match s {
                     Some(s) => ColumnarValue::Array(Arc::new(
-                        s.iter().map(|x| x.map(|x| to_arrow_pattern(x, self.escape))).collect::<StringArray>(),
+                        s.iter()
+                            .map(|x| x.map(|x| to_arrow_pattern(x, self.escape)))
+                            .collect::<StringArray>(),
                     )),
                     None => ColumnarValue::Array(a),
                 }
             }
         };
-        let both_scalar = matches!((&v, &p), (ColumnarValue::Scalar(_), ColumnarValue::Scalar(_)));
+        let both_scalar = matches!(
+            (&v, &p),
+            (ColumnarValue::Scalar(_), ColumnarValue::Scalar(_))
+        );
         let vd = v.to_datum()?;
         let pd = p.to_datum()?;
         use arrow::compute::kernels::comparison as k;

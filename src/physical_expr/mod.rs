@@ -94,7 +94,11 @@ pub trait PhysicalExpr: Debug + Display + Send + Sync {
     /// Evaluates only on the rows where `selection` is true; other rows of the result are NULL.
     /// Used by CASE and short-circuit AND/OR so that, e.g., a division guarded by a WHEN never
     /// runs on the rows the guard excludes.
-    fn evaluate_selection(&self, batch: &RecordBatch, selection: &BooleanArray) -> Result<ColumnarValue> {
+    fn evaluate_selection(
+        &self,
+        batch: &RecordBatch,
+        selection: &BooleanArray,
+    ) -> Result<ColumnarValue> {
         let true_count = selection.true_count();
         if true_count == batch.num_rows() && selection.null_count() == 0 {
             return self.evaluate(batch);
@@ -126,14 +130,25 @@ impl std::fmt::Display for PhysicalSortExpr {
             f,
             "{} {}{}",
             self.expr,
-            if self.options.descending { "DESC" } else { "ASC" },
-            if self.options.nulls_first { " NULLS FIRST" } else { " NULLS LAST" }
+            if self.options.descending {
+                "DESC"
+            } else {
+                "ASC"
+            },
+            if self.options.nulls_first {
+                " NULLS FIRST"
+            } else {
+                " NULLS LAST"
+            }
         )
     }
 }
 
 /// Evaluates sort keys into arrays, one per key.
-pub fn evaluate_sort_keys(keys: &[PhysicalSortExpr], batch: &RecordBatch) -> Result<Vec<arrow::compute::SortColumn>> {
+pub fn evaluate_sort_keys(
+    keys: &[PhysicalSortExpr],
+    batch: &RecordBatch,
+) -> Result<Vec<arrow::compute::SortColumn>> {
     keys.iter()
         .map(|k| {
             Ok(arrow::compute::SortColumn {

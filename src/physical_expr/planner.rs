@@ -5,6 +5,7 @@ use std::sync::Arc;
 use crate::error::{Error, Result};
 use crate::logical::expr::Expr;
 use crate::logical::schema::PlanSchema;
+use crate::physical_expr::PhysicalExprRef;
 use crate::physical_expr::binary::BinaryExpr;
 use crate::physical_expr::case::CaseExpr;
 use crate::physical_expr::cast::CastExpr;
@@ -13,9 +14,10 @@ use crate::physical_expr::in_list::InListExpr;
 use crate::physical_expr::like::LikeExpr;
 use crate::physical_expr::literal::LiteralExpr;
 use crate::physical_expr::scalar_fn::ScalarFunctionExpr;
-use crate::physical_expr::subquery::{outer_references, SubqueryExpr, SubqueryKind, SubqueryRunner};
+use crate::physical_expr::subquery::{
+    SubqueryExpr, SubqueryKind, SubqueryRunner, outer_references,
+};
 use crate::physical_expr::unary::{UnaryExpr, UnaryOp};
-use crate::physical_expr::PhysicalExprRef;
 
 /// Converts `expr` over rows of `schema` into an executable expression. `runner` evaluates
 /// subqueries that were not decorrelated; without it such subqueries are an error.
@@ -29,7 +31,12 @@ pub fn create_physical_expr(
         Expr::Column(c) => {
             let i = schema.index_of(c)?;
             let f = schema.field(i);
-            Arc::new(ColumnExpr::new(c.name.clone(), i, f.data_type().clone(), f.is_nullable()))
+            Arc::new(ColumnExpr::new(
+                c.name.clone(),
+                i,
+                f.data_type().clone(),
+                f.is_nullable(),
+            ))
         }
         Expr::OuterColumn(c, _) => {
             // an outer reference that is a column of this very input (after decorrelation)
@@ -37,7 +44,12 @@ pub fn create_physical_expr(
                 Error::internal(format!("correlated reference {c} was not bound to a value"))
             })?;
             let f = schema.field(i);
-            Arc::new(ColumnExpr::new(c.name.clone(), i, f.data_type().clone(), f.is_nullable()))
+            Arc::new(ColumnExpr::new(
+                c.name.clone(),
+                i,
+                f.data_type().clone(),
+                f.is_nullable(),
+            ))
         }
         Expr::Literal(v) => Arc::new(LiteralExpr::new(v.clone())),
         Expr::Alias(e, _) => rec(e)?,
@@ -98,8 +110,18 @@ pub fn create_physical_expr(
             pattern,
             case_insensitive,
             escape,
-        } => Arc::new(LikeExpr::new(rec(e)?, rec(pattern)?, *negated, *case_insensitive, *escape)),
-        Expr::InList { expr: e, list, negated } => {
+        } => Arc::new(LikeExpr::new(
+            rec(e)?,
+            rec(pattern)?,
+            *negated,
+            *case_insensitive,
+            *escape,
+        )),
+        Expr::InList {
+            expr: e,
+            list,
+            negated,
+        } => {
             let list = list.iter().map(rec).collect::<Result<Vec<_>>>()?;
             Arc::new(InListExpr::new(rec(e)?, list, *negated))
         }
@@ -123,16 +145,26 @@ pub fn create_physical_expr(
             };
             Arc::new(CaseExpr::new(operand, wt, el, t))
         }
-        Expr::Cast { expr: e, data_type, try_ } => Arc::new(CastExpr::new(rec(e)?, data_type.clone(), *try_)),
+        Expr::Cast {
+            expr: e,
+            data_type,
+            try_,
+        } => Arc::new(CastExpr::new(rec(e)?, data_type.clone(), *try_)),
         Expr::ScalarFunction(call) => {
             let t = expr.data_type(schema)?;
             let args = call.args.iter().map(rec).collect::<Result<Vec<_>>>()?;
             Arc::new(ScalarFunctionExpr::new(call.func.clone(), args, t))
         }
         Expr::ScalarSubquery(sq) => subquery(SubqueryKind::Scalar, sq, schema, runner)?,
-        Expr::Exists { subquery: sq, negated } => {
-            subquery(SubqueryKind::Exists { negated: *negated }, sq, schema, runner)?
-        }
+        Expr::Exists {
+            subquery: sq,
+            negated,
+        } => subquery(
+            SubqueryKind::Exists { negated: *negated },
+            sq,
+            schema,
+            runner,
+        )?,
         Expr::InSubquery {
             expr: e,
             subquery: sq,
@@ -147,10 +179,14 @@ pub fn create_physical_expr(
             runner,
         )?,
         Expr::Aggregate(_) => {
-            return Err(Error::plan(format!("aggregate function {expr} is not allowed here")));
+            return Err(Error::plan(format!(
+                "aggregate function {expr} is not allowed here"
+            )));
         }
         Expr::Window(_) => {
-            return Err(Error::plan(format!("window function {expr} is not allowed here")));
+            return Err(Error::plan(format!(
+                "window function {expr} is not allowed here"
+            )));
         }
         Expr::Wildcard(_) => return Err(Error::plan("* is not allowed here")),
     })
@@ -173,7 +209,12 @@ fn subquery(
             ))
         })?;
         let f = schema.field(i);
-        let col: PhysicalExprRef = Arc::new(ColumnExpr::new(c.name.clone(), i, f.data_type().clone(), f.is_nullable()));
+        let col: PhysicalExprRef = Arc::new(ColumnExpr::new(
+            c.name.clone(),
+            i,
+            f.data_type().clone(),
+            f.is_nullable(),
+        ));
         refs.push((c, col));
     }
     Ok(Arc::new(SubqueryExpr::new(kind, sq, refs, runner)?))

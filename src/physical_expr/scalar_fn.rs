@@ -20,14 +20,27 @@ pub struct ScalarFunctionExpr {
 
 impl ScalarFunctionExpr {
     /// A call returning `data_type`.
-    pub fn new(func: Arc<dyn ScalarFunction>, args: Vec<PhysicalExprRef>, data_type: DataType) -> Self {
-        ScalarFunctionExpr { func, args, data_type }
+    pub fn new(
+        func: Arc<dyn ScalarFunction>,
+        args: Vec<PhysicalExprRef>,
+        data_type: DataType,
+    ) -> Self {
+        ScalarFunctionExpr {
+            func,
+            args,
+            data_type,
+        }
     }
 }
 
 impl fmt::Display for ScalarFunctionExpr {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let args = self.args.iter().map(|a| a.to_string()).collect::<Vec<_>>().join(", ");
+        let args = self
+            .args
+            .iter()
+            .map(|a| a.to_string())
+            .collect::<Vec<_>>()
+            .join(", ");
         write!(f, "{}({args})", self.func.name())
     }
 }
@@ -40,12 +53,22 @@ impl PhysicalExpr for ScalarFunctionExpr {
         self.args.iter().collect()
     }
     fn evaluate(&self, batch: &RecordBatch) -> Result<ColumnarValue> {
-        let args = self.args.iter().map(|a| a.evaluate(batch)).collect::<Result<Vec<_>>>()?;
+        let args = self
+            .args
+            .iter()
+            .map(|a| a.evaluate(batch))
+            .collect::<Result<Vec<_>>>()?;
         let out = self.func.invoke(&args, batch.num_rows())?;
         // functions may return a compatible but different type (e.g. Utf8View); keep the planned one
         Ok(match out {
-            ColumnarValue::Array(a) if a.data_type() != &self.data_type && self.data_type != DataType::Null => {
-                ColumnarValue::Array(crate::physical_expr::cast::cast_array(&a, &self.data_type, false)?)
+            ColumnarValue::Array(a)
+                if a.data_type() != &self.data_type && self.data_type != DataType::Null =>
+            {
+                ColumnarValue::Array(crate::physical_expr::cast::cast_array(
+                    &a,
+                    &self.data_type,
+                    false,
+                )?)
             }
             ColumnarValue::Scalar(s) if s.data_type() != self.data_type && !s.is_null() => {
                 ColumnarValue::Scalar(s.cast_to(&self.data_type)?)

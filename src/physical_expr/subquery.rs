@@ -10,8 +10,8 @@ use arrow::array::{Array, ArrayRef, BooleanArray};
 use arrow::datatypes::DataType;
 use arrow::record_batch::RecordBatch;
 use arrow::row::{RowConverter, SortField};
-use datafusion_common::tree_node::{Transformed, TreeNode};
 use datafusion_common::ScalarValue;
+use datafusion_common::tree_node::{Transformed, TreeNode};
 
 use crate::error::{Error, Result};
 use crate::logical::expr::{Expr, Subquery};
@@ -104,14 +104,18 @@ impl SubqueryExpr {
         Ok(match &self.kind {
             SubqueryKind::Scalar => {
                 if rows > 1 {
-                    return Err(Error::execution("scalar subquery returned more than one row"));
+                    return Err(Error::execution(
+                        "scalar subquery returned more than one row",
+                    ));
                 }
                 match batches.iter().find(|b| b.num_rows() > 0) {
                     Some(b) => Outcome::Value(ScalarValue::try_from_array(b.column(0), 0)?),
                     None => Outcome::Value(ScalarValue::try_from(&self.data_type)?),
                 }
             }
-            SubqueryKind::Exists { negated } => Outcome::Value(ScalarValue::Boolean(Some((rows > 0) != *negated))),
+            SubqueryKind::Exists { negated } => {
+                Outcome::Value(ScalarValue::Boolean(Some((rows > 0) != *negated)))
+            }
             SubqueryKind::In { .. } => {
                 let cols: Vec<&dyn Array> = batches.iter().map(|b| b.column(0).as_ref()).collect();
                 let all = if cols.is_empty() {
@@ -139,14 +143,27 @@ impl SubqueryExpr {
 
 impl fmt::Display for SubqueryExpr {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let refs = self.outer_refs.iter().map(|(c, _)| c.flat_name()).collect::<Vec<_>>().join(", ");
+        let refs = self
+            .outer_refs
+            .iter()
+            .map(|(c, _)| c.flat_name())
+            .collect::<Vec<_>>()
+            .join(", ");
         match &self.kind {
             SubqueryKind::Scalar => write!(f, "scalar_subquery(outer=[{refs}])"),
             SubqueryKind::Exists { negated } => {
-                write!(f, "{}exists_subquery(outer=[{refs}])", if *negated { "not_" } else { "" })
+                write!(
+                    f,
+                    "{}exists_subquery(outer=[{refs}])",
+                    if *negated { "not_" } else { "" }
+                )
             }
             SubqueryKind::In { expr, negated } => {
-                write!(f, "{expr} {}in_subquery(outer=[{refs}])", if *negated { "not_" } else { "" })
+                write!(
+                    f,
+                    "{expr} {}in_subquery(outer=[{refs}])",
+                    if *negated { "not_" } else { "" }
+                )
             }
         }
     }
@@ -170,12 +187,20 @@ impl PhysicalExpr for SubqueryExpr {
         };
         if self.outer_refs.is_empty() {
             let outcome = {
-                let cached = self.cache.lock().unwrap_or_else(|e| e.into_inner()).get(&vec![]).cloned();
+                let cached = self
+                    .cache
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .get(&vec![])
+                    .cloned();
                 match cached {
                     Some(o) => o,
                     None => {
                         let o = self.run_once(&[])?;
-                        self.cache.lock().unwrap_or_else(|e| e.into_inner()).insert(vec![], o.clone());
+                        self.cache
+                            .lock()
+                            .unwrap_or_else(|e| e.into_inner())
+                            .insert(vec![], o.clone());
                         o
                     }
                 }
@@ -197,12 +222,22 @@ impl PhysicalExpr for SubqueryExpr {
             .iter()
             .map(|(_, e)| e.evaluate(batch)?.into_array(n))
             .collect::<Result<Vec<_>>>()?;
-        let converter = RowConverter::new(arrays.iter().map(|a| SortField::new(a.data_type().clone())).collect())?;
+        let converter = RowConverter::new(
+            arrays
+                .iter()
+                .map(|a| SortField::new(a.data_type().clone()))
+                .collect(),
+        )?;
         let rows = converter.convert_columns(&arrays)?;
         let mut out = Vec::with_capacity(n);
         for i in 0..n {
             let key = rows.row(i).as_ref().to_vec();
-            let cached = self.cache.lock().unwrap_or_else(|e| e.into_inner()).get(&key).cloned();
+            let cached = self
+                .cache
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .get(&key)
+                .cloned();
             let outcome = match cached {
                 Some(o) => o,
                 None => {
@@ -213,7 +248,10 @@ impl PhysicalExpr for SubqueryExpr {
                         .map(|((c, _), a)| Ok((c.clone(), ScalarValue::try_from_array(a, i)?)))
                         .collect::<Result<Vec<_>>>()?;
                     let o = self.run_once(&values)?;
-                    self.cache.lock().unwrap_or_else(|e| e.into_inner()).insert(key, o.clone());
+                    self.cache
+                        .lock()
+                        .unwrap_or_else(|e| e.into_inner())
+                        .insert(key, o.clone());
                     o
                 }
             };
@@ -221,7 +259,9 @@ impl PhysicalExpr for SubqueryExpr {
             out.push(self.finish(&outcome, v)?);
         }
         if out.is_empty() {
-            return Ok(ColumnarValue::Array(arrow::array::new_empty_array(&self.data_type)));
+            return Ok(ColumnarValue::Array(arrow::array::new_empty_array(
+                &self.data_type,
+            )));
         }
         Ok(ColumnarValue::Array(ScalarValue::iter_to_array(out)?))
     }
@@ -229,7 +269,10 @@ impl PhysicalExpr for SubqueryExpr {
 
 /// Replaces references to the given outer columns (anywhere in the plan, including nested
 /// subqueries) with literal values.
-pub fn substitute_outer_refs(plan: LogicalPlan, values: &[(Column, ScalarValue)]) -> Result<LogicalPlan> {
+pub fn substitute_outer_refs(
+    plan: LogicalPlan,
+    values: &[(Column, ScalarValue)],
+) -> Result<LogicalPlan> {
     if values.is_empty() {
         return Ok(plan);
     }
@@ -245,12 +288,18 @@ fn substitute_in_expr(e: Expr, values: &[(Column, ScalarValue)]) -> Result<Expr>
         Ok(match x {
             Expr::OuterColumn(c, t) => match values.iter().find(|(vc, _)| *vc == c) {
                 Some((_, v)) => {
-                    let v = if v.data_type() == t { v.clone() } else { v.cast_to(&t)? };
+                    let v = if v.data_type() == t {
+                        v.clone()
+                    } else {
+                        v.cast_to(&t)?
+                    };
                     Transformed::yes(Expr::Literal(v))
                 }
                 None => Transformed::no(Expr::OuterColumn(c, t)),
             },
-            Expr::ScalarSubquery(sq) => Transformed::yes(Expr::ScalarSubquery(sub_plan(sq, values)?)),
+            Expr::ScalarSubquery(sq) => {
+                Transformed::yes(Expr::ScalarSubquery(sub_plan(sq, values)?))
+            }
             Expr::Exists { subquery, negated } => Transformed::yes(Expr::Exists {
                 subquery: sub_plan(subquery, values)?,
                 negated,
@@ -286,7 +335,9 @@ pub fn outer_references(plan: &LogicalPlan) -> Vec<(Column, DataType)> {
                     out.push((c.clone(), t.clone()));
                 }
             }
-            Expr::ScalarSubquery(sq) | Expr::Exists { subquery: sq, .. } => visit_plan(&sq.plan, out),
+            Expr::ScalarSubquery(sq) | Expr::Exists { subquery: sq, .. } => {
+                visit_plan(&sq.plan, out)
+            }
             Expr::InSubquery { expr, subquery, .. } => {
                 visit_expr(expr, out);
                 visit_plan(&subquery.plan, out);

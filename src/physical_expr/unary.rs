@@ -51,7 +51,11 @@ impl UnaryExpr {
             UnaryOp::Negative => expr.data_type().clone(),
             _ => DataType::Boolean,
         };
-        UnaryExpr { op, expr, data_type }
+        UnaryExpr {
+            op,
+            expr,
+            data_type,
+        }
     }
 }
 

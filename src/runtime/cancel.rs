@@ -1,7 +1,7 @@
 //! Cancellation: a shared flag every task checks between batches.
 
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use crate::error::{Error, Result};
 

@@ -2,8 +2,8 @@
 //! before holding data, and get a "resources exhausted" error naming the
 //! operator and sizes when the limit would be exceeded.
 
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use crate::error::{Error, Result};
 
@@ -54,7 +54,10 @@ impl MemoryPool {
                     )));
                 }
             }
-            match self.used.compare_exchange_weak(cur, new, Ordering::SeqCst, Ordering::Relaxed) {
+            match self
+                .used
+                .compare_exchange_weak(cur, new, Ordering::SeqCst, Ordering::Relaxed)
+            {
                 Ok(_) => {
                     self.peak.fetch_max(new, Ordering::Relaxed);
                     return Ok(());

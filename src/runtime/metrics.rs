@@ -1,7 +1,7 @@
 //! Per-operator metrics for `EXPLAIN ANALYZE`: rows, batches, time, and named counters.
 
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::time::Instant;
 
 use arrow::record_batch::RecordBatch;
@@ -36,7 +36,8 @@ impl Metrics {
     }
     /// Records one output batch.
     pub fn record_batch(&self, batch: &RecordBatch) {
-        self.output_rows.fetch_add(batch.num_rows(), Ordering::Relaxed);
+        self.output_rows
+            .fetch_add(batch.num_rows(), Ordering::Relaxed);
         self.output_batches.fetch_add(1, Ordering::Relaxed);
     }
     /// Adds elapsed time.

@@ -27,7 +27,10 @@ pub fn run_stages(plan: &Arc<dyn ExecutionPlan>, ctx: &Arc<TaskContext>) -> Resu
 }
 
 /// Runs the plan and returns each output partition's batches.
-pub fn collect_partitioned(plan: &Arc<dyn ExecutionPlan>, ctx: &Arc<TaskContext>) -> Result<Vec<Vec<RecordBatch>>> {
+pub fn collect_partitioned(
+    plan: &Arc<dyn ExecutionPlan>,
+    ctx: &Arc<TaskContext>,
+) -> Result<Vec<Vec<RecordBatch>>> {
     run_stages(plan, ctx)?;
     let n = plan.output_partitioning().partition_count();
     if n == 1 {
@@ -44,7 +47,10 @@ pub fn collect_partitioned(plan: &Arc<dyn ExecutionPlan>, ctx: &Arc<TaskContext>
 
 /// Runs the plan and returns all output batches, partition by partition in order.
 pub fn collect(plan: &Arc<dyn ExecutionPlan>, ctx: &Arc<TaskContext>) -> Result<Vec<RecordBatch>> {
-    Ok(collect_partitioned(plan, ctx)?.into_iter().flatten().collect())
+    Ok(collect_partitioned(plan, ctx)?
+        .into_iter()
+        .flatten()
+        .collect())
 }
 
 /// Runs the stages below the final one, then streams the final stage's partitions one after
@@ -54,27 +60,29 @@ pub fn execute_stream(plan: Arc<dyn ExecutionPlan>, ctx: Arc<TaskContext>) -> Re
     let n = plan.output_partitioning().partition_count();
     let mut partition = 0usize;
     let mut current: Option<BatchIter> = None;
-    Ok(Box::new(std::iter::from_fn(move || loop {
-        if let Err(e) = ctx.cancel.check() {
-            return Some(Err(e));
-        }
-        if let Some(it) = current.as_mut() {
-            match it.next() {
-                Some(b) => return Some(b),
-                None => current = None,
-            }
-        }
-        if partition >= n {
-            return None;
-        }
-        match plan.execute(partition, &ctx) {
-            Ok(it) => current = Some(it),
-            Err(e) => {
-                partition = n;
+    Ok(Box::new(std::iter::from_fn(move || {
+        loop {
+            if let Err(e) = ctx.cancel.check() {
                 return Some(Err(e));
             }
+            if let Some(it) = current.as_mut() {
+                match it.next() {
+                    Some(b) => return Some(b),
+                    None => current = None,
+                }
+            }
+            if partition >= n {
+                return None;
+            }
+            match plan.execute(partition, &ctx) {
+                Ok(it) => current = Some(it),
+                Err(e) => {
+                    partition = n;
+                    return Some(Err(e));
+                }
+            }
+            partition += 1;
         }
-        partition += 1;
     })))
 }
 

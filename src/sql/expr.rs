@@ -26,9 +26,15 @@ impl SqlPlanner<'_> {
     }
 
     /// Converts a SQL expression; unresolvable bare identifiers are tried with `fallback`.
-    pub fn sql_to_expr_with(&self, e: &ast::Expr, scope: &Scope, fallback: &IdentFallback) -> Result<Expr> {
+    pub fn sql_to_expr_with(
+        &self,
+        e: &ast::Expr,
+        scope: &Scope,
+        fallback: &IdentFallback,
+    ) -> Result<Expr> {
         let span = SqlSpan::from_parser(sqlparser::ast::Spanned::span(e));
-        self.convert(e, scope, fallback).map_err(|err| err.with_span(span))
+        self.convert(e, scope, fallback)
+            .map_err(|err| err.with_span(span))
     }
 
     fn convert(&self, e: &ast::Expr, scope: &Scope, fb: &IdentFallback) -> Result<Expr> {
@@ -58,14 +64,20 @@ impl SqlPlanner<'_> {
             ast::Expr::UnaryOp { op, expr } => match op {
                 UnaryOperator::Minus => match expr.as_ref() {
                     ast::Expr::Value(v) if matches!(v.value, Value::Number(..)) => {
-                        let Value::Number(n, l) = &v.value else { unreachable!() };
+                        let Value::Number(n, l) = &v.value else {
+                            unreachable!()
+                        };
                         Expr::Literal(literal(&Value::Number(format!("-{n}"), *l))?)
                     }
                     other => Expr::Negative(boxed(other)?),
                 },
                 UnaryOperator::Plus => rec(expr)?,
                 UnaryOperator::Not => Expr::Not(boxed(expr)?),
-                other => return Err(Error::not_implemented(format!("unary operator {other} is not supported"))),
+                other => {
+                    return Err(Error::not_implemented(format!(
+                        "unary operator {other} is not supported"
+                    )));
+                }
             },
             ast::Expr::BinaryOp { left, op, right } => self.binary(rec(left)?, op, rec(right)?)?,
             ast::Expr::IsNull(x) => Expr::IsNull(boxed(x)?),
@@ -76,9 +88,17 @@ impl SqlPlanner<'_> {
             ast::Expr::IsNotTrue(x) => Expr::IsBool(boxed(x)?, Some(true), true),
             ast::Expr::IsNotFalse(x) => Expr::IsBool(boxed(x)?, Some(false), true),
             ast::Expr::IsNotUnknown(x) => Expr::IsBool(boxed(x)?, None, true),
-            ast::Expr::IsDistinctFrom(a, b) => Expr::binary(rec(a)?, BinaryOp::IsDistinctFrom, rec(b)?),
-            ast::Expr::IsNotDistinctFrom(a, b) => Expr::binary(rec(a)?, BinaryOp::IsNotDistinctFrom, rec(b)?),
-            ast::Expr::InList { expr, list, negated } => {
+            ast::Expr::IsDistinctFrom(a, b) => {
+                Expr::binary(rec(a)?, BinaryOp::IsDistinctFrom, rec(b)?)
+            }
+            ast::Expr::IsNotDistinctFrom(a, b) => {
+                Expr::binary(rec(a)?, BinaryOp::IsNotDistinctFrom, rec(b)?)
+            }
+            ast::Expr::InList {
+                expr,
+                list,
+                negated,
+            } => {
                 if list.is_empty() {
                     // x IN () is false, x NOT IN () true
                     return Ok(Expr::Literal(ScalarValue::Boolean(Some(*negated))));
@@ -89,16 +109,27 @@ impl SqlPlanner<'_> {
                     negated: *negated,
                 }
             }
-            ast::Expr::InSubquery { expr, subquery, negated } => {
+            ast::Expr::InSubquery {
+                expr,
+                subquery,
+                negated,
+            } => {
                 let plan = self.plan_query(subquery, Some(scope))?;
                 check_single_column(&plan, "IN")?;
                 Expr::InSubquery {
                     expr: boxed(expr)?,
-                    subquery: Subquery { plan: Arc::new(plan) },
+                    subquery: Subquery {
+                        plan: Arc::new(plan),
+                    },
                     negated: *negated,
                 }
             }
-            ast::Expr::Between { expr, negated, low, high } => Expr::Between {
+            ast::Expr::Between {
+                expr,
+                negated,
+                low,
+                high,
+            } => Expr::Between {
                 expr: boxed(expr)?,
                 negated: *negated,
                 low: boxed(low)?,
@@ -126,7 +157,11 @@ impl SqlPlanner<'_> {
                     Some(v) => match &v.value {
                         Value::SingleQuotedString(s) if s.chars().count() == 1 => s.chars().next(),
                         Value::SingleQuotedString(s) if s.is_empty() => None,
-                        other => return Err(Error::plan(format!("ESCAPE must be a single character, got {other}"))),
+                        other => {
+                            return Err(Error::plan(format!(
+                                "ESCAPE must be a single character, got {other}"
+                            )));
+                        }
                     },
                 };
                 Expr::Like {
@@ -138,7 +173,11 @@ impl SqlPlanner<'_> {
                 }
             }
             ast::Expr::Cast {
-                kind, expr, data_type, format, ..
+                kind,
+                expr,
+                data_type,
+                format,
+                ..
             } => {
                 if format.is_some() {
                     return Err(Error::not_implemented("CAST ... FORMAT is not supported"));
@@ -146,7 +185,9 @@ impl SqlPlanner<'_> {
                 let t = sql_to_arrow_type(data_type)?;
                 let inner = rec(expr)?;
                 // interval strings need the interval parser, not Arrow's cast
-                if let (DataType::Interval(_), Expr::Literal(ScalarValue::Utf8(Some(s)))) = (&t, &inner) {
+                if let (DataType::Interval(_), Expr::Literal(ScalarValue::Utf8(Some(s)))) =
+                    (&t, &inner)
+                {
                     return interval_literal(s).map(Expr::Literal);
                 }
                 Expr::Cast {
@@ -157,17 +198,34 @@ impl SqlPlanner<'_> {
             }
             ast::Expr::Extract { field, expr, .. } => {
                 let name = datetime_field_name(field);
-                self.call_scalar("date_part", vec![Expr::Literal(ScalarValue::Utf8(Some(name))), rec(expr)?])?
+                self.call_scalar(
+                    "date_part",
+                    vec![Expr::Literal(ScalarValue::Utf8(Some(name))), rec(expr)?],
+                )?
             }
             ast::Expr::Ceil { expr, field } | ast::Expr::Floor { expr, field } => {
-                let f = if matches!(e, ast::Expr::Ceil { .. }) { "ceil" } else { "floor" };
+                let f = if matches!(e, ast::Expr::Ceil { .. }) {
+                    "ceil"
+                } else {
+                    "floor"
+                };
                 match field {
-                    ast::CeilFloorKind::DateTimeField(ast::DateTimeField::NoDateTime) => self.call_scalar(f, vec![rec(expr)?])?,
-                    ast::CeilFloorKind::Scale(v) => self.call_scalar(f, vec![rec(expr)?, Expr::Literal(literal(&v.value)?)])?,
-                    other => return Err(Error::not_implemented(format!("{f}(... TO {other:?}) is not supported"))),
+                    ast::CeilFloorKind::DateTimeField(ast::DateTimeField::NoDateTime) => {
+                        self.call_scalar(f, vec![rec(expr)?])?
+                    }
+                    ast::CeilFloorKind::Scale(v) => {
+                        self.call_scalar(f, vec![rec(expr)?, Expr::Literal(literal(&v.value)?)])?
+                    }
+                    other => {
+                        return Err(Error::not_implemented(format!(
+                            "{f}(... TO {other:?}) is not supported"
+                        )));
+                    }
                 }
             }
-            ast::Expr::Position { expr, r#in } => self.call_scalar("position", vec![rec(r#in)?, rec(expr)?])?,
+            ast::Expr::Position { expr, r#in } => {
+                self.call_scalar("position", vec![rec(r#in)?, rec(expr)?])?
+            }
             ast::Expr::Substring {
                 expr,
                 substring_from,
@@ -222,21 +280,36 @@ impl SqlPlanner<'_> {
             ast::Expr::Exists { subquery, negated } => {
                 let plan = self.plan_query(subquery, Some(scope))?;
                 Expr::Exists {
-                    subquery: Subquery { plan: Arc::new(plan) },
+                    subquery: Subquery {
+                        plan: Arc::new(plan),
+                    },
                     negated: *negated,
                 }
             }
             ast::Expr::Subquery(q) => {
                 let plan = self.plan_query(q, Some(scope))?;
                 check_single_column(&plan, "scalar")?;
-                Expr::ScalarSubquery(Subquery { plan: Arc::new(plan) })
+                Expr::ScalarSubquery(Subquery {
+                    plan: Arc::new(plan),
+                })
             }
             ast::Expr::AnyOp {
-                left, compare_op, right, ..
+                left,
+                compare_op,
+                right,
+                ..
             } => self.quantified(left, compare_op, right, scope, fb, true)?,
-            ast::Expr::AllOp { left, compare_op, right } => self.quantified(left, compare_op, right, scope, fb, false)?,
+            ast::Expr::AllOp {
+                left,
+                compare_op,
+                right,
+            } => self.quantified(left, compare_op, right, scope, fb, false)?,
             ast::Expr::Collate { expr, .. } => rec(expr)?,
-            other => return Err(Error::not_implemented(format!("expression is not supported: {other}"))),
+            other => {
+                return Err(Error::not_implemented(format!(
+                    "expression is not supported: {other}"
+                )));
+            }
         })
     }
 
@@ -268,7 +341,11 @@ impl SqlPlanner<'_> {
                 let both = Expr::binary(l, BinaryOp::And, r);
                 return Ok(either.and(both.not()));
             }
-            other => return Err(Error::not_implemented(format!("operator {other} is not supported"))),
+            other => {
+                return Err(Error::not_implemented(format!(
+                    "operator {other} is not supported"
+                )));
+            }
         };
         Ok(Expr::binary(l, op, r))
     }
@@ -300,7 +377,9 @@ impl SqlPlanner<'_> {
             check_single_column(&plan, "ANY")?;
             return Ok(Expr::InSubquery {
                 expr: Box::new(self.sql_to_expr_with(left, scope, fb)?),
-                subquery: Subquery { plan: Arc::new(plan) },
+                subquery: Subquery {
+                    plan: Arc::new(plan),
+                },
                 negated: false,
             });
         }
@@ -309,7 +388,9 @@ impl SqlPlanner<'_> {
             check_single_column(&plan, "ALL")?;
             return Ok(Expr::InSubquery {
                 expr: Box::new(self.sql_to_expr_with(left, scope, fb)?),
-                subquery: Subquery { plan: Arc::new(plan) },
+                subquery: Subquery {
+                    plan: Arc::new(plan),
+                },
                 negated: true,
             });
         }
@@ -340,18 +421,30 @@ impl SqlPlanner<'_> {
         let decisive = if any { cmp.clone() } else { cmp.clone().not() };
         let unknown = Expr::IsNull(Box::new(cmp));
         let aggregates = vec![agg(decisive), agg(unknown)];
-        let agg_plan = LogicalPlanBuilder::from(values).aggregate(vec![], aggregates)?.build();
+        let agg_plan = LogicalPlanBuilder::from(values)
+            .aggregate(vec![], aggregates)?
+            .build();
         let s = agg_plan.schema().clone();
         let case = Expr::Case {
             operand: None,
             when_then: vec![
-                (Expr::Column(s.column(0)), Expr::Literal(ScalarValue::Boolean(Some(any)))),
-                (Expr::Column(s.column(1)), Expr::Literal(ScalarValue::Boolean(None))),
+                (
+                    Expr::Column(s.column(0)),
+                    Expr::Literal(ScalarValue::Boolean(Some(any))),
+                ),
+                (
+                    Expr::Column(s.column(1)),
+                    Expr::Literal(ScalarValue::Boolean(None)),
+                ),
             ],
             else_expr: Some(Box::new(Expr::Literal(ScalarValue::Boolean(Some(!any))))),
         };
-        let plan = LogicalPlanBuilder::from(agg_plan).project(vec![case.alias("__quantified")])?.build();
-        Ok(Expr::ScalarSubquery(Subquery { plan: Arc::new(plan) }))
+        let plan = LogicalPlanBuilder::from(agg_plan)
+            .project(vec![case.alias("__quantified")])?
+            .build();
+        Ok(Expr::ScalarSubquery(Subquery {
+            plan: Arc::new(plan),
+        }))
     }
 
     fn interval(&self, i: &ast::Interval) -> Result<Expr> {
@@ -362,7 +455,9 @@ impl SqlPlanner<'_> {
                 other => other.to_string(),
             },
             other => {
-                return Err(Error::not_implemented(format!("INTERVAL needs a literal, got {other}")));
+                return Err(Error::not_implemented(format!(
+                    "INTERVAL needs a literal, got {other}"
+                )));
             }
         };
         let text = match &i.leading_field {
@@ -445,8 +540,16 @@ pub fn literal(v: &Value) -> Result<ScalarValue> {
                 .map_err(|_| Error::plan(format!("invalid hex literal X'{h}'")))?;
             ScalarValue::Binary(Some(bytes))
         }
-        Value::Placeholder(p) => return Err(Error::not_implemented(format!("parameter {p} is not supported"))),
-        other => return Err(Error::not_implemented(format!("literal {other} is not supported"))),
+        Value::Placeholder(p) => {
+            return Err(Error::not_implemented(format!(
+                "parameter {p} is not supported"
+            )));
+        }
+        other => {
+            return Err(Error::not_implemented(format!(
+                "literal {other} is not supported"
+            )));
+        }
     })
 }
 
@@ -455,7 +558,10 @@ pub fn literal(v: &Value) -> Result<ScalarValue> {
 fn number_literal(n: &str) -> Result<ScalarValue> {
     let bad = || Error::plan(format!("invalid number {n}"));
     if n.contains(['e', 'E']) {
-        return n.parse::<f64>().map(|f| ScalarValue::Float64(Some(f))).map_err(|_| bad());
+        return n
+            .parse::<f64>()
+            .map(|f| ScalarValue::Float64(Some(f)))
+            .map_err(|_| bad());
     }
     if !n.contains('.') {
         if let Ok(i) = n.parse::<i64>() {
@@ -470,11 +576,20 @@ fn number_literal(n: &str) -> Result<ScalarValue> {
     let int_part = int_part.trim_start_matches('0');
     let precision = (int_part.len() + frac_part.len()).max(1);
     if precision > 38 {
-        return n.parse::<f64>().map(|f| ScalarValue::Float64(Some(f))).map_err(|_| bad());
+        return n
+            .parse::<f64>()
+            .map(|f| ScalarValue::Float64(Some(f)))
+            .map_err(|_| bad());
     }
-    let mut value: i128 = format!("{int_part}{frac_part}").parse::<i128>().or_else(|_| {
-        if int_part.is_empty() && frac_part.is_empty() { Ok(0) } else { Err(bad()) }
-    })?;
+    let mut value: i128 = format!("{int_part}{frac_part}")
+        .parse::<i128>()
+        .or_else(|_| {
+            if int_part.is_empty() && frac_part.is_empty() {
+                Ok(0)
+            } else {
+                Err(bad())
+            }
+        })?;
     if neg {
         value = -value;
     }
@@ -501,13 +616,25 @@ mod tests {
     #[test]
     fn number_literals() {
         assert_eq!(number_literal("42").unwrap(), ScalarValue::Int64(Some(42)));
-        assert_eq!(number_literal("0.06").unwrap(), ScalarValue::Decimal128(Some(6), 2, 2));
-        assert_eq!(number_literal("-1.50").unwrap(), ScalarValue::Decimal128(Some(-150), 3, 2));
-        assert_eq!(number_literal("1e3").unwrap(), ScalarValue::Float64(Some(1000.0)));
+        assert_eq!(
+            number_literal("0.06").unwrap(),
+            ScalarValue::Decimal128(Some(6), 2, 2)
+        );
+        assert_eq!(
+            number_literal("-1.50").unwrap(),
+            ScalarValue::Decimal128(Some(-150), 3, 2)
+        );
+        assert_eq!(
+            number_literal("1e3").unwrap(),
+            ScalarValue::Float64(Some(1000.0))
+        );
         assert_eq!(
             number_literal("-9223372036854775808").unwrap(),
             ScalarValue::Int64(Some(i64::MIN))
         );
-        assert!(matches!(number_literal("99999999999999999999").unwrap(), ScalarValue::Decimal128(..)));
+        assert!(matches!(
+            number_literal("99999999999999999999").unwrap(),
+            ScalarValue::Decimal128(..)
+        ));
     }
 }

@@ -2,10 +2,14 @@
 //! and window functions (`OVER (PARTITION BY .. ORDER BY .. frame)`).
 
 use datafusion_common::ScalarValue;
-use sqlparser::ast::{self, DuplicateTreatment, FunctionArg, FunctionArgExpr, FunctionArguments, WindowType};
+use sqlparser::ast::{
+    self, DuplicateTreatment, FunctionArg, FunctionArgExpr, FunctionArguments, WindowType,
+};
 
 use crate::error::{Error, Result};
-use crate::logical::expr::{AggregateCall, Expr, FrameBound, FrameUnits, ScalarCall, WindowCall, WindowFrame, WindowFunc};
+use crate::logical::expr::{
+    AggregateCall, Expr, FrameBound, FrameUnits, ScalarCall, WindowCall, WindowFrame, WindowFunc,
+};
 use crate::sql::expr::IdentFallback;
 use crate::sql::planner::SqlPlanner;
 use crate::sql::scope::Scope;
@@ -18,7 +22,12 @@ impl SqlPlanner<'_> {
     }
 
     /// Converts a function call.
-    pub(crate) fn function(&self, f: &ast::Function, scope: &Scope, fb: &IdentFallback) -> Result<Expr> {
+    pub(crate) fn function(
+        &self,
+        f: &ast::Function,
+        scope: &Scope,
+        fb: &IdentFallback,
+    ) -> Result<Expr> {
         let name = f
             .name
             .0
@@ -32,26 +41,43 @@ impl SqlPlanner<'_> {
         let (distinct, arg_list): (bool, Vec<FunctionArg>) = match &f.args {
             FunctionArguments::None => (false, vec![]),
             FunctionArguments::Subquery(_) => {
-                return Err(Error::not_implemented(format!("{name}(subquery) is not supported")));
+                return Err(Error::not_implemented(format!(
+                    "{name}(subquery) is not supported"
+                )));
             }
             FunctionArguments::List(l) => {
                 if !l.clauses.is_empty() {
-                    return Err(Error::not_implemented(format!("clauses inside {name}(...) are not supported")));
+                    return Err(Error::not_implemented(format!(
+                        "clauses inside {name}(...) are not supported"
+                    )));
                 }
-                (matches!(l.duplicate_treatment, Some(DuplicateTreatment::Distinct)), l.args.clone())
+                (
+                    matches!(l.duplicate_treatment, Some(DuplicateTreatment::Distinct)),
+                    l.args.clone(),
+                )
             }
         };
         let mut args = vec![];
         let mut star = false;
         for a in &arg_list {
             match a {
-                FunctionArg::Unnamed(FunctionArgExpr::Expr(e)) => args.push(self.sql_to_expr_with(e, scope, fb)?),
-                FunctionArg::Unnamed(FunctionArgExpr::Wildcard | FunctionArgExpr::QualifiedWildcard(_)) => star = true,
-                other => return Err(Error::not_implemented(format!("argument {other} of {name}() is not supported"))),
+                FunctionArg::Unnamed(FunctionArgExpr::Expr(e)) => {
+                    args.push(self.sql_to_expr_with(e, scope, fb)?)
+                }
+                FunctionArg::Unnamed(
+                    FunctionArgExpr::Wildcard | FunctionArgExpr::QualifiedWildcard(_),
+                ) => star = true,
+                other => {
+                    return Err(Error::not_implemented(format!(
+                        "argument {other} of {name}() is not supported"
+                    )));
+                }
             }
         }
         if star && name != "count" {
-            return Err(Error::plan(format!("{name}(*) is not valid; only count(*) takes *")));
+            return Err(Error::plan(format!(
+                "{name}(*) is not valid; only count(*) takes *"
+            )));
         }
         let filter = match &f.filter {
             Some(x) => Some(Box::new(self.sql_to_expr_with(x, scope, fb)?)),
@@ -62,11 +88,15 @@ impl SqlPlanner<'_> {
             let spec = match over {
                 WindowType::WindowSpec(s) => s,
                 WindowType::NamedWindow(n) => {
-                    return Err(Error::not_implemented(format!("named window {n} is not supported")));
+                    return Err(Error::not_implemented(format!(
+                        "named window {n} is not supported"
+                    )));
                 }
             };
             if filter.is_some() {
-                return Err(Error::not_implemented("FILTER on window functions is not supported"));
+                return Err(Error::not_implemented(
+                    "FILTER on window functions is not supported",
+                ));
             }
             let func = match name.as_str() {
                 "row_number" => WindowFunc::RowNumber,
@@ -121,7 +151,9 @@ impl SqlPlanner<'_> {
             }));
         }
         if distinct || filter.is_some() {
-            return Err(Error::plan(format!("{name}() is not an aggregate function; DISTINCT/FILTER are not allowed")));
+            return Err(Error::plan(format!(
+                "{name}() is not an aggregate function; DISTINCT/FILTER are not allowed"
+            )));
         }
         match name.as_str() {
             "if" | "iif" => {
@@ -140,7 +172,14 @@ impl SqlPlanner<'_> {
                 }
             }
             "current_date" | "current_timestamp" | "now" | "localtimestamp" if args.is_empty() => {
-                self.call_scalar(if name == "current_date" { "current_date" } else { "now" }, vec![])
+                self.call_scalar(
+                    if name == "current_date" {
+                        "current_date"
+                    } else {
+                        "now"
+                    },
+                    vec![],
+                )
             }
             _ => self.call_scalar(&name, args),
         }
@@ -157,14 +196,18 @@ impl SqlPlanner<'_> {
             Some(b) => self.frame_bound(b, false)?,
             None => FrameBound::CurrentRow,
         };
-        if matches!(start, FrameBound::UnboundedFollowing) || matches!(end, FrameBound::UnboundedPreceding) {
+        if matches!(start, FrameBound::UnboundedFollowing)
+            || matches!(end, FrameBound::UnboundedPreceding)
+        {
             return Err(Error::plan("invalid window frame bounds"));
         }
         if units == FrameUnits::Range
             && (matches!(start, FrameBound::Preceding(n) | FrameBound::Following(n) if n > 0)
                 || matches!(end, FrameBound::Preceding(n) | FrameBound::Following(n) if n > 0))
         {
-            return Err(Error::not_implemented("RANGE frames with offsets are not supported; use ROWS"));
+            return Err(Error::not_implemented(
+                "RANGE frames with offsets are not supported; use ROWS",
+            ));
         }
         Ok(WindowFrame { units, start, end })
     }

@@ -12,6 +12,6 @@ pub mod select;
 pub mod statement;
 pub mod table_function;
 
-pub use parser::{parse_sql, FlintStatement};
+pub use parser::{FlintStatement, parse_sql};
 pub use planner::{PlannerContext, SqlPlanner};
 pub use statement::StatementPlan;

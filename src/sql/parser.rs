@@ -49,7 +49,9 @@ pub fn parse_sql(sql: &str) -> Result<Vec<FlintStatement>> {
             break;
         }
         if is_create_external(&parser) {
-            out.push(FlintStatement::CreateExternalTable(parse_create_external(&mut parser)?));
+            out.push(FlintStatement::CreateExternalTable(parse_create_external(
+                &mut parser,
+            )?));
         } else {
             out.push(FlintStatement::Sql(Box::new(parser.parse_statement()?)));
         }
@@ -58,7 +60,10 @@ pub fn parse_sql(sql: &str) -> Result<Vec<FlintStatement>> {
             let span = SqlSpan::from_parser(next.span);
             return Err(Error::new(
                 crate::error::ErrorKind::SqlSyntax,
-                format!("syntax error: expected end of statement, found {}", next.token),
+                format!(
+                    "syntax error: expected end of statement, found {}",
+                    next.token
+                ),
             )
             .with_span(span));
         }
@@ -70,7 +75,8 @@ fn is_create_external(parser: &Parser) -> bool {
     let t = |i: usize| parser.peek_nth_token(i).token;
     let kw = |tok: Token, k: Keyword| matches!(tok, Token::Word(w) if w.keyword == k);
     kw(t(0), Keyword::CREATE)
-        && (kw(t(1), Keyword::EXTERNAL) || (kw(t(1), Keyword::OR) && kw(t(2), Keyword::REPLACE) && kw(t(3), Keyword::EXTERNAL)))
+        && (kw(t(1), Keyword::EXTERNAL)
+            || (kw(t(1), Keyword::OR) && kw(t(2), Keyword::REPLACE) && kw(t(3), Keyword::EXTERNAL)))
 }
 
 fn parse_create_external(p: &mut Parser) -> Result<CreateExternalTable> {
@@ -102,7 +108,7 @@ fn parse_create_external(p: &mut Parser) -> Result<CreateExternalTable> {
                         return Err(Error::new(
                             crate::error::ErrorKind::SqlSyntax,
                             format!("syntax error: expected an option name, found {other}"),
-                        ))
+                        ));
                     }
                 };
                 let _ = p.consume_token(&Token::Eq);
@@ -113,8 +119,10 @@ fn parse_create_external(p: &mut Parser) -> Result<CreateExternalTable> {
                     other => {
                         return Err(Error::new(
                             crate::error::ErrorKind::SqlSyntax,
-                            format!("syntax error: expected a value for option {key}, found {other}"),
-                        ))
+                            format!(
+                                "syntax error: expected a value for option {key}, found {other}"
+                            ),
+                        ));
                     }
                 };
                 options.push((key.to_lowercase(), value));
@@ -131,8 +139,11 @@ fn parse_create_external(p: &mut Parser) -> Result<CreateExternalTable> {
             break;
         }
     }
-    let format = format.ok_or_else(|| Error::plan("CREATE EXTERNAL TABLE needs STORED AS PARQUET or STORED AS CSV"))?;
-    let location = location.ok_or_else(|| Error::plan("CREATE EXTERNAL TABLE needs LOCATION 'path'"))?;
+    let format = format.ok_or_else(|| {
+        Error::plan("CREATE EXTERNAL TABLE needs STORED AS PARQUET or STORED AS CSV")
+    })?;
+    let location =
+        location.ok_or_else(|| Error::plan("CREATE EXTERNAL TABLE needs LOCATION 'path'"))?;
     Ok(CreateExternalTable {
         name,
         columns,

@@ -27,7 +27,12 @@ pub trait PlannerContext {
     /// Settings.
     fn config(&self) -> &SessionConfig;
     /// A table over a file path or URL (for `FROM 'x.parquet'` and `read_parquet`).
-    fn file_table(&self, location: &str, format: Option<&str>, options: &[(String, String)]) -> Result<Arc<dyn TableProvider>>;
+    fn file_table(
+        &self,
+        location: &str,
+        format: Option<&str>,
+        options: &[(String, String)],
+    ) -> Result<Arc<dyn TableProvider>>;
 }
 
 /// Plans SQL queries.
@@ -58,6 +63,10 @@ impl<'a> SqlPlanner<'a> {
 
     /// A CTE by name, innermost first.
     pub(crate) fn cte(&self, name: &str) -> Option<Arc<LogicalPlan>> {
-        self.ctes.borrow().iter().rev().find_map(|m| m.get(name).cloned())
+        self.ctes
+            .borrow()
+            .iter()
+            .rev()
+            .find_map(|m| m.get(name).cloned())
     }
 }

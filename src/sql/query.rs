@@ -15,7 +15,7 @@ use crate::logical::expr_schema::coerce_expr;
 use crate::logical::plan::LogicalPlan;
 use crate::logical::schema::PlanSchema;
 use crate::sql::planner::SqlPlanner;
-use crate::sql::scope::{normalize_ident, Scope};
+use crate::sql::scope::{Scope, normalize_ident};
 
 impl SqlPlanner<'_> {
     /// Plans a query; `outer` is the enclosing query's scope for correlated subqueries.
@@ -33,12 +33,24 @@ impl SqlPlanner<'_> {
         let result = (|| {
             for cte in &with.cte_tables {
                 let name = normalize_ident(&cte.alias.name);
-                if self.ctes.borrow().last().is_some_and(|m| m.contains_key(&name)) {
-                    return Err(Error::plan(format!("WITH query name \"{name}\" specified more than once")));
+                if self
+                    .ctes
+                    .borrow()
+                    .last()
+                    .is_some_and(|m| m.contains_key(&name))
+                {
+                    return Err(Error::plan(format!(
+                        "WITH query name \"{name}\" specified more than once"
+                    )));
                 }
                 let mut b = LogicalPlanBuilder::from(self.plan_query(&cte.query, outer)?);
                 if !cte.alias.columns.is_empty() {
-                    let names: Vec<String> = cte.alias.columns.iter().map(|c| normalize_ident(&c.name)).collect();
+                    let names: Vec<String> = cte
+                        .alias
+                        .columns
+                        .iter()
+                        .map(|c| normalize_ident(&c.name))
+                        .collect();
                     b = b.rename_columns(&names)?;
                 }
                 let plan = b.alias(name.clone())?.build();
@@ -57,7 +69,9 @@ impl SqlPlanner<'_> {
             None => vec![],
             Some(o) => match &o.kind {
                 OrderByKind::Expressions(e) => e.clone(),
-                OrderByKind::All(_) => return Err(Error::not_implemented("ORDER BY ALL is not supported")),
+                OrderByKind::All(_) => {
+                    return Err(Error::not_implemented("ORDER BY ALL is not supported"));
+                }
             },
         };
         let plan = match q.body.as_ref() {
@@ -73,7 +87,11 @@ impl SqlPlanner<'_> {
         };
         let (skip, fetch) = match &q.limit_clause {
             None => (0, None),
-            Some(LimitClause::LimitOffset { limit, offset, limit_by }) => {
+            Some(LimitClause::LimitOffset {
+                limit,
+                offset,
+                limit_by,
+            }) => {
                 if !limit_by.is_empty() {
                     return Err(Error::not_implemented("LIMIT BY is not supported"));
                 }
@@ -95,7 +113,9 @@ impl SqlPlanner<'_> {
         let fetch = match &q.fetch {
             Some(f) => {
                 if f.percent || f.with_ties {
-                    return Err(Error::not_implemented("FETCH ... PERCENT / WITH TIES is not supported"));
+                    return Err(Error::not_implemented(
+                        "FETCH ... PERCENT / WITH TIES is not supported",
+                    ));
                 }
                 match &f.quantity {
                     Some(e) => self.const_count(e, "FETCH")?,
@@ -114,7 +134,9 @@ impl SqlPlanner<'_> {
     pub(crate) fn const_count(&self, e: &ast::Expr, what: &str) -> Result<Option<usize>> {
         let span = SqlSpan::from_parser(sqlparser::ast::Spanned::span(e));
         let scope = Scope::empty(None);
-        let expr = self.sql_to_expr(e, &scope).map_err(|err| err.with_span(span))?;
+        let expr = self
+            .sql_to_expr(e, &scope)
+            .map_err(|err| err.with_span(span))?;
         let v = self.eval_const(expr)?;
         match v {
             v if v.is_null() => Ok(None),
@@ -122,8 +144,13 @@ impl SqlPlanner<'_> {
             other => {
                 let as_i64 = other.cast_to(&arrow::datatypes::DataType::Int64);
                 match as_i64 {
-                    Ok(ScalarValue::Int64(Some(n))) if n >= 0 && other.data_type().is_integer() => Ok(Some(n as usize)),
-                    _ => Err(Error::plan(format!("{what} must be a non-negative integer, got {other}")).with_span(span)),
+                    Ok(ScalarValue::Int64(Some(n))) if n >= 0 && other.data_type().is_integer() => {
+                        Ok(Some(n as usize))
+                    }
+                    _ => Err(Error::plan(format!(
+                        "{what} must be a non-negative integer, got {other}"
+                    ))
+                    .with_span(span)),
                 }
             }
         }
@@ -147,7 +174,11 @@ impl SqlPlanner<'_> {
     }
 
     /// Plans UNION / INTERSECT / EXCEPT trees, parenthesized queries and VALUES.
-    pub(crate) fn plan_set_expr(&self, body: &SetExpr, outer: Option<&Scope>) -> Result<LogicalPlan> {
+    pub(crate) fn plan_set_expr(
+        &self,
+        body: &SetExpr,
+        outer: Option<&Scope>,
+    ) -> Result<LogicalPlan> {
         match body {
             SetExpr::Select(s) => self.plan_select(s, outer, &[]),
             SetExpr::Query(q) => self.plan_query(q, outer),
@@ -163,35 +194,61 @@ impl SqlPlanner<'_> {
                 let all = match set_quantifier {
                     SetQuantifier::All => true,
                     SetQuantifier::Distinct | SetQuantifier::None => false,
-                    other => return Err(Error::not_implemented(format!("set quantifier {other} is not supported"))),
+                    other => {
+                        return Err(Error::not_implemented(format!(
+                            "set quantifier {other} is not supported"
+                        )));
+                    }
                 };
                 let b = LogicalPlanBuilder::from(l);
                 Ok(match op {
                     SetOperator::Union => {
                         let u = b.union(r)?;
-                        if all { u.build() } else { u.distinct()?.build() }
+                        if all {
+                            u.build()
+                        } else {
+                            u.distinct()?.build()
+                        }
                     }
                     SetOperator::Intersect => b.intersect_or_except(r, true, all)?.build(),
-                    SetOperator::Except | SetOperator::Minus => b.intersect_or_except(r, false, all)?.build(),
+                    SetOperator::Except | SetOperator::Minus => {
+                        b.intersect_or_except(r, false, all)?.build()
+                    }
                 })
             }
-            other => Err(Error::not_implemented(format!("query body is not supported: {other}"))),
+            other => Err(Error::not_implemented(format!(
+                "query body is not supported: {other}"
+            ))),
         }
     }
 
     /// `VALUES (..), (..)`.
-    pub(crate) fn plan_values(&self, v: &ast::Values, outer: Option<&Scope>) -> Result<LogicalPlan> {
+    pub(crate) fn plan_values(
+        &self,
+        v: &ast::Values,
+        outer: Option<&Scope>,
+    ) -> Result<LogicalPlan> {
         let empty = Scope::empty(outer);
         let rows = v
             .rows
             .iter()
-            .map(|r| r.content.iter().map(|e| self.sql_to_expr(e, &empty)).collect::<Result<Vec<_>>>())
+            .map(|r| {
+                r.content
+                    .iter()
+                    .map(|e| self.sql_to_expr(e, &empty))
+                    .collect::<Result<Vec<_>>>()
+            })
             .collect::<Result<Vec<_>>>()?;
         Ok(LogicalPlanBuilder::values(rows)?.build())
     }
 
     /// ORDER BY over the output of a set operation: ordinals, output names, or expressions of them.
-    fn order_by_output(&self, plan: LogicalPlan, order_by: &[ast::OrderByExpr], outer: Option<&Scope>) -> Result<LogicalPlan> {
+    fn order_by_output(
+        &self,
+        plan: LogicalPlan,
+        order_by: &[ast::OrderByExpr],
+        outer: Option<&Scope>,
+    ) -> Result<LogicalPlan> {
         let schema = plan.schema().clone();
         let scope = Scope {
             schema: schema.clone(),
@@ -216,11 +273,14 @@ impl SqlPlanner<'_> {
     pub(crate) fn ordinal(&self, e: &ast::Expr, len: usize) -> Result<usize> {
         let span = SqlSpan::from_parser(sqlparser::ast::Spanned::span(e));
         let text = e.to_string();
-        let k: i64 = text
-            .parse()
-            .map_err(|_| Error::plan(format!("position {text} is not an integer")).with_span(span))?;
+        let k: i64 = text.parse().map_err(|_| {
+            Error::plan(format!("position {text} is not an integer")).with_span(span)
+        })?;
         if k < 1 || k as usize > len {
-            return Err(Error::plan(format!("position {k} is not in select list (1..{len})")).with_span(span));
+            return Err(
+                Error::plan(format!("position {k} is not in select list (1..{len})"))
+                    .with_span(span),
+            );
         }
         Ok(k as usize - 1)
     }

@@ -7,27 +7,37 @@ use sqlparser::ast::{self, JoinConstraint, JoinOperator, TableFactor, TableWithJ
 
 use crate::catalog::CatalogEntry;
 use crate::error::{Error, Result, SqlSpan};
-use crate::logical::builder::{using_columns, LogicalPlanBuilder};
+use crate::logical::builder::{LogicalPlanBuilder, using_columns};
 use crate::logical::expr::Expr;
 use crate::logical::plan::{JoinType, LogicalPlan};
 use crate::sql::planner::SqlPlanner;
-use crate::sql::scope::{normalize_ident, Scope, UsingColumn};
+use crate::sql::scope::{Scope, UsingColumn, normalize_ident};
 
 impl SqlPlanner<'_> {
     /// Plans a FROM list (comma-separated items are cross joined).
-    pub(crate) fn plan_from(&self, from: &[TableWithJoins], outer: Option<&Scope>) -> Result<(LogicalPlan, Vec<UsingColumn>)> {
+    pub(crate) fn plan_from(
+        &self,
+        from: &[TableWithJoins],
+        outer: Option<&Scope>,
+    ) -> Result<(LogicalPlan, Vec<UsingColumn>)> {
         let mut iter = from.iter();
         let first = iter.next().ok_or_else(|| Error::internal("empty FROM"))?;
         let (mut plan, mut using) = self.plan_table_with_joins(first, outer)?;
         for twj in iter {
             let (right, u) = self.plan_table_with_joins(twj, outer)?;
             using.extend(u);
-            plan = LogicalPlanBuilder::from(plan).cross_join(Arc::new(right))?.build();
+            plan = LogicalPlanBuilder::from(plan)
+                .cross_join(Arc::new(right))?
+                .build();
         }
         Ok((plan, using))
     }
 
-    fn plan_table_with_joins(&self, twj: &TableWithJoins, outer: Option<&Scope>) -> Result<(LogicalPlan, Vec<UsingColumn>)> {
+    fn plan_table_with_joins(
+        &self,
+        twj: &TableWithJoins,
+        outer: Option<&Scope>,
+    ) -> Result<(LogicalPlan, Vec<UsingColumn>)> {
         let (mut plan, mut using) = self.plan_table_factor(&twj.relation, outer)?;
         for join in &twj.joins {
             let (right, ru) = self.plan_table_factor(&join.relation, outer)?;
@@ -48,7 +58,9 @@ impl SqlPlanner<'_> {
         using_so_far: &[UsingColumn],
     ) -> Result<(LogicalPlan, Vec<UsingColumn>)> {
         let (join_type, constraint) = match op {
-            JoinOperator::Join(c) | JoinOperator::Inner(c) | JoinOperator::StraightJoin(c) => (JoinType::Inner, c),
+            JoinOperator::Join(c) | JoinOperator::Inner(c) | JoinOperator::StraightJoin(c) => {
+                (JoinType::Inner, c)
+            }
             JoinOperator::Left(c) | JoinOperator::LeftOuter(c) => (JoinType::Left, c),
             JoinOperator::Right(c) | JoinOperator::RightOuter(c) => (JoinType::Right, c),
             JoinOperator::FullOuter(c) => (JoinType::Full, c),
@@ -57,13 +69,22 @@ impl SqlPlanner<'_> {
             JoinOperator::Anti(c) | JoinOperator::LeftAnti(c) => (JoinType::LeftAnti, c),
             JoinOperator::RightSemi(c) => (JoinType::RightSemi, c),
             JoinOperator::RightAnti(c) => (JoinType::RightAnti, c),
-            other => return Err(Error::not_implemented(format!("join operator {other:?} is not supported"))),
+            other => {
+                return Err(Error::not_implemented(format!(
+                    "join operator {other:?} is not supported"
+                )));
+            }
         };
         let right = Arc::new(right);
         let names: Vec<String> = match constraint {
             JoinConstraint::Using(cols) => cols
                 .iter()
-                .map(|c| c.0.last().and_then(|p| p.as_ident()).map(normalize_ident).unwrap_or_default())
+                .map(|c| {
+                    c.0.last()
+                        .and_then(|p| p.as_ident())
+                        .map(normalize_ident)
+                        .unwrap_or_default()
+                })
                 .collect(),
             JoinConstraint::Natural => {
                 let r = right.schema();
@@ -85,9 +106,13 @@ impl SqlPlanner<'_> {
                 };
                 let e = self.sql_to_expr(cond, &scope)?;
                 if e.contains_aggregate() {
-                    return Err(Error::plan("aggregate functions are not allowed in JOIN conditions"));
+                    return Err(Error::plan(
+                        "aggregate functions are not allowed in JOIN conditions",
+                    ));
                 }
-                let plan = LogicalPlanBuilder::from(left).join_on(right, join_type, Some(e))?.build();
+                let plan = LogicalPlanBuilder::from(left)
+                    .join_on(right, join_type, Some(e))?
+                    .build();
                 Ok((plan, vec![]))
             }
             JoinConstraint::Using(_) | JoinConstraint::Natural => {
@@ -96,7 +121,9 @@ impl SqlPlanner<'_> {
                     .iter()
                     .map(|(l, r)| (Expr::Column(l.clone()), Expr::Column(r.clone())))
                     .collect();
-                let plan = LogicalPlanBuilder::from(left).join_detailed(right, join_type, on, None, false)?.build();
+                let plan = LogicalPlanBuilder::from(left)
+                    .join_detailed(right, join_type, on, None, false)?
+                    .build();
                 let using = names
                     .into_iter()
                     .zip(pairs)
@@ -111,38 +138,66 @@ impl SqlPlanner<'_> {
             }
             JoinConstraint::None => {
                 if !matches!(join_type, JoinType::Inner) {
-                    return Err(Error::plan(format!("{join_type} JOIN needs an ON or USING condition")));
+                    return Err(Error::plan(format!(
+                        "{join_type} JOIN needs an ON or USING condition"
+                    )));
                 }
-                Ok((LogicalPlanBuilder::from(left).cross_join(right)?.build(), vec![]))
+                Ok((
+                    LogicalPlanBuilder::from(left).cross_join(right)?.build(),
+                    vec![],
+                ))
             }
         }
     }
 
     /// Plans one FROM item.
-    pub(crate) fn plan_table_factor(&self, factor: &TableFactor, outer: Option<&Scope>) -> Result<(LogicalPlan, Vec<UsingColumn>)> {
+    pub(crate) fn plan_table_factor(
+        &self,
+        factor: &TableFactor,
+        outer: Option<&Scope>,
+    ) -> Result<(LogicalPlan, Vec<UsingColumn>)> {
         match factor {
-            TableFactor::Table { name, alias, args, .. } => {
+            TableFactor::Table {
+                name, alias, args, ..
+            } => {
                 let parts: Vec<&ast::Ident> = name.0.iter().filter_map(|p| p.as_ident()).collect();
                 let span = parts.first().and_then(|p| SqlSpan::from_parser(p.span));
-                let last = parts.last().ok_or_else(|| Error::plan("empty table name"))?;
+                let last = parts
+                    .last()
+                    .ok_or_else(|| Error::plan("empty table name"))?;
                 let table_name = normalize_ident(last);
                 let plan = if let Some(args) = args {
-                    self.plan_table_function(&table_name, &args.args, outer).map_err(|e| e.with_span(span))?
-                } else if last.quote_style == Some('\'') || last.quote_style == Some('"') && looks_like_path(&last.value) {
+                    self.plan_table_function(&table_name, &args.args, outer)
+                        .map_err(|e| e.with_span(span))?
+                } else if last.quote_style == Some('\'')
+                    || last.quote_style == Some('"') && looks_like_path(&last.value)
+                {
                     // FROM 'data/x.parquet'
-                    let t = self.ctx.file_table(&last.value, None, &[]).map_err(|e| e.with_span(span))?;
+                    let t = self
+                        .ctx
+                        .file_table(&last.value, None, &[])
+                        .map_err(|e| e.with_span(span))?;
                     let qualifier = file_stem(&last.value);
                     LogicalPlanBuilder::scan(qualifier, t)?.build()
                 } else {
-                    self.plan_named_table(&table_name).map_err(|e| e.with_span(span))?
+                    self.plan_named_table(&table_name)
+                        .map_err(|e| e.with_span(span))?
                 };
-                Ok((self.apply_alias(plan, alias.as_ref(), Some(&table_name))?, vec![]))
+                Ok((
+                    self.apply_alias(plan, alias.as_ref(), Some(&table_name))?,
+                    vec![],
+                ))
             }
             TableFactor::Derived {
-                lateral, subquery, alias, ..
+                lateral,
+                subquery,
+                alias,
+                ..
             } => {
                 if *lateral {
-                    return Err(Error::not_implemented("LATERAL subqueries are not supported"));
+                    return Err(Error::not_implemented(
+                        "LATERAL subqueries are not supported",
+                    ));
                 }
                 let plan = self.plan_query(subquery, outer)?;
                 let plan = match alias {
@@ -154,19 +209,29 @@ impl SqlPlanner<'_> {
                 };
                 Ok((plan, vec![]))
             }
-            TableFactor::NestedJoin { table_with_joins, alias } => {
+            TableFactor::NestedJoin {
+                table_with_joins,
+                alias,
+            } => {
                 let (plan, using) = self.plan_table_with_joins(table_with_joins, outer)?;
                 match alias {
                     Some(_) => Ok((self.apply_alias(plan, alias.as_ref(), None)?, vec![])),
                     None => Ok((plan, using)),
                 }
             }
-            TableFactor::Function { name, args, alias, .. } => {
+            TableFactor::Function {
+                name, args, alias, ..
+            } => {
                 let fname = name.to_string().to_lowercase();
                 let plan = self.plan_table_function(&fname, args, outer)?;
-                Ok((self.apply_alias(plan, alias.as_ref(), Some(&fname))?, vec![]))
+                Ok((
+                    self.apply_alias(plan, alias.as_ref(), Some(&fname))?,
+                    vec![],
+                ))
             }
-            other => Err(Error::not_implemented(format!("FROM item is not supported: {other}"))),
+            other => Err(Error::not_implemented(format!(
+                "FROM item is not supported: {other}"
+            ))),
         }
     }
 
@@ -186,24 +251,36 @@ impl SqlPlanner<'_> {
                 }
                 Ok(b.alias(name)?.build())
             }
-            Some(CatalogEntry::Plan(p)) => Ok(LogicalPlanBuilder::from(p.as_ref().clone()).alias(name)?.build()),
+            Some(CatalogEntry::Plan(p)) => Ok(LogicalPlanBuilder::from(p.as_ref().clone())
+                .alias(name)?
+                .build()),
             None => Err(self.ctx.table_not_found(name)),
         }
     }
 
     /// Applies `AS alias(col, ...)`; without an alias, qualifies with `default` when given.
-    fn apply_alias(&self, plan: LogicalPlan, alias: Option<&ast::TableAlias>, default: Option<&str>) -> Result<LogicalPlan> {
+    fn apply_alias(
+        &self,
+        plan: LogicalPlan,
+        alias: Option<&ast::TableAlias>,
+        default: Option<&str>,
+    ) -> Result<LogicalPlan> {
         match alias {
             Some(a) => {
                 let mut b = LogicalPlanBuilder::from(plan);
                 if !a.columns.is_empty() {
-                    let names: Vec<String> = a.columns.iter().map(|c| normalize_ident(&c.name)).collect();
+                    let names: Vec<String> =
+                        a.columns.iter().map(|c| normalize_ident(&c.name)).collect();
                     b = b.rename_columns(&names)?;
                 }
                 Ok(b.alias(normalize_ident(&a.name))?.build())
             }
             None => match (default, &plan) {
-                (Some(d), p) if p.schema().iter().any(|(q, _)| q.map(|q| q.as_ref()) != Some(d)) => {
+                (Some(d), p)
+                    if p.schema()
+                        .iter()
+                        .any(|(q, _)| q.map(|q| q.as_ref()) != Some(d)) =>
+                {
                     Ok(LogicalPlanBuilder::from(plan).alias(d)?.build())
                 }
                 _ => Ok(plan),
@@ -218,8 +295,25 @@ fn looks_like_path(s: &str) -> bool {
 
 /// `data/lineitem.parquet` → `lineitem`.
 pub fn file_stem(path: &str) -> String {
-    let base = path.trim_end_matches('/').rsplit('/').next().unwrap_or(path);
+    let base = path
+        .trim_end_matches('/')
+        .rsplit('/')
+        .next()
+        .unwrap_or(path);
     let stem = base.split('.').next().unwrap_or(base);
-    let clean: String = stem.chars().map(|c| if c.is_alphanumeric() || c == '_' { c } else { '_' }).collect();
-    if clean.is_empty() { "file".to_string() } else { clean.to_lowercase() }
+    let clean: String = stem
+        .chars()
+        .map(|c| {
+            if c.is_alphanumeric() || c == '_' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    if clean.is_empty() {
+        "file".to_string()
+    } else {
+        clean.to_lowercase()
+    }
 }

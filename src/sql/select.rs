@@ -10,13 +10,13 @@ use datafusion_common::tree_node::{Transformed, TreeNode};
 use sqlparser::ast::{self, GroupByExpr, Select, SelectItem, SelectItemQualifiedWildcardKind};
 
 use crate::error::{Error, Result, SqlSpan};
-use crate::logical::builder::{expand_wildcard, LogicalPlanBuilder};
+use crate::logical::builder::{LogicalPlanBuilder, expand_wildcard};
 use crate::logical::expr::{Expr, SortExpr};
 use crate::logical::expr_schema::coerce_expr;
 use crate::logical::plan::LogicalPlan;
 use crate::logical::schema::PlanSchema;
 use crate::sql::planner::SqlPlanner;
-use crate::sql::scope::{normalize_ident, Scope};
+use crate::sql::scope::{Scope, normalize_ident};
 
 /// A select-list entry after wildcard expansion.
 struct SelectEntry {
@@ -34,7 +34,12 @@ enum OrderRef {
 
 impl SqlPlanner<'_> {
     /// Plans a SELECT with the ORDER BY of its query (if any).
-    pub(crate) fn plan_select(&self, s: &Select, outer: Option<&Scope>, order_by: &[ast::OrderByExpr]) -> Result<LogicalPlan> {
+    pub(crate) fn plan_select(
+        &self,
+        s: &Select,
+        outer: Option<&Scope>,
+        order_by: &[ast::OrderByExpr],
+    ) -> Result<LogicalPlan> {
         self.check_select_supported(s)?;
         let (from, using) = if s.from.is_empty() {
             (LogicalPlanBuilder::empty(true).build(), vec![])
@@ -50,10 +55,13 @@ impl SqlPlanner<'_> {
         if let Some(w) = &s.selection {
             let e = self.sql_to_expr(w, &scope)?;
             if e.contains_aggregate() {
-                return Err(Error::plan("aggregate functions are not allowed in WHERE").with_span(span_of(w)));
+                return Err(Error::plan("aggregate functions are not allowed in WHERE")
+                    .with_span(span_of(w)));
             }
             if e.contains_window() {
-                return Err(Error::plan("window functions are not allowed in WHERE").with_span(span_of(w)));
+                return Err(
+                    Error::plan("window functions are not allowed in WHERE").with_span(span_of(w))
+                );
             }
             plan = LogicalPlanBuilder::from(plan).filter(e)?.build();
         }
@@ -64,7 +72,9 @@ impl SqlPlanner<'_> {
         let group_asts: Vec<ast::Expr> = match &s.group_by {
             GroupByExpr::Expressions(exprs, modifiers) => {
                 if !modifiers.is_empty() {
-                    return Err(Error::not_implemented("GROUP BY ROLLUP/CUBE/GROUPING SETS is not supported"));
+                    return Err(Error::not_implemented(
+                        "GROUP BY ROLLUP/CUBE/GROUPING SETS is not supported",
+                    ));
                 }
                 exprs.clone()
             }
@@ -76,7 +86,11 @@ impl SqlPlanner<'_> {
                 if matches!(v.value, ast::Value::Number(..)) {
                     let k = self.ordinal(g, entries.len())?;
                     if entries[k].expr.contains_aggregate() {
-                        return Err(Error::plan(format!("GROUP BY position {} refers to an aggregate", k + 1)).with_span(span_of(g)));
+                        return Err(Error::plan(format!(
+                            "GROUP BY position {} refers to an aggregate",
+                            k + 1
+                        ))
+                        .with_span(span_of(g)));
                     }
                     group_exprs.push(entries[k].expr.clone());
                     continue;
@@ -110,12 +124,17 @@ impl SqlPlanner<'_> {
         let mut order_refs = vec![];
         for o in order_by {
             let r = match &o.expr {
-                ast::Expr::Value(v) if matches!(v.value, ast::Value::Number(..)) => OrderRef::Item(self.ordinal(&o.expr, entries.len())?),
+                ast::Expr::Value(v) if matches!(v.value, ast::Value::Number(..)) => {
+                    OrderRef::Item(self.ordinal(&o.expr, entries.len())?)
+                }
                 e => match self.alias_ref(e, &entries) {
                     Some(k) => OrderRef::Item(k),
                     None => match self.sql_to_expr(e, &scope) {
                         Ok(x) => OrderRef::Expr(x),
-                        Err(err) => self.with_aliases(e, &scope, &entries).map(OrderRef::Expr).map_err(|_| err)?,
+                        Err(err) => self
+                            .with_aliases(e, &scope, &entries)
+                            .map(OrderRef::Expr)
+                            .map_err(|_| err)?,
                     },
                 },
             };
@@ -145,13 +164,20 @@ impl SqlPlanner<'_> {
 
         // aggregation
         let mut aggregates: Vec<Expr> = vec![];
-        for e in items.iter().chain(having.iter()).chain(order_exprs.iter().flatten()) {
+        for e in items
+            .iter()
+            .chain(having.iter())
+            .chain(order_exprs.iter().flatten())
+        {
             collect_aggregates(e, &mut aggregates);
         }
         if !aggregates.is_empty() || !group_exprs.is_empty() || having.is_some() {
-            let agg = LogicalPlanBuilder::from(plan).aggregate(group_exprs.clone(), aggregates.clone())?.build();
+            let agg = LogicalPlanBuilder::from(plan)
+                .aggregate(group_exprs.clone(), aggregates.clone())?
+                .build();
             let agg_schema = agg.schema().clone();
-            let rewrite = |e: Expr| rewrite_over_aggregate(e, &group_exprs, &aggregates, &agg_schema);
+            let rewrite =
+                |e: Expr| rewrite_over_aggregate(e, &group_exprs, &aggregates, &agg_schema);
             items = items.into_iter().map(rewrite).collect::<Result<Vec<_>>>()?;
             having = having.map(rewrite).transpose()?;
             order_exprs = order_exprs
@@ -171,7 +197,9 @@ impl SqlPlanner<'_> {
         }
         if !windows.is_empty() {
             let width = plan.schema().len();
-            plan = LogicalPlanBuilder::from(plan).window(windows.clone())?.build();
+            plan = LogicalPlanBuilder::from(plan)
+                .window(windows.clone())?
+                .build();
             let schema = plan.schema().clone();
             let rewrite = |e: Expr| -> Result<Expr> {
                 Ok(e.transform_down(|x| {
@@ -200,12 +228,18 @@ impl SqlPlanner<'_> {
         let distinct = match &s.distinct {
             None | Some(ast::Distinct::All) => false,
             Some(ast::Distinct::Distinct) => true,
-            Some(ast::Distinct::On(_)) => return Err(Error::not_implemented("SELECT DISTINCT ON is not supported")),
+            Some(ast::Distinct::On(_)) => {
+                return Err(Error::not_implemented(
+                    "SELECT DISTINCT ON is not supported",
+                ));
+            }
         };
 
         if distinct {
             // DISTINCT first, then ORDER BY on its output, which must only use selected columns
-            let mut b = LogicalPlanBuilder::from(plan).project(projection)?.distinct()?;
+            let mut b = LogicalPlanBuilder::from(plan)
+                .project(projection)?
+                .distinct()?;
             if !order_refs.is_empty() {
                 let out = b.schema().clone();
                 let mut keys = vec![];
@@ -213,7 +247,9 @@ impl SqlPlanner<'_> {
                     let k = match r {
                         OrderRef::Item(k) => *k,
                         OrderRef::Expr(_) => {
-                            let e = order_exprs[i].as_ref().ok_or_else(|| Error::internal("missing ORDER BY expression"))?;
+                            let e = order_exprs[i]
+                                .as_ref()
+                                .ok_or_else(|| Error::internal("missing ORDER BY expression"))?;
                             items.iter().position(|it| it == e).ok_or_else(|| {
                                 Error::plan("for SELECT DISTINCT, ORDER BY expressions must appear in the select list")
                             })?
@@ -233,7 +269,9 @@ impl SqlPlanner<'_> {
                 .map(|(i, (r, opts))| {
                     let e = match r {
                         OrderRef::Item(k) => items[*k].clone(),
-                        OrderRef::Expr(_) => order_exprs[i].clone().unwrap_or_else(|| items[0].clone()),
+                        OrderRef::Expr(_) => {
+                            order_exprs[i].clone().unwrap_or_else(|| items[0].clone())
+                        }
                     };
                     self.sort_key(e, opts)
                 })
@@ -244,7 +282,8 @@ impl SqlPlanner<'_> {
     }
 
     fn check_select_supported(&self, s: &Select) -> Result<()> {
-        let unsupported = |what: &str| Err(Error::not_implemented(format!("{what} is not supported")));
+        let unsupported =
+            |what: &str| Err(Error::not_implemented(format!("{what} is not supported")));
         if s.top.is_some() {
             return unsupported("SELECT TOP");
         }
@@ -298,9 +337,14 @@ impl SqlPlanner<'_> {
                 SelectItem::UnnamedExpr(e) => {
                     let expr = self.sql_to_expr(e, scope)?;
                     let name = match (&expr, e) {
-                        (Expr::Column(c), ast::Expr::Identifier(_) | ast::Expr::CompoundIdentifier(_)) => c.name.clone(),
+                        (
+                            Expr::Column(c),
+                            ast::Expr::Identifier(_) | ast::Expr::CompoundIdentifier(_),
+                        ) => c.name.clone(),
                         (_, ast::Expr::Identifier(id)) => normalize_ident(id),
-                        (_, ast::Expr::CompoundIdentifier(ids)) => ids.last().map(normalize_ident).unwrap_or_default(),
+                        (_, ast::Expr::CompoundIdentifier(ids)) => {
+                            ids.last().map(normalize_ident).unwrap_or_default()
+                        }
                         _ => e.to_string(),
                     };
                     out.push(SelectEntry { expr, name });
@@ -313,7 +357,9 @@ impl SqlPlanner<'_> {
                     });
                 }
                 SelectItem::ExprWithAliases { .. } => {
-                    return Err(Error::not_implemented("multiple aliases for one select item are not supported"));
+                    return Err(Error::not_implemented(
+                        "multiple aliases for one select item are not supported",
+                    ));
                 }
                 SelectItem::Wildcard(opts) => {
                     check_wildcard_options(opts)?;
@@ -322,12 +368,12 @@ impl SqlPlanner<'_> {
                 SelectItem::QualifiedWildcard(kind, opts) => {
                     check_wildcard_options(opts)?;
                     let q = match kind {
-                        SelectItemQualifiedWildcardKind::ObjectName(n) => n
-                            .0
-                            .last()
-                            .and_then(|p| p.as_ident())
-                            .map(normalize_ident)
-                            .unwrap_or_default(),
+                        SelectItemQualifiedWildcardKind::ObjectName(n) => {
+                            n.0.last()
+                                .and_then(|p| p.as_ident())
+                                .map(normalize_ident)
+                                .unwrap_or_default()
+                        }
                         SelectItemQualifiedWildcardKind::Expr(_) => {
                             return Err(Error::not_implemented("expression.* is not supported"));
                         }
@@ -341,7 +387,9 @@ impl SqlPlanner<'_> {
 
     fn expand_star(&self, scope: &Scope, qualifier: Option<&str>) -> Result<Vec<SelectEntry>> {
         if scope.schema.is_empty() && qualifier.is_none() {
-            return Err(Error::plan("SELECT * with no tables specified is not valid"));
+            return Err(Error::plan(
+                "SELECT * with no tables specified is not valid",
+            ));
         }
         let cols = expand_wildcard(&scope.schema, qualifier)?;
         let mut out = vec![];
@@ -371,8 +419,15 @@ impl SqlPlanner<'_> {
 }
 
 fn check_wildcard_options(o: &ast::WildcardAdditionalOptions) -> Result<()> {
-    if o.opt_ilike.is_some() || o.opt_exclude.is_some() || o.opt_except.is_some() || o.opt_replace.is_some() || o.opt_rename.is_some() {
-        return Err(Error::not_implemented("wildcard options (EXCLUDE, REPLACE, ...) are not supported"));
+    if o.opt_ilike.is_some()
+        || o.opt_exclude.is_some()
+        || o.opt_except.is_some()
+        || o.opt_replace.is_some()
+        || o.opt_rename.is_some()
+    {
+        return Err(Error::not_implemented(
+            "wildcard options (EXCLUDE, REPLACE, ...) are not supported",
+        ));
     }
     Ok(())
 }
@@ -417,7 +472,12 @@ pub fn collect_windows(e: &Expr, out: &mut Vec<Expr>) {
 /// Rewrites an expression over an aggregation's input into one over its output:
 /// group expressions and aggregate calls become column references; any other
 /// input column left over is an error.
-fn rewrite_over_aggregate(e: Expr, groups: &[Expr], aggregates: &[Expr], agg_schema: &PlanSchema) -> Result<Expr> {
+fn rewrite_over_aggregate(
+    e: Expr,
+    groups: &[Expr],
+    aggregates: &[Expr],
+    agg_schema: &PlanSchema,
+) -> Result<Expr> {
     let g = groups.len();
     let rewritten = e
         .transform_down(|x| {

@@ -17,7 +17,7 @@ use crate::logical::plan::LogicalPlan;
 use crate::logical::types::sql_to_arrow_type;
 use crate::sql::parser::{CreateExternalTable, FlintStatement};
 use crate::sql::planner::SqlPlanner;
-use crate::sql::scope::{normalize_ident, Scope};
+use crate::sql::scope::{Scope, normalize_ident};
 
 /// A bound statement, ready for the session to run.
 #[derive(Debug)]
@@ -120,7 +120,9 @@ impl SqlPlanner<'_> {
     /// Binds a parsed statement.
     pub fn plan_statement(&self, st: &FlintStatement) -> Result<StatementPlan> {
         let st = match st {
-            FlintStatement::CreateExternalTable(c) => return Ok(StatementPlan::CreateExternalTable(c.clone())),
+            FlintStatement::CreateExternalTable(c) => {
+                return Ok(StatementPlan::CreateExternalTable(c.clone()));
+            }
             FlintStatement::Sql(s) => s.as_ref(),
         };
         Ok(match st {
@@ -136,12 +138,18 @@ impl SqlPlanner<'_> {
                     analyze: *analyze,
                     verbose: *verbose,
                 },
-                other => return Err(Error::not_implemented(format!("EXPLAIN of {other} is not supported"))),
+                other => {
+                    return Err(Error::not_implemented(format!(
+                        "EXPLAIN of {other} is not supported"
+                    )));
+                }
             },
             Statement::CreateTable(c) => self.plan_create_table(c)?,
             Statement::CreateView(v) => {
                 if v.materialized {
-                    return Err(Error::not_implemented("materialized views are not supported"));
+                    return Err(Error::not_implemented(
+                        "materialized views are not supported",
+                    ));
                 }
                 StatementPlan::CreateView {
                     name: object_name(&v.name)?,
@@ -166,7 +174,11 @@ impl SqlPlanner<'_> {
                     views: *object_type == ObjectType::View,
                 },
                 ObjectType::Index => StatementPlan::NoOp("DROP INDEX".into()),
-                other => return Err(Error::not_implemented(format!("DROP {other} is not supported"))),
+                other => {
+                    return Err(Error::not_implemented(format!(
+                        "DROP {other} is not supported"
+                    )));
+                }
             },
             Statement::CreateIndex(c) => {
                 let table = object_name(&c.table_name)?;
@@ -176,7 +188,9 @@ impl SqlPlanner<'_> {
                 StatementPlan::NoOp("CREATE INDEX".into())
             }
             Statement::ShowTables { .. } => StatementPlan::ShowTables,
-            Statement::ExplainTable { table_name, .. } => StatementPlan::Describe(object_name(table_name)?),
+            Statement::ExplainTable { table_name, .. } => {
+                StatementPlan::Describe(object_name(table_name)?)
+            }
             Statement::ShowColumns { show_options, .. } => {
                 let name = show_options
                     .show_in
@@ -186,15 +200,27 @@ impl SqlPlanner<'_> {
                 StatementPlan::Describe(object_name(name)?)
             }
             Statement::Set(set) => self.plan_set(set)?,
-            Statement::ShowVariable { variable } => {
-                StatementPlan::Show(variable.iter().map(normalize_ident).collect::<Vec<_>>().join("_"))
-            }
+            Statement::ShowVariable { variable } => StatementPlan::Show(
+                variable
+                    .iter()
+                    .map(normalize_ident)
+                    .collect::<Vec<_>>()
+                    .join("_"),
+            ),
             Statement::Call(f) => self.plan_call(f)?,
-            Statement::StartTransaction { .. } | Statement::Commit { .. } => StatementPlan::NoOp("transaction".into()),
+            Statement::StartTransaction { .. } | Statement::Commit { .. } => {
+                StatementPlan::NoOp("transaction".into())
+            }
             other => {
                 let text = other.to_string();
-                let head: String = text.split_whitespace().take(2).collect::<Vec<_>>().join(" ");
-                return Err(Error::not_implemented(format!("statement {head} is not supported")));
+                let head: String = text
+                    .split_whitespace()
+                    .take(2)
+                    .collect::<Vec<_>>()
+                    .join(" ");
+                return Err(Error::not_implemented(format!(
+                    "statement {head} is not supported"
+                )));
             }
         })
     }
@@ -226,11 +252,16 @@ impl SqlPlanner<'_> {
             let mut fields = vec![];
             for col in &c.columns {
                 let not_null = col.options.iter().any(|o| {
-                    matches!(o.option, ast::ColumnOption::NotNull | ast::ColumnOption::PrimaryKey(_))
+                    matches!(
+                        o.option,
+                        ast::ColumnOption::NotNull | ast::ColumnOption::PrimaryKey(_)
+                    )
                 });
                 let n = normalize_ident(&col.name);
                 if fields.iter().any(|f: &Field| f.name() == &n) {
-                    return Err(Error::plan(format!("column \"{n}\" specified more than once")));
+                    return Err(Error::plan(format!(
+                        "column \"{n}\" specified more than once"
+                    )));
                 }
                 fields.push(Field::new(n, sql_to_arrow_type(&col.data_type)?, !not_null));
             }
@@ -248,7 +279,9 @@ impl SqlPlanner<'_> {
             None => None,
         };
         if schema.is_none() && source.is_none() {
-            return Err(Error::plan(format!("CREATE TABLE {name} needs columns or AS query")));
+            return Err(Error::plan(format!(
+                "CREATE TABLE {name} needs columns or AS query"
+            )));
         }
         Ok(StatementPlan::CreateTable {
             name,
@@ -261,7 +294,12 @@ impl SqlPlanner<'_> {
 
     /// Casts and reorders a query's output to a table schema; `columns` names which table
     /// columns the query provides (others become NULL).
-    fn conform_to(&self, plan: LogicalPlan, schema: &SchemaRef, columns: Option<&[usize]>) -> Result<LogicalPlan> {
+    fn conform_to(
+        &self,
+        plan: LogicalPlan,
+        schema: &SchemaRef,
+        columns: Option<&[usize]>,
+    ) -> Result<LogicalPlan> {
         let ps = plan.schema().clone();
         let provided: Vec<usize> = match columns {
             Some(c) => c.to_vec(),
@@ -296,10 +334,16 @@ impl SqlPlanner<'_> {
     fn plan_insert(&self, i: &ast::Insert) -> Result<StatementPlan> {
         let table = match &i.table {
             ast::TableObject::TableName(n) => object_name(n)?,
-            other => return Err(Error::not_implemented(format!("INSERT INTO {other} is not supported"))),
+            other => {
+                return Err(Error::not_implemented(format!(
+                    "INSERT INTO {other} is not supported"
+                )));
+            }
         };
         if i.or.is_some() || i.on.is_some() || i.returning.is_some() || i.overwrite {
-            return Err(Error::not_implemented("INSERT OR/ON CONFLICT/RETURNING/OVERWRITE are not supported"));
+            return Err(Error::not_implemented(
+                "INSERT OR/ON CONFLICT/RETURNING/OVERWRITE are not supported",
+            ));
         }
         let schema = self.table_schema(&table)?;
         let columns = if i.columns.is_empty() {
@@ -307,39 +351,53 @@ impl SqlPlanner<'_> {
         } else {
             let mut idx = vec![];
             for c in &i.columns {
-                let n = c
-                    .0
-                    .last()
-                    .and_then(|p| p.as_ident())
-                    .map(normalize_ident)
-                    .unwrap_or_default();
-                let k = schema
-                    .index_of(&n)
-                    .map_err(|_| Error::not_found(format!("column \"{n}\" of table \"{table}\" does not exist")))?;
+                let n =
+                    c.0.last()
+                        .and_then(|p| p.as_ident())
+                        .map(normalize_ident)
+                        .unwrap_or_default();
+                let k = schema.index_of(&n).map_err(|_| {
+                    Error::not_found(format!(
+                        "column \"{n}\" of table \"{table}\" does not exist"
+                    ))
+                })?;
                 if idx.contains(&k) {
-                    return Err(Error::plan(format!("column \"{n}\" specified more than once")));
+                    return Err(Error::plan(format!(
+                        "column \"{n}\" specified more than once"
+                    )));
                 }
                 idx.push(k);
             }
             Some(idx)
         };
-        let source = i
-            .source
-            .as_ref()
-            .ok_or_else(|| Error::not_implemented("INSERT without a query or VALUES is not supported"))?;
+        let source = i.source.as_ref().ok_or_else(|| {
+            Error::not_implemented("INSERT without a query or VALUES is not supported")
+        })?;
         let plan = self.plan_query(source, None)?;
         let plan = self.conform_to(plan, &schema, columns.as_deref())?;
-        Ok(StatementPlan::Insert { table, source: plan })
+        Ok(StatementPlan::Insert {
+            table,
+            source: plan,
+        })
     }
 
     /// A scan of a table for DELETE/UPDATE, with the scope its expressions are planned in.
     fn dml_scan(&self, table_with_alias: &ast::TableWithJoins) -> Result<(String, LogicalPlan)> {
         if !table_with_alias.joins.is_empty() {
-            return Err(Error::not_implemented("DELETE/UPDATE with joins are not supported"));
+            return Err(Error::not_implemented(
+                "DELETE/UPDATE with joins are not supported",
+            ));
         }
         let (name, alias) = match &table_with_alias.relation {
-            ast::TableFactor::Table { name, alias, .. } => (object_name(name)?, alias.as_ref().map(|a| normalize_ident(&a.name))),
-            other => return Err(Error::not_implemented(format!("DELETE/UPDATE of {other} is not supported"))),
+            ast::TableFactor::Table { name, alias, .. } => (
+                object_name(name)?,
+                alias.as_ref().map(|a| normalize_ident(&a.name)),
+            ),
+            other => {
+                return Err(Error::not_implemented(format!(
+                    "DELETE/UPDATE of {other} is not supported"
+                )));
+            }
         };
         let provider = match self.ctx.entry(&name) {
             Some(CatalogEntry::Table(t)) => t,
@@ -355,13 +413,17 @@ impl SqlPlanner<'_> {
             ast::FromTable::WithFromKeyword(f) | ast::FromTable::WithoutKeyword(f) => f,
         };
         if from.len() != 1 || d.using.is_some() || d.returning.is_some() || d.limit.is_some() {
-            return Err(Error::not_implemented("DELETE supports one table with an optional WHERE"));
+            return Err(Error::not_implemented(
+                "DELETE supports one table with an optional WHERE",
+            ));
         }
         let (table, scan) = self.dml_scan(&from[0])?;
         let scope = Scope::new(scan.schema().clone());
         let (keep, removed) = match &d.selection {
             None => (
-                LogicalPlanBuilder::from(scan.clone()).filter(Expr::Literal(ScalarValue::Boolean(Some(false))))?.build(),
+                LogicalPlanBuilder::from(scan.clone())
+                    .filter(Expr::Literal(ScalarValue::Boolean(Some(false))))?
+                    .build(),
                 scan,
             ),
             Some(w) => {
@@ -374,12 +436,18 @@ impl SqlPlanner<'_> {
                 )
             }
         };
-        Ok(StatementPlan::Delete { table, keep, removed })
+        Ok(StatementPlan::Delete {
+            table,
+            keep,
+            removed,
+        })
     }
 
     fn plan_update(&self, u: &ast::Update) -> Result<StatementPlan> {
         if u.from.is_some() || u.returning.is_some() || u.limit.is_some() {
-            return Err(Error::not_implemented("UPDATE ... FROM/RETURNING/LIMIT is not supported"));
+            return Err(Error::not_implemented(
+                "UPDATE ... FROM/RETURNING/LIMIT is not supported",
+            ));
         }
         let (table, scan) = self.dml_scan(&u.table)?;
         let schema = scan.schema().clone();
@@ -392,11 +460,19 @@ impl SqlPlanner<'_> {
         for a in &u.assignments {
             let col = match &a.target {
                 ast::AssignmentTarget::ColumnName(n) => object_name(n)?,
-                other => return Err(Error::not_implemented(format!("assignment to {other} is not supported"))),
+                other => {
+                    return Err(Error::not_implemented(format!(
+                        "assignment to {other} is not supported"
+                    )));
+                }
             };
             let k = (0..schema.len())
                 .find(|i| schema.field(*i).name() == &col)
-                .ok_or_else(|| Error::not_found(format!("column \"{col}\" of table \"{table}\" does not exist")))?;
+                .ok_or_else(|| {
+                    Error::not_found(format!(
+                        "column \"{col}\" of table \"{table}\" does not exist"
+                    ))
+                })?;
             new_values[k] = Some(self.sql_to_expr(&a.value, &scope)?);
         }
         let mut exprs = vec![];
@@ -419,17 +495,25 @@ impl SqlPlanner<'_> {
             };
             exprs.push(e.alias(schema.field(k).name().clone()));
         }
-        let contents = LogicalPlanBuilder::from(scan.clone()).project(exprs)?.build();
+        let contents = LogicalPlanBuilder::from(scan.clone())
+            .project(exprs)?
+            .build();
         let changed = match predicate {
             Some(p) => LogicalPlanBuilder::from(scan).filter(p)?.build(),
             None => scan,
         };
-        Ok(StatementPlan::Update { table, contents, changed })
+        Ok(StatementPlan::Update {
+            table,
+            contents,
+            changed,
+        })
     }
 
     fn plan_set(&self, set: &ast::Set) -> Result<StatementPlan> {
         match set {
-            ast::Set::SingleAssignment { variable, values, .. } => {
+            ast::Set::SingleAssignment {
+                variable, values, ..
+            } => {
                 let name = variable.to_string().to_lowercase();
                 let value = values
                     .first()
@@ -450,21 +534,35 @@ impl SqlPlanner<'_> {
     fn plan_call(&self, f: &ast::Function) -> Result<StatementPlan> {
         let name = f.name.to_string().to_lowercase();
         if name != "dbgen" {
-            return Err(Error::not_found(format!("procedure {name}() does not exist (available: dbgen)")));
+            return Err(Error::not_found(format!(
+                "procedure {name}() does not exist (available: dbgen)"
+            )));
         }
         let mut sf = 0.01;
         if let ast::FunctionArguments::List(l) = &f.args {
             for a in &l.args {
                 let e = match a {
-                    ast::FunctionArg::Named { arg: ast::FunctionArgExpr::Expr(e), .. }
-                    | ast::FunctionArg::ExprNamed { arg: ast::FunctionArgExpr::Expr(e), .. }
+                    ast::FunctionArg::Named {
+                        arg: ast::FunctionArgExpr::Expr(e),
+                        ..
+                    }
+                    | ast::FunctionArg::ExprNamed {
+                        arg: ast::FunctionArgExpr::Expr(e),
+                        ..
+                    }
                     | ast::FunctionArg::Unnamed(ast::FunctionArgExpr::Expr(e)) => e,
-                    other => return Err(Error::plan(format!("invalid argument {other} to dbgen()"))),
+                    other => {
+                        return Err(Error::plan(format!("invalid argument {other} to dbgen()")));
+                    }
                 };
                 let v = self.eval_const(self.sql_to_expr(e, &Scope::empty(None))?)?;
                 sf = match v.cast_to(&arrow::datatypes::DataType::Float64) {
                     Ok(ScalarValue::Float64(Some(x))) if x > 0.0 => x,
-                    _ => return Err(Error::plan(format!("dbgen scale factor must be a positive number, got {v}"))),
+                    _ => {
+                        return Err(Error::plan(format!(
+                            "dbgen scale factor must be a positive number, got {v}"
+                        )));
+                    }
                 };
             }
         }

@@ -11,17 +11,24 @@ use crate::logical::builder::LogicalPlanBuilder;
 use crate::logical::plan::LogicalPlan;
 use crate::sql::planner::SqlPlanner;
 use crate::sql::relation::file_stem;
-use crate::sql::scope::{normalize_ident, Scope};
+use crate::sql::scope::{Scope, normalize_ident};
 
 impl SqlPlanner<'_> {
     /// Plans a table function call.
-    pub(crate) fn plan_table_function(&self, name: &str, args: &[FunctionArg], outer: Option<&Scope>) -> Result<LogicalPlan> {
+    pub(crate) fn plan_table_function(
+        &self,
+        name: &str,
+        args: &[FunctionArg],
+        outer: Option<&Scope>,
+    ) -> Result<LogicalPlan> {
         let _ = outer;
         let mut positional = vec![];
         let mut named: Vec<(String, ScalarValue)> = vec![];
         for a in args {
             match a {
-                FunctionArg::Unnamed(FunctionArgExpr::Expr(e)) => positional.push(self.const_value(e)?),
+                FunctionArg::Unnamed(FunctionArgExpr::Expr(e)) => {
+                    positional.push(self.const_value(e)?)
+                }
                 FunctionArg::Named {
                     name,
                     arg: FunctionArgExpr::Expr(e),
@@ -32,7 +39,11 @@ impl SqlPlanner<'_> {
                     arg: FunctionArgExpr::Expr(e),
                     ..
                 } => named.push((name.to_string().to_lowercase(), self.const_value(e)?)),
-                other => return Err(Error::plan(format!("unsupported argument {other} to {name}()"))),
+                other => {
+                    return Err(Error::plan(format!(
+                        "unsupported argument {other} to {name}()"
+                    )));
+                }
             }
         }
         match name {
@@ -41,7 +52,9 @@ impl SqlPlanner<'_> {
                     .iter()
                     .map(|v| match v.cast_to(&arrow::datatypes::DataType::Int64) {
                         Ok(ScalarValue::Int64(Some(n))) => Ok(n),
-                        _ => Err(Error::type_mismatch(format!("{name}() needs integer arguments, got {v}"))),
+                        _ => Err(Error::type_mismatch(format!(
+                            "{name}() needs integer arguments, got {v}"
+                        ))),
                     })
                     .collect::<Result<Vec<_>>>()?;
                 let (start, stop, step) = match ints.as_slice() {
@@ -60,9 +73,17 @@ impl SqlPlanner<'_> {
             "read_parquet" | "read_csv" | "read_csv_auto" => {
                 let path = match positional.first() {
                     Some(ScalarValue::Utf8(Some(p))) => p.clone(),
-                    _ => return Err(Error::plan(format!("{name}() needs a path string as its first argument"))),
+                    _ => {
+                        return Err(Error::plan(format!(
+                            "{name}() needs a path string as its first argument"
+                        )));
+                    }
                 };
-                let format = if name == "read_parquet" { "parquet" } else { "csv" };
+                let format = if name == "read_parquet" {
+                    "parquet"
+                } else {
+                    "csv"
+                };
                 let options: Vec<(String, String)> = named
                     .into_iter()
                     .map(|(k, v)| {
@@ -76,7 +97,9 @@ impl SqlPlanner<'_> {
                 let t = self.ctx.file_table(&path, Some(format), &options)?;
                 Ok(LogicalPlanBuilder::scan(file_stem(&path), t)?.build())
             }
-            other => Err(Error::not_found(format!("table function {other}() does not exist"))),
+            other => Err(Error::not_found(format!(
+                "table function {other}() does not exist"
+            ))),
         }
     }
 

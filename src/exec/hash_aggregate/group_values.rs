@@ -72,7 +72,8 @@ pub struct RowGroupValues {
 impl RowGroupValues {
     /// For keys of `types`.
     pub fn new(types: &[DataType]) -> Result<Self> {
-        let converter = RowConverter::new(types.iter().map(|t| SortField::new(t.clone())).collect())?;
+        let converter =
+            RowConverter::new(types.iter().map(|t| SortField::new(t.clone())).collect())?;
         let rows = converter.empty_rows(0, 0);
         Ok(RowGroupValues {
             converter,
@@ -197,7 +198,8 @@ impl<T: ArrowPrimitiveType> GroupValues for PrimitiveGroupValues<T> {
             NullBuffer::from(v)
         });
         self.map = HashTable::new();
-        let arr = PrimitiveArray::<T>::new(values.into(), nulls).with_data_type(self.data_type.clone());
+        let arr =
+            PrimitiveArray::<T>::new(values.into(), nulls).with_data_type(self.data_type.clone());
         Ok(vec![Arc::new(arr)])
     }
 }
@@ -210,7 +212,13 @@ mod tests {
     #[test]
     fn interns_with_nulls_grouped() {
         let mut gv = new_group_values(&[DataType::Int64]).unwrap();
-        let a: ArrayRef = Arc::new(Int64Array::from(vec![Some(1), None, Some(1), Some(2), None]));
+        let a: ArrayRef = Arc::new(Int64Array::from(vec![
+            Some(1),
+            None,
+            Some(1),
+            Some(2),
+            None,
+        ]));
         let mut g = vec![];
         gv.intern(&[a], &mut g).unwrap();
         assert_eq!(g, vec![0, 1, 0, 2, 1]);

@@ -25,10 +25,10 @@ use crate::functions::{AggregateFunction, GroupsAccumulator};
 use crate::physical::{Distribution, Partitioning};
 use crate::physical_expr::case::null_as_false;
 use crate::physical_expr::column::ColumnExpr;
-use crate::physical_expr::{evaluate_predicate, PhysicalExprRef};
+use crate::physical_expr::{PhysicalExprRef, evaluate_predicate};
 use crate::runtime::metrics::MeteredIter;
 use crate::runtime::{Metrics, TaskContext};
-use group_values::{new_group_values, GroupValues};
+use group_values::{GroupValues, new_group_values};
 
 /// Which phase of aggregation an operator performs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -67,7 +67,9 @@ impl AggregateSpec {
         self.func.state_types(&self.arg_types, &self.return_type)
     }
     fn accumulator(&self) -> Result<Box<dyn GroupsAccumulator>> {
-        let inner = self.func.create_accumulator(&self.arg_types, &self.return_type)?;
+        let inner = self
+            .func
+            .create_accumulator(&self.arg_types, &self.return_type)?;
         Ok(if self.distinct {
             Box::new(DistinctAccumulator::new(inner))
         } else {
@@ -135,7 +137,12 @@ impl HashAggregateExec {
         (0..self.group_exprs.len())
             .map(|i| {
                 let f = self.schema.field(i);
-                Arc::new(ColumnExpr::new(f.name().clone(), i, f.data_type().clone(), f.is_nullable())) as PhysicalExprRef
+                Arc::new(ColumnExpr::new(
+                    f.name().clone(),
+                    i,
+                    f.data_type().clone(),
+                    f.is_nullable(),
+                )) as PhysicalExprRef
             })
             .collect()
     }
@@ -194,14 +201,19 @@ impl AggregateState {
                     match &spec.filter {
                         None => acc.update_batch(&args, &self.group_indices, total)?,
                         Some(f) => {
-                            let mask: BooleanArray = null_as_false(&evaluate_predicate(f.as_ref(), batch)?);
-                            let keep: Vec<u32> = (0..n as u32).filter(|i| mask.value(*i as usize)).collect();
+                            let mask: BooleanArray =
+                                null_as_false(&evaluate_predicate(f.as_ref(), batch)?);
+                            let keep: Vec<u32> =
+                                (0..n as u32).filter(|i| mask.value(*i as usize)).collect();
                             let idx = UInt32Array::from(keep.clone());
                             let args = args
                                 .iter()
                                 .map(|a| Ok(arrow::compute::take(a.as_ref(), &idx, None)?))
                                 .collect::<Result<Vec<_>>>()?;
-                            let groups: Vec<u32> = keep.iter().map(|r| self.group_indices[*r as usize]).collect();
+                            let groups: Vec<u32> = keep
+                                .iter()
+                                .map(|r| self.group_indices[*r as usize])
+                                .collect();
                             acc.update_batch(&args, &groups, total)?;
                         }
                     }
@@ -234,7 +246,11 @@ impl AggregateState {
                             acc.merge_batch(&empty, &[], 1)?;
                         }
                         _ => {
-                            let empty = spec.arg_types.iter().map(arrow::array::new_empty_array).collect::<Vec<_>>();
+                            let empty = spec
+                                .arg_types
+                                .iter()
+                                .map(arrow::array::new_empty_array)
+                                .collect::<Vec<_>>();
                             acc.update_batch(&empty, &[], 1)?;
                         }
                     }
@@ -295,8 +311,12 @@ impl ExecutionPlan for HashAggregateExec {
                     match pos {
                         Some(p) => {
                             let f = self.schema.field(p);
-                            mapped.push(Arc::new(ColumnExpr::new(f.name().clone(), p, f.data_type().clone(), f.is_nullable()))
-                                as PhysicalExprRef);
+                            mapped.push(Arc::new(ColumnExpr::new(
+                                f.name().clone(),
+                                p,
+                                f.data_type().clone(),
+                                f.is_nullable(),
+                            )) as PhysicalExprRef);
                         }
                         None => return Partitioning::Unknown(n),
                     }
@@ -318,9 +338,15 @@ impl ExecutionPlan for HashAggregateExec {
             )],
         }
     }
-    fn with_new_children(self: Arc<Self>, mut children: Vec<Arc<dyn ExecutionPlan>>) -> Result<Arc<dyn ExecutionPlan>> {
+    fn with_new_children(
+        self: Arc<Self>,
+        mut children: Vec<Arc<dyn ExecutionPlan>>,
+    ) -> Result<Arc<dyn ExecutionPlan>> {
         let g = self.group_exprs.len();
-        let group_fields = self.schema.fields()[..g].iter().map(|f| f.as_ref().clone()).collect();
+        let group_fields = self.schema.fields()[..g]
+            .iter()
+            .map(|f| f.as_ref().clone())
+            .collect();
         Ok(Arc::new(HashAggregateExec::try_new(
             self.mode,
             self.group_exprs.clone(),
@@ -349,13 +375,23 @@ impl ExecutionPlan for HashAggregateExec {
             group_exprs: self.group_exprs.iter().map(|(e, _)| e.clone()).collect(),
             aggregates: self.aggregates.clone(),
             state_offsets,
-            groups: if g == 0 { None } else { Some(new_group_values(&group_types)?) },
-            accumulators: self.aggregates.iter().map(|a| a.accumulator()).collect::<Result<Vec<_>>>()?,
+            groups: if g == 0 {
+                None
+            } else {
+                Some(new_group_values(&group_types)?)
+            },
+            accumulators: self
+                .aggregates
+                .iter()
+                .map(|a| a.accumulator())
+                .collect::<Result<Vec<_>>>()?,
             group_indices: vec![],
         };
         let schema = self.schema.clone();
         let batch_size = ctx.batch_size();
-        let mut reservation = ctx.memory.reserve(format!("HashAggregateExec[{partition}]"));
+        let mut reservation = ctx
+            .memory
+            .reserve(format!("HashAggregateExec[{partition}]"));
         let cancel = ctx.cancel.clone();
         let mut output: Option<std::vec::IntoIter<RecordBatch>> = None;
         let iter = std::iter::from_fn(move || -> Option<Result<RecordBatch>> {
@@ -401,8 +437,18 @@ impl ExecutionPlan for HashAggregateExec {
             AggregateMode::Final => "Final",
             AggregateMode::Single => "Single",
         };
-        let groups = self.group_exprs.iter().map(|(e, _)| e.to_string()).collect::<Vec<_>>().join(", ");
-        let aggs = self.aggregates.iter().map(|a| a.name.clone()).collect::<Vec<_>>().join(", ");
+        let groups = self
+            .group_exprs
+            .iter()
+            .map(|(e, _)| e.to_string())
+            .collect::<Vec<_>>()
+            .join(", ");
+        let aggs = self
+            .aggregates
+            .iter()
+            .map(|a| a.name.clone())
+            .collect::<Vec<_>>()
+            .join(", ");
         format!("mode={mode}, gby=[{groups}], aggr=[{aggs}]")
     }
     fn metrics(&self) -> Option<&Arc<Metrics>> {
@@ -413,7 +459,9 @@ impl ExecutionPlan for HashAggregateExec {
 /// Fails when an aggregate cannot run in two phases.
 pub fn check_two_phase(aggregates: &[AggregateSpec]) -> Result<()> {
     if aggregates.iter().any(|a| a.distinct) {
-        return Err(Error::internal("DISTINCT aggregates need single-phase aggregation"));
+        return Err(Error::internal(
+            "DISTINCT aggregates need single-phase aggregation",
+        ));
     }
     Ok(())
 }

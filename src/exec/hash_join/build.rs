@@ -8,8 +8,8 @@ use arrow::record_batch::RecordBatch;
 use hashbrown::HashTable;
 
 use crate::error::Result;
-use crate::exec::hash_aggregate::group_values::table_hashes;
 use crate::exec::BatchIter;
+use crate::exec::hash_aggregate::group_values::table_hashes;
 use crate::physical_expr::PhysicalExprRef;
 use crate::runtime::{MemoryReservation, TaskContext};
 

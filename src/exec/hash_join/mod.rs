@@ -29,7 +29,7 @@ use crate::physical_expr::PhysicalExprRef;
 use crate::runtime::metrics::MeteredIter;
 use crate::runtime::{Metrics, TaskContext};
 use build::JoinHashTable;
-use probe::{finish_build_side, probe_batch, ProbeSpec};
+use probe::{ProbeSpec, finish_build_side, probe_batch};
 
 /// How the build side is distributed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -80,11 +80,19 @@ pub struct HashJoinSpec {
 
 impl HashJoinExec {
     /// A hash join.
-    pub fn try_new(left: Arc<dyn ExecutionPlan>, right: Arc<dyn ExecutionPlan>, spec: HashJoinSpec) -> Result<Self> {
+    pub fn try_new(
+        left: Arc<dyn ExecutionPlan>,
+        right: Arc<dyn ExecutionPlan>,
+        spec: HashJoinSpec,
+    ) -> Result<Self> {
         if spec.mode == JoinMode::CollectLeft
             && matches!(
                 spec.join_type,
-                JoinType::Left | JoinType::Full | JoinType::LeftSemi | JoinType::LeftAnti | JoinType::LeftMark
+                JoinType::Left
+                    | JoinType::Full
+                    | JoinType::LeftSemi
+                    | JoinType::LeftAnti
+                    | JoinType::LeftMark
             )
         {
             return Err(Error::internal(format!(
@@ -177,12 +185,14 @@ impl ExecutionPlan for HashJoinExec {
         match (self.mode, self.join_type, self.right.output_partitioning()) {
             // probe-side partitioning survives when probe columns come out unshifted
             (_, JoinType::RightSemi | JoinType::RightAnti, p) => p,
-            (JoinMode::Partitioned, JoinType::Inner | JoinType::LeftSemi | JoinType::LeftAnti | JoinType::Left, _) => {
-                match self.left.output_partitioning() {
-                    Partitioning::Hash(k, n) => Partitioning::Hash(k, n),
-                    _ => Partitioning::Unknown(n),
-                }
-            }
+            (
+                JoinMode::Partitioned,
+                JoinType::Inner | JoinType::LeftSemi | JoinType::LeftAnti | JoinType::Left,
+                _,
+            ) => match self.left.output_partitioning() {
+                Partitioning::Hash(k, n) => Partitioning::Hash(k, n),
+                _ => Partitioning::Unknown(n),
+            },
             _ => Partitioning::Unknown(n),
         }
     }
@@ -198,7 +208,10 @@ impl ExecutionPlan for HashJoinExec {
             JoinMode::CollectLeft => vec![Distribution::SinglePartition, Distribution::Unspecified],
         }
     }
-    fn with_new_children(self: Arc<Self>, mut children: Vec<Arc<dyn ExecutionPlan>>) -> Result<Arc<dyn ExecutionPlan>> {
+    fn with_new_children(
+        self: Arc<Self>,
+        mut children: Vec<Arc<dyn ExecutionPlan>>,
+    ) -> Result<Arc<dyn ExecutionPlan>> {
         let right = children.remove(1);
         let left = children.remove(0);
         Ok(Arc::new(HashJoinExec::try_new(left, right, self.spec())?))
@@ -216,7 +229,9 @@ impl ExecutionPlan for HashJoinExec {
         };
         let mut probe_input = self.right.execute(partition, ctx)?;
         let mut visited = match self.join_type {
-            JoinType::Left | JoinType::Full | JoinType::LeftSemi | JoinType::LeftAnti => vec![false; table.num_rows()],
+            JoinType::Left | JoinType::Full | JoinType::LeftSemi | JoinType::LeftAnti => {
+                vec![false; table.num_rows()]
+            }
             _ => vec![],
         };
         let mut hashes = vec![];
@@ -236,11 +251,13 @@ impl ExecutionPlan for HashJoinExec {
                     return Some(Err(e));
                 }
                 match probe_input.next() {
-                    Some(Ok(batch)) => match probe_batch(&table, &spec, &batch, &mut visited, &mut hashes) {
-                        Ok(Some(out)) => split_into(&mut pending, out, batch_size),
-                        Ok(None) => continue,
-                        Err(e) => return Some(Err(e)),
-                    },
+                    Some(Ok(batch)) => {
+                        match probe_batch(&table, &spec, &batch, &mut visited, &mut hashes) {
+                            Ok(Some(out)) => split_into(&mut pending, out, batch_size),
+                            Ok(None) => continue,
+                            Err(e) => return Some(Err(e)),
+                        }
+                    }
                     Some(Err(e)) => return Some(Err(e)),
                     None => {
                         finished = true;
@@ -281,7 +298,11 @@ impl ExecutionPlan for HashJoinExec {
 }
 
 /// Splits a large output batch into batch-size pieces.
-pub fn split_into(out: &mut std::collections::VecDeque<RecordBatch>, batch: RecordBatch, batch_size: usize) {
+pub fn split_into(
+    out: &mut std::collections::VecDeque<RecordBatch>,
+    batch: RecordBatch,
+    batch_size: usize,
+) {
     let mut off = 0;
     while off < batch.num_rows() {
         let len = batch_size.min(batch.num_rows() - off);

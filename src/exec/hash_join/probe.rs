@@ -13,10 +13,10 @@ use arrow::record_batch::{RecordBatch, RecordBatchOptions};
 
 use crate::error::Result;
 use crate::exec::hash_aggregate::group_values::table_hashes;
-use crate::exec::hash_join::build::{JoinHashTable, CHAIN_END};
+use crate::exec::hash_join::build::{CHAIN_END, JoinHashTable};
 use crate::logical::plan::JoinType;
 use crate::physical_expr::case::null_as_false;
-use crate::physical_expr::{evaluate_predicate, PhysicalExprRef};
+use crate::physical_expr::{PhysicalExprRef, evaluate_predicate};
 
 /// Everything the probe loop needs that does not change between batches.
 pub struct ProbeSpec {
@@ -37,7 +37,12 @@ pub struct ProbeSpec {
 }
 
 /// Matching pairs `(build row, probe row)` for one probe batch, after key checks and filter.
-fn matches(table: &JoinHashTable, spec: &ProbeSpec, probe: &RecordBatch, hashes: &mut Vec<u64>) -> Result<(UInt32Array, UInt32Array)> {
+fn matches(
+    table: &JoinHashTable,
+    spec: &ProbeSpec,
+    probe: &RecordBatch,
+    hashes: &mut Vec<u64>,
+) -> Result<(UInt32Array, UInt32Array)> {
     let n = probe.num_rows();
     let keys = spec
         .keys
@@ -89,7 +94,13 @@ fn matches(table: &JoinHashTable, spec: &ProbeSpec, probe: &RecordBatch, hashes:
     }
     if let Some(filter) = &spec.filter {
         if !build_idx.is_empty() {
-            let joined = pair_batch(&spec.joined_schema, &table.batch, probe, &build_idx, &probe_idx)?;
+            let joined = pair_batch(
+                &spec.joined_schema,
+                &table.batch,
+                probe,
+                &build_idx,
+                &probe_idx,
+            )?;
             let m = null_as_false(&evaluate_predicate(filter.as_ref(), &joined)?);
             if m.true_count() < m.len() {
                 build_idx = filter_indices(&build_idx, &m)?;
@@ -103,11 +114,19 @@ fn matches(table: &JoinHashTable, spec: &ProbeSpec, probe: &RecordBatch, hashes:
 /// Keeps the indices where `mask` is true.
 fn filter_indices(idx: &UInt32Array, mask: &BooleanArray) -> Result<UInt32Array> {
     use arrow::array::AsArray;
-    Ok(arrow::compute::filter(idx, mask)?.as_primitive::<arrow::datatypes::UInt32Type>().clone())
+    Ok(arrow::compute::filter(idx, mask)?
+        .as_primitive::<arrow::datatypes::UInt32Type>()
+        .clone())
 }
 
 /// Rows `build[bi] ++ probe[pi]` for each pair.
-pub fn pair_batch(schema: &SchemaRef, build: &RecordBatch, probe: &RecordBatch, bi: &UInt32Array, pi: &UInt32Array) -> Result<RecordBatch> {
+pub fn pair_batch(
+    schema: &SchemaRef,
+    build: &RecordBatch,
+    probe: &RecordBatch,
+    bi: &UInt32Array,
+    pi: &UInt32Array,
+) -> Result<RecordBatch> {
     let mut cols: Vec<ArrayRef> = Vec::with_capacity(schema.fields().len());
     for c in build.columns() {
         cols.push(take(c.as_ref(), bi, None)?);
@@ -138,7 +157,13 @@ fn align_types(schema: &SchemaRef, cols: Vec<ArrayRef>) -> Result<Vec<ArrayRef>>
 }
 
 /// Builds a batch with NULL columns for one side.
-pub fn with_nulls(schema: &SchemaRef, build: Option<&RecordBatch>, probe: Option<&RecordBatch>, build_width: usize, rows: usize) -> Result<RecordBatch> {
+pub fn with_nulls(
+    schema: &SchemaRef,
+    build: Option<&RecordBatch>,
+    probe: Option<&RecordBatch>,
+    build_width: usize,
+    rows: usize,
+) -> Result<RecordBatch> {
     let mut cols: Vec<ArrayRef> = vec![];
     for (i, f) in schema.fields().iter().enumerate() {
         if i < build_width {
@@ -202,15 +227,29 @@ pub fn probe_batch(
             let unmatched: BooleanArray = matched.iter().map(|m| Some(!m)).collect();
             let mut parts = vec![];
             if !bi.is_empty() {
-                parts.push(pair_batch(&spec.output_schema, &table.batch, probe, &bi, &pi)?);
+                parts.push(pair_batch(
+                    &spec.output_schema,
+                    &table.batch,
+                    probe,
+                    &bi,
+                    &pi,
+                )?);
             }
             if unmatched.true_count() > 0 {
                 let rest = filter_record_batch(probe, &unmatched)?;
-                parts.push(with_nulls(&spec.output_schema, None, Some(&rest), build_width, rest.num_rows())?);
+                parts.push(with_nulls(
+                    &spec.output_schema,
+                    None,
+                    Some(&rest),
+                    build_width,
+                    rest.num_rows(),
+                )?);
             }
             match parts.len() {
                 0 => return Ok(None),
-                1 => parts.pop().unwrap_or_else(|| RecordBatch::new_empty(spec.output_schema.clone())),
+                1 => parts
+                    .pop()
+                    .unwrap_or_else(|| RecordBatch::new_empty(spec.output_schema.clone())),
                 _ => arrow::compute::concat_batches(&spec.output_schema, &parts)?,
             }
         }
@@ -248,7 +287,11 @@ pub fn probe_batch(
 }
 
 /// Rows emitted after all probing: unmatched (or matched) build rows for build-preserving joins.
-pub fn finish_build_side(table: &JoinHashTable, spec: &ProbeSpec, visited: &[bool]) -> Result<Option<RecordBatch>> {
+pub fn finish_build_side(
+    table: &JoinHashTable,
+    spec: &ProbeSpec,
+    visited: &[bool],
+) -> Result<Option<RecordBatch>> {
     let build_width = table.batch.num_columns();
     let want_visited = match spec.join_type {
         JoinType::Left | JoinType::Full | JoinType::LeftAnti => false,
@@ -261,7 +304,13 @@ pub fn finish_build_side(table: &JoinHashTable, spec: &ProbeSpec, visited: &[boo
     }
     let rows = filter_record_batch(&table.batch, &mask)?;
     let out = match spec.join_type {
-        JoinType::Left | JoinType::Full => with_nulls(&spec.output_schema, Some(&rows), None, build_width, rows.num_rows())?,
+        JoinType::Left | JoinType::Full => with_nulls(
+            &spec.output_schema,
+            Some(&rows),
+            None,
+            build_width,
+            rows.num_rows(),
+        )?,
         _ => RecordBatch::try_new_with_options(
             spec.output_schema.clone(),
             align_types(&spec.output_schema, rows.columns().to_vec())?,

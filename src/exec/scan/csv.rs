@@ -69,14 +69,18 @@ impl ExecutionPlan for CsvScanExec {
     fn children(&self) -> Vec<&Arc<dyn ExecutionPlan>> {
         vec![]
     }
-    fn with_new_children(self: Arc<Self>, _children: Vec<Arc<dyn ExecutionPlan>>) -> Result<Arc<dyn ExecutionPlan>> {
+    fn with_new_children(
+        self: Arc<Self>,
+        _children: Vec<Arc<dyn ExecutionPlan>>,
+    ) -> Result<Arc<dyn ExecutionPlan>> {
         Ok(self)
     }
     fn execute(&self, partition: usize, ctx: &Arc<TaskContext>) -> Result<BatchIter> {
         let Some(path) = self.files.get(partition) else {
             return Ok(Box::new(std::iter::empty()));
         };
-        let file = File::open(path).map_err(|e| Error::io(format!("cannot open {}: {e}", path.display())))?;
+        let file = File::open(path)
+            .map_err(|e| Error::io(format!("cannot open {}: {e}", path.display())))?;
         let reader = self
             .options
             .reader_builder(self.file_schema.clone())
@@ -87,9 +91,10 @@ impl ExecutionPlan for CsvScanExec {
         };
         let reader = reader.build(file)?;
         let shown = path.display().to_string();
-        let iter: BatchIter = Box::new(reader.map(move |b: std::result::Result<RecordBatch, _>| {
-            b.map_err(|e| Error::from(e).context(format!("reading {shown}")))
-        }));
+        let iter: BatchIter =
+            Box::new(reader.map(move |b: std::result::Result<RecordBatch, _>| {
+                b.map_err(|e| Error::from(e).context(format!("reading {shown}")))
+            }));
         let iter = match self.fetch {
             Some(f) => limit_iter(iter, 0, Some(f)),
             None => iter,
@@ -97,7 +102,13 @@ impl ExecutionPlan for CsvScanExec {
         Ok(Box::new(MeteredIter::new(iter, self.metrics.clone())))
     }
     fn describe(&self) -> String {
-        let cols = self.schema.fields().iter().map(|f| f.name().as_str()).collect::<Vec<_>>().join(", ");
+        let cols = self
+            .schema
+            .fields()
+            .iter()
+            .map(|f| f.name().as_str())
+            .collect::<Vec<_>>()
+            .join(", ");
         format!("files={}, projection=[{cols}]", self.files.len())
     }
     fn metrics(&self) -> Option<&Arc<Metrics>> {

@@ -67,7 +67,10 @@ impl ExecutionPlan for MemoryScanExec {
     fn children(&self) -> Vec<&Arc<dyn ExecutionPlan>> {
         vec![]
     }
-    fn with_new_children(self: Arc<Self>, _children: Vec<Arc<dyn ExecutionPlan>>) -> Result<Arc<dyn ExecutionPlan>> {
+    fn with_new_children(
+        self: Arc<Self>,
+        _children: Vec<Arc<dyn ExecutionPlan>>,
+    ) -> Result<Arc<dyn ExecutionPlan>> {
         Ok(self)
     }
     fn execute(&self, partition: usize, _ctx: &Arc<TaskContext>) -> Result<BatchIter> {
@@ -80,7 +83,8 @@ impl ExecutionPlan for MemoryScanExec {
                 Ok(RecordBatch::try_new_with_options(
                     schema.clone(),
                     cols,
-                    &arrow::record_batch::RecordBatchOptions::new().with_row_count(Some(b.num_rows())),
+                    &arrow::record_batch::RecordBatchOptions::new()
+                        .with_row_count(Some(b.num_rows())),
                 )?)
             }
             None => Ok(b),
@@ -94,8 +98,17 @@ impl ExecutionPlan for MemoryScanExec {
     }
     fn describe(&self) -> String {
         let rows: usize = self.partitions.iter().flatten().map(|b| b.num_rows()).sum();
-        let cols = self.schema.fields().iter().map(|f| f.name().as_str()).collect::<Vec<_>>().join(", ");
-        let mut s = format!("partitions={}, rows={rows}, projection=[{cols}]", self.partitions.len());
+        let cols = self
+            .schema
+            .fields()
+            .iter()
+            .map(|f| f.name().as_str())
+            .collect::<Vec<_>>()
+            .join(", ");
+        let mut s = format!(
+            "partitions={}, rows={rows}, projection=[{cols}]",
+            self.partitions.len()
+        );
         if let Some(f) = self.fetch {
             s.push_str(&format!(", fetch={f}"));
         }

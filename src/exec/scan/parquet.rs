@@ -66,7 +66,10 @@ impl ExecutionPlan for ParquetScanExec {
     fn children(&self) -> Vec<&Arc<dyn ExecutionPlan>> {
         vec![]
     }
-    fn with_new_children(self: Arc<Self>, _children: Vec<Arc<dyn ExecutionPlan>>) -> Result<Arc<dyn ExecutionPlan>> {
+    fn with_new_children(
+        self: Arc<Self>,
+        _children: Vec<Arc<dyn ExecutionPlan>>,
+    ) -> Result<Arc<dyn ExecutionPlan>> {
         Ok(self)
     }
     fn execute(&self, partition: usize, ctx: &Arc<TaskContext>) -> Result<BatchIter> {
@@ -88,20 +91,25 @@ impl ExecutionPlan for ParquetScanExec {
                             let b = RecordBatch::try_new_with_options(
                                 schema.clone(),
                                 b.columns().to_vec(),
-                                &arrow::record_batch::RecordBatchOptions::new().with_row_count(Some(b.num_rows())),
+                                &arrow::record_batch::RecordBatchOptions::new()
+                                    .with_row_count(Some(b.num_rows())),
                             )
                             .map_err(|e| Error::from(e).context(&current_path));
                             return Some(b);
                         }
                         Some(Err(e)) => {
-                            return Some(Err(Error::from(e).context(format!("reading {current_path}"))));
+                            return Some(Err(
+                                Error::from(e).context(format!("reading {current_path}"))
+                            ));
                         }
                         None => current = None,
                     }
                 }
                 let slice = slices.next()?;
                 let Some(file) = files.get(slice.file) else {
-                    return Some(Err(Error::internal("row group slice refers to a missing file")));
+                    return Some(Err(Error::internal(
+                        "row group slice refers to a missing file",
+                    )));
                 };
                 metrics.add("row_groups_scanned", slice.row_groups.len());
                 current_path = file.path.display().to_string();
@@ -119,8 +127,19 @@ impl ExecutionPlan for ParquetScanExec {
         Ok(Box::new(MeteredIter::new(iter, self.metrics.clone())))
     }
     fn describe(&self) -> String {
-        let groups: usize = self.partitions.iter().flatten().map(|s| s.row_groups.len()).sum();
-        let cols = self.schema.fields().iter().map(|f| f.name().as_str()).collect::<Vec<_>>().join(", ");
+        let groups: usize = self
+            .partitions
+            .iter()
+            .flatten()
+            .map(|s| s.row_groups.len())
+            .sum();
+        let cols = self
+            .schema
+            .fields()
+            .iter()
+            .map(|f| f.name().as_str())
+            .collect::<Vec<_>>()
+            .join(", ");
         let mut s = format!(
             "files={}, row_groups={groups} (pruned {}), projection=[{cols}]",
             self.files.len(),

@@ -21,13 +21,18 @@ impl AggregateFunction for Avg {
     fn signature(&self, arg_types: &[DataType]) -> Result<(Vec<DataType>, DataType)> {
         expect_args("avg", arg_types, 1)?;
         Ok(match &arg_types[0] {
-            t if t.is_integer() || *t == DataType::Null => (vec![DataType::Int64], DataType::Float64),
+            t if t.is_integer() || *t == DataType::Null => {
+                (vec![DataType::Int64], DataType::Float64)
+            }
             DataType::Float16 | DataType::Float32 | DataType::Float64 | DataType::Utf8 => {
                 (vec![DataType::Float64], DataType::Float64)
             }
             DataType::Decimal128(p, s) => {
                 let rs = (*s + 4).min(38);
-                (vec![DataType::Decimal128(*p, *s)], DataType::Decimal128(38, rs))
+                (
+                    vec![DataType::Decimal128(*p, *s)],
+                    DataType::Decimal128(38, rs),
+                )
             }
             other => return Err(bad_arg("avg", other)),
         })
@@ -39,7 +44,11 @@ impl AggregateFunction for Avg {
             _ => vec![DataType::Float64, DataType::Int64],
         })
     }
-    fn create_accumulator(&self, arg_types: &[DataType], rt: &DataType) -> Result<Box<dyn GroupsAccumulator>> {
+    fn create_accumulator(
+        &self,
+        arg_types: &[DataType],
+        rt: &DataType,
+    ) -> Result<Box<dyn GroupsAccumulator>> {
         Ok(match (&arg_types[0], rt) {
             (DataType::Int64, _) => Box::new(IntAvg::default()),
             (DataType::Decimal128(_, s), DataType::Decimal128(_, rs)) => Box::new(DecimalAvg {
@@ -61,7 +70,12 @@ struct IntAvg {
 }
 
 impl GroupsAccumulator for IntAvg {
-    fn update_batch(&mut self, values: &[ArrayRef], group_indices: &[u32], total: usize) -> Result<()> {
+    fn update_batch(
+        &mut self,
+        values: &[ArrayRef],
+        group_indices: &[u32],
+        total: usize,
+    ) -> Result<()> {
         self.sums.resize(total, 0);
         self.counts.resize(total, 0);
         if values[0].data_type() == &DataType::Null {
@@ -75,7 +89,12 @@ impl GroupsAccumulator for IntAvg {
         });
         Ok(())
     }
-    fn merge_batch(&mut self, states: &[ArrayRef], group_indices: &[u32], total: usize) -> Result<()> {
+    fn merge_batch(
+        &mut self,
+        states: &[ArrayRef],
+        group_indices: &[u32],
+        total: usize,
+    ) -> Result<()> {
         self.sums.resize(total, 0);
         self.counts.resize(total, 0);
         let s = states[0].as_primitive::<Decimal128Type>().values();
@@ -100,7 +119,13 @@ impl GroupsAccumulator for IntAvg {
         let out: Float64Array = sums
             .iter()
             .zip(counts.iter())
-            .map(|(s, c)| if *c == 0 { None } else { Some(*s as f64 / *c as f64) })
+            .map(|(s, c)| {
+                if *c == 0 {
+                    None
+                } else {
+                    Some(*s as f64 / *c as f64)
+                }
+            })
             .collect();
         Ok(Arc::new(out))
     }
@@ -117,7 +142,12 @@ struct FloatAvg {
 }
 
 impl GroupsAccumulator for FloatAvg {
-    fn update_batch(&mut self, values: &[ArrayRef], group_indices: &[u32], total: usize) -> Result<()> {
+    fn update_batch(
+        &mut self,
+        values: &[ArrayRef],
+        group_indices: &[u32],
+        total: usize,
+    ) -> Result<()> {
         self.sums.resize(total, 0.0);
         self.counts.resize(total, 0);
         if values[0].data_type() == &DataType::Null {
@@ -131,7 +161,12 @@ impl GroupsAccumulator for FloatAvg {
         });
         Ok(())
     }
-    fn merge_batch(&mut self, states: &[ArrayRef], group_indices: &[u32], total: usize) -> Result<()> {
+    fn merge_batch(
+        &mut self,
+        states: &[ArrayRef],
+        group_indices: &[u32],
+        total: usize,
+    ) -> Result<()> {
         self.sums.resize(total, 0.0);
         self.counts.resize(total, 0);
         let s = states[0].as_primitive::<Float64Type>().values();
@@ -145,7 +180,10 @@ impl GroupsAccumulator for FloatAvg {
     fn state(&mut self) -> Result<Vec<ArrayRef>> {
         let sums = std::mem::take(&mut self.sums);
         let counts = std::mem::take(&mut self.counts);
-        Ok(vec![Arc::new(Float64Array::from(sums)), Arc::new(Int64Array::from(counts))])
+        Ok(vec![
+            Arc::new(Float64Array::from(sums)),
+            Arc::new(Int64Array::from(counts)),
+        ])
     }
     fn evaluate(&mut self) -> Result<ArrayRef> {
         let sums = std::mem::take(&mut self.sums);
@@ -172,7 +210,12 @@ struct DecimalAvg {
 }
 
 impl GroupsAccumulator for DecimalAvg {
-    fn update_batch(&mut self, values: &[ArrayRef], group_indices: &[u32], total: usize) -> Result<()> {
+    fn update_batch(
+        &mut self,
+        values: &[ArrayRef],
+        group_indices: &[u32],
+        total: usize,
+    ) -> Result<()> {
         self.sums.resize(total, 0);
         self.counts.resize(total, 0);
         let v = values[0].as_primitive::<Decimal128Type>().values();
@@ -190,7 +233,12 @@ impl GroupsAccumulator for DecimalAvg {
         }
         Ok(())
     }
-    fn merge_batch(&mut self, states: &[ArrayRef], group_indices: &[u32], total: usize) -> Result<()> {
+    fn merge_batch(
+        &mut self,
+        states: &[ArrayRef],
+        group_indices: &[u32],
+        total: usize,
+    ) -> Result<()> {
         self.sums.resize(total, 0);
         self.counts.resize(total, 0);
         let s = states[0].as_primitive::<Decimal128Type>().values();
@@ -226,10 +274,16 @@ impl GroupsAccumulator for DecimalAvg {
             let q = num / c;
             let r = num % c;
             // round half away from zero
-            let q = if 2 * r.abs() >= c { q + num.signum() } else { q };
+            let q = if 2 * r.abs() >= c {
+                q + num.signum()
+            } else {
+                q
+            };
             out.push(Some(q));
         }
-        Ok(Arc::new(Decimal128Array::from(out).with_precision_and_scale(38, self.result_scale)?))
+        Ok(Arc::new(
+            Decimal128Array::from(out).with_precision_and_scale(38, self.result_scale)?,
+        ))
     }
     fn size(&self) -> usize {
         self.sums.capacity() * 16 + self.counts.capacity() * 8

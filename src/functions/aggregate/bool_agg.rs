@@ -40,7 +40,11 @@ impl AggregateFunction for BoolAgg {
     fn state_types(&self, _a: &[DataType], _rt: &DataType) -> Result<Vec<DataType>> {
         Ok(vec![DataType::Boolean])
     }
-    fn create_accumulator(&self, _a: &[DataType], _rt: &DataType) -> Result<Box<dyn GroupsAccumulator>> {
+    fn create_accumulator(
+        &self,
+        _a: &[DataType],
+        _rt: &DataType,
+    ) -> Result<Box<dyn GroupsAccumulator>> {
         Ok(Box::new(BoolAggAccumulator {
             is_and: self.is_and,
             values: vec![],
@@ -80,17 +84,29 @@ impl BoolAggAccumulator {
 }
 
 impl GroupsAccumulator for BoolAggAccumulator {
-    fn update_batch(&mut self, values: &[ArrayRef], group_indices: &[u32], total: usize) -> Result<()> {
+    fn update_batch(
+        &mut self,
+        values: &[ArrayRef],
+        group_indices: &[u32],
+        total: usize,
+    ) -> Result<()> {
         self.fold(&values[0], group_indices, total)
     }
-    fn merge_batch(&mut self, states: &[ArrayRef], group_indices: &[u32], total: usize) -> Result<()> {
+    fn merge_batch(
+        &mut self,
+        states: &[ArrayRef],
+        group_indices: &[u32],
+        total: usize,
+    ) -> Result<()> {
         self.fold(&states[0], group_indices, total)
     }
     fn state(&mut self) -> Result<Vec<ArrayRef>> {
         Ok(vec![self.evaluate()?])
     }
     fn evaluate(&mut self) -> Result<ArrayRef> {
-        Ok(Arc::new(BooleanArray::from(std::mem::take(&mut self.values))))
+        Ok(Arc::new(BooleanArray::from(std::mem::take(
+            &mut self.values,
+        ))))
     }
     fn size(&self) -> usize {
         self.values.capacity() * 2

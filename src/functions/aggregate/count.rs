@@ -23,7 +23,11 @@ impl AggregateFunction for Count {
     fn state_types(&self, _arg_types: &[DataType], _rt: &DataType) -> Result<Vec<DataType>> {
         Ok(vec![DataType::Int64])
     }
-    fn create_accumulator(&self, _arg_types: &[DataType], _rt: &DataType) -> Result<Box<dyn GroupsAccumulator>> {
+    fn create_accumulator(
+        &self,
+        _arg_types: &[DataType],
+        _rt: &DataType,
+    ) -> Result<Box<dyn GroupsAccumulator>> {
         Ok(Box::new(CountAccumulator { counts: vec![] }))
     }
     fn null_on_empty(&self) -> bool {
@@ -38,7 +42,12 @@ pub struct CountAccumulator {
 }
 
 impl GroupsAccumulator for CountAccumulator {
-    fn update_batch(&mut self, values: &[ArrayRef], group_indices: &[u32], total: usize) -> Result<()> {
+    fn update_batch(
+        &mut self,
+        values: &[ArrayRef],
+        group_indices: &[u32],
+        total: usize,
+    ) -> Result<()> {
         self.counts.resize(total, 0);
         let counts = &mut self.counts;
         // count(*) has no argument; count(a, b) counts rows where all are non-NULL
@@ -59,7 +68,12 @@ impl GroupsAccumulator for CountAccumulator {
         }
         Ok(())
     }
-    fn merge_batch(&mut self, states: &[ArrayRef], group_indices: &[u32], total: usize) -> Result<()> {
+    fn merge_batch(
+        &mut self,
+        states: &[ArrayRef],
+        group_indices: &[u32],
+        total: usize,
+    ) -> Result<()> {
         self.counts.resize(total, 0);
         let partial = states[0].as_primitive::<Int64Type>();
         let vals = partial.values();

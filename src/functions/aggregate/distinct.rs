@@ -32,16 +32,27 @@ impl DistinctAccumulator {
 }
 
 impl GroupsAccumulator for DistinctAccumulator {
-    fn update_batch(&mut self, values: &[ArrayRef], group_indices: &[u32], total: usize) -> Result<()> {
+    fn update_batch(
+        &mut self,
+        values: &[ArrayRef],
+        group_indices: &[u32],
+        total: usize,
+    ) -> Result<()> {
         self.seen.resize_with(total, HashSet::new);
         if values.is_empty() {
             return self.inner.update_batch(values, group_indices, total);
         }
         if self.converter.is_none() {
-            let fields = values.iter().map(|v| SortField::new(v.data_type().clone())).collect();
+            let fields = values
+                .iter()
+                .map(|v| SortField::new(v.data_type().clone()))
+                .collect();
             self.converter = Some(RowConverter::new(fields)?);
         }
-        let converter = self.converter.as_ref().ok_or_else(|| Error::internal("no converter"))?;
+        let converter = self
+            .converter
+            .as_ref()
+            .ok_or_else(|| Error::internal("no converter"))?;
         let rows = converter.convert_columns(values)?;
         let mut keep_rows = vec![];
         let mut keep_groups = vec![];
@@ -72,7 +83,12 @@ impl GroupsAccumulator for DistinctAccumulator {
             .collect::<Result<Vec<_>>>()?;
         self.inner.update_batch(&taken, &keep_groups, total)
     }
-    fn merge_batch(&mut self, _states: &[ArrayRef], _group_indices: &[u32], _total: usize) -> Result<()> {
+    fn merge_batch(
+        &mut self,
+        _states: &[ArrayRef],
+        _group_indices: &[u32],
+        _total: usize,
+    ) -> Result<()> {
         Err(Error::internal("DISTINCT aggregates run in a single phase"))
     }
     fn state(&mut self) -> Result<Vec<ArrayRef>> {

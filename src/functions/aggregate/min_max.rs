@@ -45,7 +45,10 @@ impl MinMax {
 fn comparable(t: &DataType) -> bool {
     t.is_numeric()
         || t.is_temporal()
-        || matches!(t, DataType::Utf8 | DataType::Boolean | DataType::Null | DataType::Interval(_))
+        || matches!(
+            t,
+            DataType::Utf8 | DataType::Boolean | DataType::Null | DataType::Interval(_)
+        )
 }
 
 impl AggregateFunction for MinMax {
@@ -71,10 +74,15 @@ impl AggregateFunction for MinMax {
     fn state_types(&self, _arg_types: &[DataType], rt: &DataType) -> Result<Vec<DataType>> {
         Ok(vec![rt.clone()])
     }
-    fn create_accumulator(&self, _arg_types: &[DataType], rt: &DataType) -> Result<Box<dyn GroupsAccumulator>> {
+    fn create_accumulator(
+        &self,
+        _arg_types: &[DataType],
+        rt: &DataType,
+    ) -> Result<Box<dyn GroupsAccumulator>> {
         macro_rules! prim {
             ($t:ty) => {
-                Box::new(PrimitiveMinMax::<$t>::new(self.pick, rt.clone())) as Box<dyn GroupsAccumulator>
+                Box::new(PrimitiveMinMax::<$t>::new(self.pick, rt.clone()))
+                    as Box<dyn GroupsAccumulator>
             };
         }
         Ok(match rt {
@@ -118,7 +126,12 @@ struct PrimitiveMinMax<T: ArrowPrimitiveType> {
 
 impl<T: ArrowPrimitiveType> std::fmt::Debug for PrimitiveMinMax<T> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "PrimitiveMinMax({:?}, {} groups)", self.pick, self.values.len())
+        write!(
+            f,
+            "PrimitiveMinMax({:?}, {} groups)",
+            self.pick,
+            self.values.len()
+        )
     }
 }
 
@@ -161,10 +174,20 @@ impl<T: ArrowPrimitiveType> PrimitiveMinMax<T> {
 }
 
 impl<T: ArrowPrimitiveType> GroupsAccumulator for PrimitiveMinMax<T> {
-    fn update_batch(&mut self, values: &[ArrayRef], group_indices: &[u32], total: usize) -> Result<()> {
+    fn update_batch(
+        &mut self,
+        values: &[ArrayRef],
+        group_indices: &[u32],
+        total: usize,
+    ) -> Result<()> {
         self.fold(&values[0], group_indices, total)
     }
-    fn merge_batch(&mut self, states: &[ArrayRef], group_indices: &[u32], total: usize) -> Result<()> {
+    fn merge_batch(
+        &mut self,
+        states: &[ArrayRef],
+        group_indices: &[u32],
+        total: usize,
+    ) -> Result<()> {
         self.fold(&states[0], group_indices, total)
     }
     fn state(&mut self) -> Result<Vec<ArrayRef>> {
@@ -214,10 +237,20 @@ impl StringMinMax {
 }
 
 impl GroupsAccumulator for StringMinMax {
-    fn update_batch(&mut self, values: &[ArrayRef], group_indices: &[u32], total: usize) -> Result<()> {
+    fn update_batch(
+        &mut self,
+        values: &[ArrayRef],
+        group_indices: &[u32],
+        total: usize,
+    ) -> Result<()> {
         self.fold(&values[0], group_indices, total)
     }
-    fn merge_batch(&mut self, states: &[ArrayRef], group_indices: &[u32], total: usize) -> Result<()> {
+    fn merge_batch(
+        &mut self,
+        states: &[ArrayRef],
+        group_indices: &[u32],
+        total: usize,
+    ) -> Result<()> {
         self.fold(&states[0], group_indices, total)
     }
     fn state(&mut self) -> Result<Vec<ArrayRef>> {
@@ -228,7 +261,10 @@ impl GroupsAccumulator for StringMinMax {
         Ok(Arc::new(StringArray::from(values)))
     }
     fn size(&self) -> usize {
-        self.values.iter().map(|v| v.as_ref().map(|s| s.capacity()).unwrap_or(0) + 24).sum()
+        self.values
+            .iter()
+            .map(|v| v.as_ref().map(|s| s.capacity()).unwrap_or(0) + 24)
+            .sum()
     }
 }
 
@@ -261,10 +297,20 @@ impl BoolMinMax {
 }
 
 impl GroupsAccumulator for BoolMinMax {
-    fn update_batch(&mut self, values: &[ArrayRef], group_indices: &[u32], total: usize) -> Result<()> {
+    fn update_batch(
+        &mut self,
+        values: &[ArrayRef],
+        group_indices: &[u32],
+        total: usize,
+    ) -> Result<()> {
         self.fold(&values[0], group_indices, total)
     }
-    fn merge_batch(&mut self, states: &[ArrayRef], group_indices: &[u32], total: usize) -> Result<()> {
+    fn merge_batch(
+        &mut self,
+        states: &[ArrayRef],
+        group_indices: &[u32],
+        total: usize,
+    ) -> Result<()> {
         self.fold(&states[0], group_indices, total)
     }
     fn state(&mut self) -> Result<Vec<ArrayRef>> {

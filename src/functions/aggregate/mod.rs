@@ -48,7 +48,10 @@ pub fn expect_args(name: &str, args: &[DataType], n: usize) -> Result<()> {
 
 /// The "wrong argument type" error for aggregate `name`.
 pub fn bad_arg(name: &str, t: &DataType) -> Error {
-    Error::type_mismatch(format!("{name}() cannot be applied to {}", sql_type_name(t)))
+    Error::type_mismatch(format!(
+        "{name}() cannot be applied to {}",
+        sql_type_name(t)
+    ))
 }
 
 /// Builds a primitive array from values and a per-group "has value" flag.

@@ -21,13 +21,19 @@ impl AggregateFunction for StringAgg {
         match arg_types.len() {
             1 => Ok((vec![DataType::Utf8], DataType::Utf8)),
             2 => Ok((vec![DataType::Utf8, DataType::Utf8], DataType::Utf8)),
-            n => Err(Error::plan(format!("string_agg() takes 1 or 2 arguments, got {n}"))),
+            n => Err(Error::plan(format!(
+                "string_agg() takes 1 or 2 arguments, got {n}"
+            ))),
         }
     }
     fn state_types(&self, _a: &[DataType], _rt: &DataType) -> Result<Vec<DataType>> {
         Ok(vec![DataType::Utf8, DataType::Utf8])
     }
-    fn create_accumulator(&self, _a: &[DataType], _rt: &DataType) -> Result<Box<dyn GroupsAccumulator>> {
+    fn create_accumulator(
+        &self,
+        _a: &[DataType],
+        _rt: &DataType,
+    ) -> Result<Box<dyn GroupsAccumulator>> {
         Ok(Box::new(StringAggAccumulator {
             values: vec![],
             sep: vec![],
@@ -42,14 +48,22 @@ struct StringAggAccumulator {
 }
 
 impl StringAggAccumulator {
-    fn fold(&mut self, vals: &ArrayRef, seps: Option<&ArrayRef>, group_indices: &[u32], total: usize) {
+    fn fold(
+        &mut self,
+        vals: &ArrayRef,
+        seps: Option<&ArrayRef>,
+        group_indices: &[u32],
+        total: usize,
+    ) {
         self.values.resize(total, None);
         self.sep.resize(total, None);
         if vals.data_type() == &DataType::Null {
             return;
         }
         let a = vals.as_string::<i32>();
-        let s = seps.filter(|s| s.data_type() == &DataType::Utf8).map(|s| s.as_string::<i32>());
+        let s = seps
+            .filter(|s| s.data_type() == &DataType::Utf8)
+            .map(|s| s.as_string::<i32>());
         for (row, g) in group_indices.iter().enumerate() {
             if a.is_null(row) {
                 continue;
@@ -75,24 +89,42 @@ impl StringAggAccumulator {
 }
 
 impl GroupsAccumulator for StringAggAccumulator {
-    fn update_batch(&mut self, values: &[ArrayRef], group_indices: &[u32], total: usize) -> Result<()> {
+    fn update_batch(
+        &mut self,
+        values: &[ArrayRef],
+        group_indices: &[u32],
+        total: usize,
+    ) -> Result<()> {
         self.fold(&values[0], values.get(1), group_indices, total);
         Ok(())
     }
-    fn merge_batch(&mut self, states: &[ArrayRef], group_indices: &[u32], total: usize) -> Result<()> {
+    fn merge_batch(
+        &mut self,
+        states: &[ArrayRef],
+        group_indices: &[u32],
+        total: usize,
+    ) -> Result<()> {
         self.fold(&states[0], Some(&states[1]), group_indices, total);
         Ok(())
     }
     fn state(&mut self) -> Result<Vec<ArrayRef>> {
         let v = std::mem::take(&mut self.values);
         let s = std::mem::take(&mut self.sep);
-        Ok(vec![Arc::new(StringArray::from(v)), Arc::new(StringArray::from(s))])
+        Ok(vec![
+            Arc::new(StringArray::from(v)),
+            Arc::new(StringArray::from(s)),
+        ])
     }
     fn evaluate(&mut self) -> Result<ArrayRef> {
         self.sep.clear();
-        Ok(Arc::new(StringArray::from(std::mem::take(&mut self.values))))
+        Ok(Arc::new(StringArray::from(std::mem::take(
+            &mut self.values,
+        ))))
     }
     fn size(&self) -> usize {
-        self.values.iter().map(|v| v.as_ref().map(|s| s.capacity()).unwrap_or(0) + 24).sum()
+        self.values
+            .iter()
+            .map(|v| v.as_ref().map(|s| s.capacity()).unwrap_or(0) + 24)
+            .sum()
     }
 }

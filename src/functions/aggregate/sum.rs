@@ -16,7 +16,9 @@ pub struct Sum;
 pub fn sum_type(name: &str, t: &DataType) -> Result<DataType> {
     Ok(match t {
         DataType::Int8 | DataType::Int16 | DataType::Int32 | DataType::Int64 => DataType::Int64,
-        DataType::UInt8 | DataType::UInt16 | DataType::UInt32 | DataType::UInt64 => DataType::UInt64,
+        DataType::UInt8 | DataType::UInt16 | DataType::UInt32 | DataType::UInt64 => {
+            DataType::UInt64
+        }
         DataType::Float16 | DataType::Float32 | DataType::Float64 => DataType::Float64,
         DataType::Decimal128(_, s) => DataType::Decimal128(38, *s),
         DataType::Null => DataType::Int64,
@@ -37,7 +39,11 @@ impl AggregateFunction for Sum {
     fn state_types(&self, _arg_types: &[DataType], rt: &DataType) -> Result<Vec<DataType>> {
         Ok(vec![rt.clone()])
     }
-    fn create_accumulator(&self, _arg_types: &[DataType], rt: &DataType) -> Result<Box<dyn GroupsAccumulator>> {
+    fn create_accumulator(
+        &self,
+        _arg_types: &[DataType],
+        rt: &DataType,
+    ) -> Result<Box<dyn GroupsAccumulator>> {
         Ok(match rt {
             DataType::Int64 => Box::new(SumAccumulator::<i64>::new(rt.clone())),
             DataType::UInt64 => Box::new(SumAccumulator::<u64>::new(rt.clone())),
@@ -120,12 +126,14 @@ impl<T: SumNative> SumAccumulator<T> {
         let sums = &mut self.sums;
         let seen = &mut self.seen;
         let mut err = None;
-        for_each_valid(array.as_ref(), group_indices, |g, row| match sums[g].add_checked(values[row]) {
-            Ok(v) => {
-                sums[g] = v;
-                seen[g] = true;
+        for_each_valid(array.as_ref(), group_indices, |g, row| {
+            match sums[g].add_checked(values[row]) {
+                Ok(v) => {
+                    sums[g] = v;
+                    seen[g] = true;
+                }
+                Err(e) => err = Some(e),
             }
-            Err(e) => err = Some(e),
         });
         match err {
             Some(e) => Err(e),
@@ -135,10 +143,20 @@ impl<T: SumNative> SumAccumulator<T> {
 }
 
 impl<T: SumNative> GroupsAccumulator for SumAccumulator<T> {
-    fn update_batch(&mut self, values: &[ArrayRef], group_indices: &[u32], total: usize) -> Result<()> {
+    fn update_batch(
+        &mut self,
+        values: &[ArrayRef],
+        group_indices: &[u32],
+        total: usize,
+    ) -> Result<()> {
         self.fold(&values[0], group_indices, total)
     }
-    fn merge_batch(&mut self, states: &[ArrayRef], group_indices: &[u32], total: usize) -> Result<()> {
+    fn merge_batch(
+        &mut self,
+        states: &[ArrayRef],
+        group_indices: &[u32],
+        total: usize,
+    ) -> Result<()> {
         self.fold(&states[0], group_indices, total)
     }
     fn state(&mut self) -> Result<Vec<ArrayRef>> {

@@ -14,7 +14,12 @@ use crate::error::Result;
 use crate::logical::expr::{BinaryOp, Expr};
 
 /// Which row groups of a file may contain rows matching all `conjuncts` (true = keep).
-pub fn prune_row_groups(meta: &ParquetMetaData, arrow_schema: &Schema, parquet_schema: &parquet::schema::types::SchemaDescriptor, conjuncts: &[Expr]) -> Vec<bool> {
+pub fn prune_row_groups(
+    meta: &ParquetMetaData,
+    arrow_schema: &Schema,
+    parquet_schema: &parquet::schema::types::SchemaDescriptor,
+    conjuncts: &[Expr],
+) -> Vec<bool> {
     let n = meta.num_row_groups();
     let mut keep = vec![true; n];
     for c in conjuncts {
@@ -33,14 +38,21 @@ fn column_and_literal(e: &Expr) -> Option<(String, BinaryOp, ScalarValue)> {
     if let Expr::Binary(l, op, r) = e {
         match (l.unaliased(), r.unaliased()) {
             (Expr::Column(c), Expr::Literal(v)) => return Some((c.name.clone(), *op, v.clone())),
-            (Expr::Literal(v), Expr::Column(c)) => return Some((c.name.clone(), op.swap()?, v.clone())),
+            (Expr::Literal(v), Expr::Column(c)) => {
+                return Some((c.name.clone(), op.swap()?, v.clone()));
+            }
             _ => {}
         }
     }
     None
 }
 
-fn stats(meta: &ParquetMetaData, arrow_schema: &Schema, parquet_schema: &parquet::schema::types::SchemaDescriptor, col: &str) -> Result<Option<(ArrayRef, ArrayRef)>> {
+fn stats(
+    meta: &ParquetMetaData,
+    arrow_schema: &Schema,
+    parquet_schema: &parquet::schema::types::SchemaDescriptor,
+    col: &str,
+) -> Result<Option<(ArrayRef, ArrayRef)>> {
     if arrow_schema.column_with_name(col).is_none() {
         return Ok(None);
     }
@@ -54,14 +66,28 @@ fn literal_as(v: &ScalarValue, like: &ArrayRef) -> Option<arrow::array::Scalar<A
     if v.is_null() {
         return None;
     }
-    let v = if v.data_type() == *like.data_type() { v.clone() } else { v.cast_to(like.data_type()).ok()? };
+    let v = if v.data_type() == *like.data_type() {
+        v.clone()
+    } else {
+        v.cast_to(like.data_type()).ok()?
+    };
     v.to_scalar().ok()
 }
 
 /// Keep-mask for one conjunct; `None` when the conjunct cannot be used for pruning.
-fn conjunct_mask(meta: &ParquetMetaData, arrow_schema: &Schema, parquet_schema: &parquet::schema::types::SchemaDescriptor, e: &Expr) -> Result<Option<BooleanArray>> {
+fn conjunct_mask(
+    meta: &ParquetMetaData,
+    arrow_schema: &Schema,
+    parquet_schema: &parquet::schema::types::SchemaDescriptor,
+    e: &Expr,
+) -> Result<Option<BooleanArray>> {
     match e {
-        Expr::Between { expr, negated: false, low, high } => {
+        Expr::Between {
+            expr,
+            negated: false,
+            low,
+            high,
+        } => {
             let lo = Expr::binary(expr.as_ref().clone(), BinaryOp::GtEq, low.as_ref().clone());
             let hi = Expr::binary(expr.as_ref().clone(), BinaryOp::LtEq, high.as_ref().clone());
             let a = conjunct_mask(meta, arrow_schema, parquet_schema, &lo)?;
@@ -71,7 +97,11 @@ fn conjunct_mask(meta: &ParquetMetaData, arrow_schema: &Schema, parquet_schema: 
                 (a, b) => a.or(b),
             });
         }
-        Expr::InList { expr, list, negated: false } => {
+        Expr::InList {
+            expr,
+            list,
+            negated: false,
+        } => {
             let mut acc: Option<BooleanArray> = None;
             for item in list {
                 let eq = Expr::binary(expr.as_ref().clone(), BinaryOp::Eq, item.clone());
@@ -97,7 +127,10 @@ fn conjunct_mask(meta: &ParquetMetaData, arrow_schema: &Schema, parquet_schema: 
         return Ok(None);
     };
     let mask = match op {
-        BinaryOp::Eq => arrow::compute::and_kleene(&cmp::lt_eq(&mins, &lit_min)?, &cmp::gt_eq(&maxes, &lit_max)?)?,
+        BinaryOp::Eq => arrow::compute::and_kleene(
+            &cmp::lt_eq(&mins, &lit_min)?,
+            &cmp::gt_eq(&maxes, &lit_max)?,
+        )?,
         BinaryOp::Lt => cmp::lt(&mins, &lit_min)?,
         BinaryOp::LtEq => cmp::lt_eq(&mins, &lit_min)?,
         BinaryOp::Gt => cmp::gt(&maxes, &lit_max)?,

@@ -7,8 +7,10 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use arrow::datatypes::{DataType, Field, Schema, SchemaRef};
-use parquet::arrow::arrow_reader::{ArrowReaderMetadata, ArrowReaderOptions, ParquetRecordBatchReaderBuilder};
 use parquet::arrow::ProjectionMask;
+use parquet::arrow::arrow_reader::{
+    ArrowReaderMetadata, ArrowReaderOptions, ParquetRecordBatchReaderBuilder,
+};
 
 use crate::error::{Error, Result};
 
@@ -47,7 +49,11 @@ pub fn normalize_schema(schema: &Schema) -> Schema {
     let fields: Vec<Field> = schema
         .fields()
         .iter()
-        .map(|f| f.as_ref().clone().with_data_type(normalize_type(f.data_type())))
+        .map(|f| {
+            f.as_ref()
+                .clone()
+                .with_data_type(normalize_type(f.data_type()))
+        })
         .collect();
     Schema::new_with_metadata(fields, schema.metadata().clone())
 }
@@ -55,14 +61,19 @@ pub fn normalize_schema(schema: &Schema) -> Schema {
 impl ParquetFile {
     /// Opens a file and reads its footer; errors name the file.
     pub fn open(path: &Path) -> Result<Self> {
-        let file = File::open(path).map_err(|e| Error::io(format!("cannot open {}: {e}", path.display())))?;
+        let file = File::open(path)
+            .map_err(|e| Error::io(format!("cannot open {}: {e}", path.display())))?;
         let size = file.metadata().map(|m| m.len()).unwrap_or(0);
-        let meta = ArrowReaderMetadata::load(&file, ArrowReaderOptions::new())
-            .map_err(|e| Error::from(e).context(format!("reading Parquet footer of {}", path.display())))?;
+        let meta = ArrowReaderMetadata::load(&file, ArrowReaderOptions::new()).map_err(|e| {
+            Error::from(e).context(format!("reading Parquet footer of {}", path.display()))
+        })?;
         let normalized = Arc::new(normalize_schema(meta.schema()));
         let metadata = if normalized.as_ref() != meta.schema().as_ref() {
-            ArrowReaderMetadata::try_new(meta.metadata().clone(), ArrowReaderOptions::new().with_schema(normalized))
-                .map_err(|e| Error::from(e).context(path.display()))?
+            ArrowReaderMetadata::try_new(
+                meta.metadata().clone(),
+                ArrowReaderOptions::new().with_schema(normalized),
+            )
+            .map_err(|e| Error::from(e).context(path.display()))?
         } else {
             meta
         };
@@ -90,14 +101,18 @@ impl ParquetFile {
         projection: Option<&[usize]>,
         batch_size: usize,
     ) -> Result<parquet::arrow::arrow_reader::ParquetRecordBatchReader> {
-        let file = File::open(&self.path).map_err(|e| Error::io(format!("cannot open {}: {e}", self.path.display())))?;
-        let mut builder = ParquetRecordBatchReaderBuilder::new_with_metadata(file, self.metadata.clone())
-            .with_row_groups(row_groups)
-            .with_batch_size(batch_size);
+        let file = File::open(&self.path)
+            .map_err(|e| Error::io(format!("cannot open {}: {e}", self.path.display())))?;
+        let mut builder =
+            ParquetRecordBatchReaderBuilder::new_with_metadata(file, self.metadata.clone())
+                .with_row_groups(row_groups)
+                .with_batch_size(batch_size);
         if let Some(p) = projection {
             let mask = ProjectionMask::roots(self.metadata.parquet_schema(), p.iter().copied());
             builder = builder.with_projection(mask);
         }
-        builder.build().map_err(|e| Error::from(e).context(self.path.display()))
+        builder
+            .build()
+            .map_err(|e| Error::from(e).context(self.path.display()))
     }
 }
