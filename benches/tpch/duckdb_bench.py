@@ -9,12 +9,15 @@ Usage:
     QUERY_DIR    directory of q01.sql ... q22.sql (default /work/shared/tpch)
     --threads    DuckDB threads (default 2, i.e. `SET threads=2`)
     --runs       timed runs per query after one warm-up run; the best is kept (default 3)
-    --json       also write {"engine", "version", "threads", "runs", "parquet_dir", "queries": {"q01": s, ...},
-                 "total": s} to this file, for the Rust bench to compute the flint/DuckDB ratio per query
+    --json       also write the best times as a flat JSON object {"q01": seconds, ..., "q22": seconds} to this
+                 file: `cargo bench --bench tpch -- --duckdb OUT.json` reads it and prints the flint/DuckDB
+                 ratio per query (benches/tpch/main.rs)
     --queries    only these query numbers (comma-separated)
 
-Example:
-    /tmp/duckvenv/bin/python benches/tpch/duckdb_bench.py /tmp/tpch_sf1 --json /tmp/duckdb_sf1.json
+Example (SF 1):
+    cargo run --release -- tpchgen --sf 1 --out target/tpch-sf1   # flint::catalog::tpch::write_parquet
+    /tmp/duckvenv/bin/python benches/tpch/duckdb_bench.py target/tpch-sf1 --json /tmp/duckdb_sf1.json
+    cargo bench --bench tpch -- --sf 1 --data target/tpch-sf1 --duckdb /tmp/duckdb_sf1.json
 
 Needs the `duckdb` Python package (python3 -m venv /tmp/duckvenv && /tmp/duckvenv/bin/pip install duckdb).
 
@@ -84,17 +87,9 @@ def main():
     print(f"{'total':<7}{total:>10.4f}")
 
     if args.json_out:
-        report = {
-            "engine": "duckdb",
-            "version": duckdb.__version__,
-            "threads": args.threads,
-            "runs": args.runs,
-            "parquet_dir": parquet_dir,
-            "queries": times,
-            "total": total,
-        }
+        # A flat map of query name to seconds: the format benches/tpch/main.rs reads (BTreeMap<String, f64>).
         with open(args.json_out, "w", encoding="utf-8") as f:
-            json.dump(report, f, indent=2)
+            json.dump(times, f, indent=2)
             f.write("\n")
 
 

@@ -555,6 +555,17 @@ impl SqlPlanner<'_> {
                         return Err(Error::plan(format!("invalid argument {other} to dbgen()")));
                     }
                 };
+                // `sf = 0.01` parses as a comparison: take its right side
+                let e = match e {
+                    ast::Expr::BinaryOp {
+                        left,
+                        op: ast::BinaryOperator::Eq,
+                        right,
+                    } if matches!(left.as_ref(), ast::Expr::Identifier(id) if id.value.eq_ignore_ascii_case("sf")) => {
+                        right.as_ref()
+                    }
+                    other => other,
+                };
                 let v = self.eval_const(self.sql_to_expr(e, &Scope::empty(None))?)?;
                 sf = match v.cast_to(&arrow::datatypes::DataType::Float64) {
                     Ok(ScalarValue::Float64(Some(x))) if x > 0.0 => x,
