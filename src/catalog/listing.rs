@@ -8,6 +8,7 @@ use std::sync::Arc;
 
 use arrow::datatypes::SchemaRef;
 
+use crate::catalog::statistics::{ColumnStatistics, TableStatistics};
 use crate::catalog::{ScanArgs, TableKind, TableProvider};
 use crate::error::{Error, Result};
 use crate::exec::ExecutionPlan;
@@ -21,6 +22,7 @@ use crate::io::parquet::{ParquetFile, RowGroupSlice};
 /// A table over files.
 #[derive(Debug)]
 pub struct ListingTable {
+    stats: Option<Arc<TableStatistics>>,
     location: String,
     format: FileFormat,
     schema: SchemaRef,
@@ -58,7 +60,9 @@ impl ListingTable {
                         )));
                     }
                 }
+                let stats = parquet_statistics(&parquet, &schema);
                 Ok(ListingTable {
+                    stats,
                     location: location.to_string(),
                     format,
                     schema,
@@ -70,6 +74,7 @@ impl ListingTable {
             FileFormat::Csv => {
                 let schema = csv_options.infer_schema(&files[0])?;
                 Ok(ListingTable {
+                    stats: None,
                     location: location.to_string(),
                     format,
                     schema,
@@ -92,6 +97,53 @@ impl ListingTable {
                 .sum(),
         }
     }
+}
+
+/// Row count and min/max per column from the files' row group statistics.
+fn parquet_statistics(files: &[ParquetFile], schema: &SchemaRef) -> Option<Arc<TableStatistics>> {
+    use datafusion_common::ScalarValue;
+    use parquet::arrow::arrow_reader::statistics::StatisticsConverter;
+    let row_count = files.iter().map(|f| f.num_rows()).sum();
+    let mut columns = vec![ColumnStatistics::default(); schema.fields().len()];
+    for (i, field) in schema.fields().iter().enumerate() {
+        let mut min: Option<ScalarValue> = None;
+        let mut max: Option<ScalarValue> = None;
+        let mut complete = true;
+        for f in files {
+            let meta = f.metadata.metadata();
+            let Ok(conv) = StatisticsConverter::try_new(field.name(), f.metadata.schema(), f.metadata.parquet_schema()) else {
+                complete = false;
+                break;
+            };
+            let (Ok(mins), Ok(maxes)) = (conv.row_group_mins(meta.row_groups().iter()), conv.row_group_maxes(meta.row_groups().iter())) else {
+                complete = false;
+                break;
+            };
+            for k in 0..mins.len() {
+                let (Ok(lo), Ok(hi)) = (ScalarValue::try_from_array(&mins, k), ScalarValue::try_from_array(&maxes, k)) else {
+                    complete = false;
+                    break;
+                };
+                if lo.is_null() || hi.is_null() {
+                    complete = false;
+                    break;
+                }
+                min = Some(match min {
+                    Some(m) if m.partial_cmp(&lo) != Some(std::cmp::Ordering::Greater) => m,
+                    _ => lo,
+                });
+                max = Some(match max {
+                    Some(m) if m.partial_cmp(&hi) != Some(std::cmp::Ordering::Less) => m,
+                    _ => hi,
+                });
+            }
+        }
+        if complete {
+            columns[i].min = min;
+            columns[i].max = max;
+        }
+    }
+    Some(Arc::new(TableStatistics { row_count, columns }))
 }
 
 /// Spreads row groups over `n` partitions, balancing rows (largest first).
@@ -196,6 +248,9 @@ impl TableProvider for ListingTable {
                 args.fetch,
             )?)),
         }
+    }
+    fn statistics(&self) -> Option<Arc<TableStatistics>> {
+        self.stats.clone()
     }
     fn row_count(&self) -> Option<usize> {
         match self.format {

@@ -8,6 +8,7 @@ use std::sync::{Arc, RwLock};
 use arrow::datatypes::SchemaRef;
 use arrow::record_batch::RecordBatch;
 
+use crate::catalog::statistics::{compute_statistics, TableStatistics};
 use crate::catalog::{ScanArgs, TableKind, TableProvider};
 use crate::error::{Error, Result};
 use crate::exec::ExecutionPlan;
@@ -18,6 +19,7 @@ use crate::exec::scan::MemoryScanExec;
 pub struct MemTable {
     schema: SchemaRef,
     batches: RwLock<Vec<RecordBatch>>,
+    stats: RwLock<Option<Arc<TableStatistics>>>,
 }
 
 impl MemTable {
@@ -27,6 +29,7 @@ impl MemTable {
         Ok(MemTable {
             schema,
             batches: RwLock::new(batches),
+            stats: RwLock::new(None),
         })
     }
 
@@ -155,6 +158,15 @@ impl TableProvider for MemTable {
             None,
         )))
     }
+    fn statistics(&self) -> Option<Arc<TableStatistics>> {
+        if let Some(s) = self.stats.read().unwrap_or_else(|e| e.into_inner()).clone() {
+            return Some(s);
+        }
+        let batches = self.batches();
+        let s = Arc::new(compute_statistics(self.schema.fields().len(), &batches));
+        *self.stats.write().unwrap_or_else(|e| e.into_inner()) = Some(s.clone());
+        Some(s)
+    }
     fn row_count(&self) -> Option<usize> {
         Some(
             self.batches
@@ -171,11 +183,13 @@ impl TableProvider for MemTable {
         let mut data = self.batches.write().unwrap_or_else(|e| e.into_inner());
         data.extend(batches);
         compact_tail(&self.schema, &mut data)?;
+        *self.stats.write().unwrap_or_else(|e| e.into_inner()) = None;
         Ok(n)
     }
     fn replace(&self, batches: Vec<RecordBatch>) -> Result<()> {
         let batches = conform_all(&self.schema, batches)?;
         *self.batches.write().unwrap_or_else(|e| e.into_inner()) = batches;
+        *self.stats.write().unwrap_or_else(|e| e.into_inner()) = None;
         Ok(())
     }
 }

@@ -6,6 +6,7 @@ pub mod catalog;
 pub mod listing;
 pub mod memory;
 pub mod range;
+pub mod statistics;
 pub mod tpch;
 
 use std::any::Any;
@@ -67,6 +68,11 @@ pub trait TableProvider: Debug + Send + Sync {
 
     /// Number of rows, when cheaply known.
     fn row_count(&self) -> Option<usize> {
+        None
+    }
+
+    /// Row count and column statistics, when known.
+    fn statistics(&self) -> Option<std::sync::Arc<statistics::TableStatistics>> {
         None
     }
 

@@ -155,35 +155,49 @@ fn greedy(leaves: Vec<LogicalPlan>, conds: Vec<Expr>) -> Result<LogicalPlan> {
     used[start] = true;
     let mut plan = leaves[start].clone();
     for _ in 1..n {
-        // candidates connected to the joined set by an equality or any condition
-        let connects = |i: usize| {
-            cond_leaves.iter().enumerate().any(|(k, ls)| {
-                !cond_used[k]
-                    && ls.contains(&i)
-                    && ls.iter().any(|x| *x != i && used[*x])
-                    && ls.iter().all(|x| *x == i || used[*x])
-            })
+        // among relations connected to the joined set, take the one whose join is smallest
+        let applicable = |i: usize, used: &[bool], cond_used: &[bool]| -> Vec<usize> {
+            cond_leaves
+                .iter()
+                .enumerate()
+                .filter(|(k, ls)| !cond_used[*k] && ls.contains(&i) && ls.iter().all(|x| *x == i || used[*x]))
+                .map(|(k, _)| k)
+                .collect()
         };
-        let next = (0..n)
-            .filter(|i| !used[*i] && connects(*i))
-            .min_by_key(|i| sizes[*i])
-            .or_else(|| (0..n).filter(|i| !used[*i]).min_by_key(|i| sizes[*i]));
-        let Some(next) = next else { break };
-        used[next] = true;
-        let mut on = vec![];
-        for (k, ls) in cond_leaves.iter().enumerate() {
-            if !cond_used[k] && ls.iter().all(|x| used[*x]) && ls.contains(&next) {
-                on.push(conds[k].clone());
-                cond_used[k] = true;
+        let mut best: Option<(usize, usize, LogicalPlan, Vec<usize>)> = None;
+        for i in (0..n).filter(|i| !used[*i]) {
+            let conds_i = applicable(i, &used, &cond_used);
+            let connects = conds_i.iter().any(|k| cond_leaves[*k].iter().any(|x| *x != i));
+            if !connects {
+                continue;
+            }
+            let on = Expr::conjunction(conds_i.iter().map(|k| conds[*k].clone()));
+            let candidate = LogicalPlanBuilder::from(plan.clone())
+                .join_on(Arc::new(leaves[i].clone()), JoinType::Inner, on)?
+                .build();
+            let rows = estimate_rows(&candidate).unwrap_or(usize::MAX);
+            if best.as_ref().is_none_or(|b| rows < b.0) {
+                best = Some((rows, i, candidate, conds_i));
             }
         }
-        plan = LogicalPlanBuilder::from(plan)
-            .join_on(
-                Arc::new(leaves[next].clone()),
-                JoinType::Inner,
-                Expr::conjunction(on),
-            )?
-            .build();
+        let (next, joined, used_conds) = match best {
+            Some((_, i, p, c)) => (i, p, c),
+            None => {
+                // nothing connected: cross join the smallest remaining relation
+                let Some(i) = (0..n).filter(|i| !used[*i]).min_by_key(|i| sizes[*i]) else { break };
+                let conds_i = applicable(i, &used, &cond_used);
+                let on = Expr::conjunction(conds_i.iter().map(|k| conds[*k].clone()));
+                let p = LogicalPlanBuilder::from(plan.clone())
+                    .join_on(Arc::new(leaves[i].clone()), JoinType::Inner, on)?
+                    .build();
+                (i, p, conds_i)
+            }
+        };
+        used[next] = true;
+        for k in used_conds {
+            cond_used[k] = true;
+        }
+        plan = joined;
     }
     // conditions on a single relation or none (constants) go on top
     let rest: Vec<Expr> = conds

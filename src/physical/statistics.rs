@@ -1,8 +1,11 @@
-//! Row-count estimates of logical plans, used to pick join build sides and
-//! broadcast joins. Deliberately simple: table row counts from providers and
-//! fixed selectivities.
+//! Row-count estimates of logical plans, used to order joins, pick build
+//! sides and broadcast joins: table row counts and column statistics from the
+//! providers, fixed selectivities for filters, and for equi-joins
+//! `|L|·|R| / max(ndv(l), ndv(r))` over the most selective key.
 
+use crate::logical::expr::Expr;
 use crate::logical::plan::{JoinType, LogicalPlan};
+use crate::logical::schema::Column;
 
 /// Selectivity assumed for a filter.
 const FILTER_SELECTIVITY: f64 = 0.25;
@@ -54,9 +57,10 @@ pub fn estimate_rows(plan: &LogicalPlan) -> Option<usize> {
             let r = estimate_rows(&j.right)?;
             match j.join_type {
                 _ if j.on.is_empty() && matches!(j.join_type, JoinType::Inner) => {
-                    l.saturating_mul(r)
+                    let rows = l.saturating_mul(r);
+                    if j.filter.is_some() { (rows as f64 * FILTER_SELECTIVITY).ceil() as usize } else { rows }
                 }
-                JoinType::Inner => l.max(r),
+                JoinType::Inner => inner_join_rows(j, l, r),
                 JoinType::Left | JoinType::LeftMark => l.max(1),
                 JoinType::Right => r.max(1),
                 JoinType::Full => l + r,
@@ -74,4 +78,75 @@ pub fn estimate_rows(plan: &LogicalPlan) -> Option<usize> {
         LogicalPlan::Values(v) => v.rows.len(),
         LogicalPlan::EmptyRelation(e) => usize::from(e.produce_one_row),
     })
+}
+
+/// Rows of an inner equi-join: `|L|·|R| / max(ndv)` using the most selective key.
+fn inner_join_rows(j: &crate::logical::plan::Join, l: usize, r: usize) -> usize {
+    let mut best: Option<f64> = None;
+    for (lk, rk) in &j.on {
+        let ln = expr_ndv(&j.left, lk, l);
+        let rn = expr_ndv(&j.right, rk, r);
+        let d = ln.max(rn).max(1.0);
+        best = Some(best.map_or(d, |b: f64| b.max(d)));
+    }
+    let d = best.unwrap_or(1.0);
+    let rows = (l as f64) * (r as f64) / d;
+    let rows = if j.filter.is_some() { rows * FILTER_SELECTIVITY } else { rows };
+    rows.ceil().max(1.0).min(usize::MAX as f64 / 2.0) as usize
+}
+
+/// Estimated distinct values of `e` over `plan` (with `rows` rows); `rows` when unknown.
+fn expr_ndv(plan: &LogicalPlan, e: &Expr, rows: usize) -> f64 {
+    match e.unaliased() {
+        Expr::Column(c) => column_ndv(plan, c).map_or(rows as f64, |n| n.min(rows as f64)),
+        Expr::Cast { expr, .. } => expr_ndv(plan, expr, rows),
+        _ => rows as f64,
+    }
+}
+
+/// Estimated distinct values of a column of `plan`, from the statistics of the table it comes from.
+pub fn column_ndv(plan: &LogicalPlan, col: &Column) -> Option<f64> {
+    match plan {
+        LogicalPlan::TableScan(t) => {
+            let i = t.schema.find(col).ok()??;
+            let table_i = match &t.projection {
+                Some(p) => *p.get(i)?,
+                None => i,
+            };
+            let stats = t.source.statistics()?;
+            let cs = stats.columns.get(table_i)?;
+            Some(cs.ndv(stats.row_count) as f64)
+        }
+        LogicalPlan::Filter(f) => column_ndv(&f.input, col),
+        LogicalPlan::Sort(s) => column_ndv(&s.input, col),
+        LogicalPlan::Limit(l) => column_ndv(&l.input, col),
+        LogicalPlan::Repartition(r) => column_ndv(&r.input, col),
+        LogicalPlan::Window(w) => column_ndv(&w.input, col),
+        LogicalPlan::Projection(p) => {
+            let i = p.schema.find(col).ok()??;
+            match p.exprs[i].unaliased() {
+                Expr::Column(c) => column_ndv(&p.input, c),
+                _ => None,
+            }
+        }
+        LogicalPlan::SubqueryAlias(a) => {
+            let i = a.schema.find(col).ok()??;
+            column_ndv(&a.input, &a.input.schema().column(i))
+        }
+        LogicalPlan::Aggregate(a) => {
+            let i = a.schema.find(col).ok()??;
+            match a.group_exprs.get(i).map(|e| e.unaliased()) {
+                Some(Expr::Column(c)) => column_ndv(&a.input, c),
+                _ => None,
+            }
+        }
+        LogicalPlan::Join(j) => {
+            if j.left.schema().has_column(col) {
+                column_ndv(&j.left, col)
+            } else {
+                column_ndv(&j.right, col)
+            }
+        }
+        _ => None,
+    }
 }
