@@ -191,6 +191,18 @@ impl Error {
         self.span
     }
 
+    /// The same error with the offending SQL line and a caret folded into its message.
+    pub fn rendered(self, sql: &str) -> Error {
+        match self.span.and_then(|s| s.render(sql).map(|c| (s, c))) {
+            Some((span, caret)) => Error {
+                kind: self.kind,
+                message: format!("{} (at {span})\n{caret}", self.message),
+                span: None,
+            },
+            None => self,
+        }
+    }
+
     /// The full message with the offending SQL line and a caret under the span.
     pub fn render(&self, sql: &str) -> String {
         match self.span.and_then(|s| s.render(sql)) {

@@ -522,6 +522,7 @@ impl SessionContext {
                 name,
                 schema,
                 source,
+                defaults,
                 if_not_exists,
                 or_replace,
             } => {
@@ -554,7 +555,7 @@ impl SessionContext {
                     }
                 };
                 check_unique_columns(&schema)?;
-                let table = MemTable::try_new(schema, batches)?;
+                let table = MemTable::try_new(schema, batches)?.with_defaults(defaults);
                 self.shared
                     .catalog
                     .write()

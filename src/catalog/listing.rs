@@ -111,16 +111,26 @@ fn parquet_statistics(files: &[ParquetFile], schema: &SchemaRef) -> Option<Arc<T
         let mut complete = true;
         for f in files {
             let meta = f.metadata.metadata();
-            let Ok(conv) = StatisticsConverter::try_new(field.name(), f.metadata.schema(), f.metadata.parquet_schema()) else {
+            let Ok(conv) = StatisticsConverter::try_new(
+                field.name(),
+                f.metadata.schema(),
+                f.metadata.parquet_schema(),
+            ) else {
                 complete = false;
                 break;
             };
-            let (Ok(mins), Ok(maxes)) = (conv.row_group_mins(meta.row_groups().iter()), conv.row_group_maxes(meta.row_groups().iter())) else {
+            let (Ok(mins), Ok(maxes)) = (
+                conv.row_group_mins(meta.row_groups().iter()),
+                conv.row_group_maxes(meta.row_groups().iter()),
+            ) else {
                 complete = false;
                 break;
             };
             for k in 0..mins.len() {
-                let (Ok(lo), Ok(hi)) = (ScalarValue::try_from_array(&mins, k), ScalarValue::try_from_array(&maxes, k)) else {
+                let (Ok(lo), Ok(hi)) = (
+                    ScalarValue::try_from_array(&mins, k),
+                    ScalarValue::try_from_array(&maxes, k),
+                ) else {
                     complete = false;
                     break;
                 };

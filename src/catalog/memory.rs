@@ -8,7 +8,7 @@ use std::sync::{Arc, RwLock};
 use arrow::datatypes::SchemaRef;
 use arrow::record_batch::RecordBatch;
 
-use crate::catalog::statistics::{compute_statistics, TableStatistics};
+use crate::catalog::statistics::{TableStatistics, compute_statistics};
 use crate::catalog::{ScanArgs, TableKind, TableProvider};
 use crate::error::{Error, Result};
 use crate::exec::ExecutionPlan;
@@ -20,6 +20,7 @@ pub struct MemTable {
     schema: SchemaRef,
     batches: RwLock<Vec<RecordBatch>>,
     stats: RwLock<Option<Arc<TableStatistics>>>,
+    defaults: Vec<Option<datafusion_common::ScalarValue>>,
 }
 
 impl MemTable {
@@ -30,7 +31,14 @@ impl MemTable {
             schema,
             batches: RwLock::new(batches),
             stats: RwLock::new(None),
+            defaults: vec![],
         })
+    }
+
+    /// Sets the `DEFAULT` values of the columns.
+    pub fn with_defaults(mut self, defaults: Vec<Option<datafusion_common::ScalarValue>>) -> Self {
+        self.defaults = defaults;
+        self
     }
 
     /// A copy of the current rows.
@@ -157,6 +165,9 @@ impl TableProvider for MemTable {
             args.fetch,
             None,
         )))
+    }
+    fn column_default(&self, i: usize) -> Option<datafusion_common::ScalarValue> {
+        self.defaults.get(i).cloned().flatten()
     }
     fn statistics(&self) -> Option<Arc<TableStatistics>> {
         if let Some(s) = self.stats.read().unwrap_or_else(|e| e.into_inner()).clone() {

@@ -76,6 +76,11 @@ pub trait TableProvider: Debug + Send + Sync {
         None
     }
 
+    /// The `DEFAULT` value of column `i` (constant), used by INSERT for columns it does not name.
+    fn column_default(&self, _i: usize) -> Option<datafusion_common::ScalarValue> {
+        None
+    }
+
     /// Appends rows (already of the table's schema); returns the number of rows added.
     fn insert(&self, _batches: Vec<RecordBatch>) -> Result<usize> {
         Err(Error::not_implemented("this table does not support INSERT"))

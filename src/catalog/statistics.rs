@@ -32,9 +32,13 @@ impl ColumnStatistics {
             _ => None,
         };
         match (&self.min, &self.max) {
-            (Some(lo), Some(hi)) if lo.data_type().is_integer() || matches!(lo.data_type(), DataType::Date32) => {
+            (Some(lo), Some(hi))
+                if lo.data_type().is_integer() || matches!(lo.data_type(), DataType::Date32) =>
+            {
                 match (as_i64(lo), as_i64(hi)) {
-                    (Some(a), Some(b)) if b >= a => (((b - a) as u128 + 1).min(rows as u128) as usize).max(1),
+                    (Some(a), Some(b)) if b >= a => {
+                        (((b - a) as u128 + 1).min(rows as u128) as usize).max(1)
+                    }
                     _ => rows.max(1),
                 }
             }
@@ -54,7 +58,9 @@ pub struct TableStatistics {
 
 fn as_int64(a: &ArrayRef) -> Option<ArrayRef> {
     match a.data_type() {
-        t if t.is_integer() || *t == DataType::Date32 => arrow::compute::cast(a, &DataType::Int64).ok(),
+        t if t.is_integer() || *t == DataType::Date32 => {
+            arrow::compute::cast(a, &DataType::Int64).ok()
+        }
         _ => None,
     }
 }

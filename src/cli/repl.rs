@@ -29,12 +29,10 @@ pub fn run_script(
     opts: &ShellOptions,
     out: &mut dyn Write,
 ) -> Result<()> {
-    let stmts = crate::sql::parse_sql(sql).map_err(|e| Error::new(e.kind(), e.render(sql)))?;
+    let stmts = crate::sql::parse_sql(sql).map_err(|e| e.rendered(sql))?;
     for s in &stmts {
         let start = Instant::now();
-        let plan = ctx
-            .plan_statement(s)
-            .map_err(|e| Error::new(e.kind(), e.render(sql)))?;
+        let plan = ctx.plan_statement(s).map_err(|e| e.rendered(sql))?;
         let result = ctx.run_statement_plan(plan, &CancellationToken::new())?;
         print_result(&result, opts, out)?;
         if opts.timer {

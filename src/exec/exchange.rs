@@ -145,6 +145,8 @@ impl ExchangeExec {
                                     .iter()
                                     .map(|k| k.evaluate(&b)?.into_array(b.num_rows()))
                                     .collect::<Result<Vec<_>>>()?;
+                                let key_arrays =
+                                    crate::physical_expr::normalize::normalize_keys(key_arrays)?;
                                 partition_hashes(&key_arrays, &mut hashes)?;
                                 for r in part_rows.iter_mut() {
                                     r.clear();

@@ -5,7 +5,7 @@
 use std::collections::HashSet;
 use std::sync::Arc;
 
-use arrow::datatypes::{DataType, Field};
+use arrow::datatypes::Field;
 use datafusion_common::ScalarValue;
 
 use crate::catalog::TableProvider;
@@ -92,11 +92,7 @@ impl LogicalPlanBuilder {
                         .join(", ")
                 ))
             })?;
-            let t = if t == DataType::Null {
-                DataType::Int64
-            } else {
-                t
-            };
+            // an all-NULL column keeps the NULL type, so it can still become any type
             let nullable = rows.iter().any(|r| r[c].nullable(outer).unwrap_or(true));
             fields.push((
                 None,
@@ -224,26 +220,17 @@ impl LogicalPlanBuilder {
         Ok(LogicalPlan::SubqueryAlias(SubqueryAlias::try_new(self.plan, alias)?).into())
     }
 
-    /// Renames the columns (`AS t(a, b)`); fewer names than columns rename a prefix.
-    pub fn rename_columns(self, names: &[String]) -> Result<Self> {
-        let schema = self.plan.schema().clone();
-        if names.len() > schema.len() {
-            return Err(Error::plan(format!(
-                "{} column names given for a relation with {} columns",
-                names.len(),
-                schema.len()
-            )));
-        }
-        let exprs = (0..schema.len())
-            .map(|i| {
-                let c = Expr::Column(schema.column(i));
-                match names.get(i) {
-                    Some(n) => c.alias(n.clone()),
-                    None => c,
-                }
-            })
-            .collect();
-        self.project(exprs)
+    /// Renames the relation to `alias` and its first columns to `names`, by position
+    /// (`AS t(a, b)`; fewer names than columns rename a prefix).
+    pub fn alias_with_columns(self, alias: impl Into<String>, names: &[String]) -> Result<Self> {
+        Ok(
+            LogicalPlan::SubqueryAlias(SubqueryAlias::try_new_with_columns(
+                self.plan,
+                alias,
+                names.to_vec(),
+            )?)
+            .into(),
+        )
     }
 
     /// Removes duplicate rows.
@@ -351,11 +338,7 @@ impl LogicalPlanBuilder {
                     sql_type_name(rt)
                 ))
             })?;
-            let t = if t == DataType::Null {
-                DataType::Int64
-            } else {
-                t
-            };
+            // an all-NULL column keeps the NULL type, so it can still become any type
             let nullable = ls.field(i).is_nullable() || rs.field(i).is_nullable();
             fields.push((
                 None,

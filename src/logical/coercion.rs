@@ -4,7 +4,8 @@
 //! expression in a plan has exactly the types its operator needs):
 //!
 //! 1. **NULL** (the type of a bare `NULL` literal) becomes the other operand's type.
-//! 2. **Integers** mix into the wider integer; signed with unsigned gives `BIGINT`.
+//! 2. **Integers** mix into the wider integer (`SMALLINT + SMALLINT` is a `SMALLINT`, and
+//!    overflows as one); unsigned integers compute as `BIGINT`.
 //!    Integer `/` integer is integer division that truncates toward zero (PostgreSQL, SQLite);
 //!    overflow and division by zero are errors.
 //! 3. **Integer with decimal** converts the integer to `DECIMAL(p,0)` with enough digits
@@ -17,6 +18,7 @@
 //! 6. **Dates with timestamps** compare as timestamps. `date ± interval` is a date when the interval
 //!    has no time part, `date ± integer` adds days, `date - date` is the number of days (`BIGINT`),
 //!    `timestamp ± interval` is a timestamp.
+//!    A boolean compared with an integer compares as a boolean (`true = 1`).
 //! 7. `||` casts non-string operands to `VARCHAR`. `LIKE` needs strings.
 //! 8. `CASE`, `COALESCE`, `IN (...)`, `VALUES` rows and set operations use the common supertype of
 //!    all branches by the rules above.
@@ -237,6 +239,8 @@ pub fn comparison_type(l: &DataType, r: &DataType) -> Option<DataType> {
     match (l, r) {
         (Null, Null) => Some(Null),
         (Boolean, Boolean) => Some(Boolean),
+        // booleans compare with integers as 0/1 (DuckDB)
+        (Boolean, t) | (t, Boolean) if t.is_integer() => Some(Boolean),
         _ => supertype(l, r),
     }
 }
@@ -331,23 +335,24 @@ fn arithmetic_signature(l: &DataType, op: BinaryOp, r: &DataType) -> Result<Bina
         return Ok(sig(ld.clone(), rd.clone(), result));
     }
     let t = wider_integer(&l2, &r2).ok_or_else(|| mismatch(l, op, r))?;
-    // Arithmetic on small integers happens in at least 32 bits, then 64 when either side is 64.
+    // integers compute in the wider operand type (SMALLINT + SMALLINT overflows like PostgreSQL);
+    // unsigned types compute as BIGINT
     let t = match t {
-        Int8 | Int16 | Int32 => Int32,
-        UInt8 | UInt16 | UInt32 => Int64,
-        UInt64 => Int64,
+        UInt8 | UInt16 | UInt32 | UInt64 => Int64,
         other => other,
-    };
-    let t = if *l == Int64 || *r == Int64 || l2 == Int64 || r2 == Int64 {
-        Int64
-    } else {
-        t
     };
     Ok(sig(t.clone(), t.clone(), t))
 }
 
 /// Whether a value of type `from` can be cast to `to` at all.
 pub fn can_cast(from: &DataType, to: &DataType) -> bool {
+    use DataType::*;
+    // dates and timestamps are not numbers (PostgreSQL and DuckDB refuse these casts)
+    let temporal =
+        |t: &DataType| matches!(t, Date32 | Date64 | Timestamp(..) | Time32(_) | Time64(_));
+    if (temporal(from) && to.is_numeric()) || (from.is_numeric() && temporal(to)) {
+        return false;
+    }
     from == to || arrow::compute::can_cast_types(from, to)
 }
 
@@ -362,7 +367,7 @@ mod tests {
         let s = binary_signature(&DataType::Int32, BinaryOp::Divide, &DataType::Int32).unwrap();
         assert_eq!(s.result, DataType::Int32);
         let s = binary_signature(&DataType::Int8, BinaryOp::Plus, &DataType::Int16).unwrap();
-        assert_eq!(s.result, DataType::Int32);
+        assert_eq!(s.result, DataType::Int16);
     }
 
     #[test]

@@ -85,7 +85,12 @@ pub fn node_line(plan: &LogicalPlan) -> String {
             s
         }
         LogicalPlan::Union(_) => "Union".to_string(),
-        LogicalPlan::SubqueryAlias(a) => format!("SubqueryAlias: {}", a.alias),
+        LogicalPlan::SubqueryAlias(a) if a.columns.is_empty() => {
+            format!("SubqueryAlias: {}", a.alias)
+        }
+        LogicalPlan::SubqueryAlias(a) => {
+            format!("SubqueryAlias: {}({})", a.alias, a.columns.join(", "))
+        }
         LogicalPlan::TableScan(t) => {
             let mut s = format!("TableScan: {}", t.table_name);
             if t.projection.is_some() {

@@ -222,6 +222,8 @@ pub fn coerce_expr(expr: Expr, schema: &PlanSchema) -> Result<Expr> {
             let r = coerce_expr(*r, schema)?;
             let lt = l.data_type(schema)?;
             let rt = r.data_type(schema)?;
+            // date ± interval stays a date only when the interval has no time part
+            let (l, lt, r, rt) = date_interval_to_timestamp(op, l, lt, r, rt)?;
             let sig = binary_signature(&lt, op, &rt)?;
             let l = cast_expr(l, &lt, &sig.left)?;
             let r = cast_expr(r, &rt, &sig.right)?;
@@ -231,9 +233,7 @@ pub fn coerce_expr(expr: Expr, schema: &PlanSchema) -> Result<Expr> {
         Expr::Negative(e) => {
             let e = coerce_expr(*e, schema)?;
             let t = e.data_type(schema)?;
-            if is_string(&t) {
-                Expr::Negative(Box::new(cast_expr(e, &t, &DataType::Float64)?))
-            } else if t.is_numeric() || matches!(t, DataType::Interval(_) | DataType::Null) {
+            if t.is_numeric() || matches!(t, DataType::Interval(_) | DataType::Null) {
                 if t == DataType::Null {
                     Expr::Literal(ScalarValue::Int64(None))
                 } else {
@@ -475,6 +475,41 @@ pub fn coerce_expr(expr: Expr, schema: &PlanSchema) -> Result<Expr> {
         }
         Expr::Wildcard(_) => return Err(Error::plan("* is not allowed here")),
     })
+}
+
+/// Whether an interval expression is a literal without a time-of-day part.
+fn is_whole_day_interval(e: &Expr) -> bool {
+    match e {
+        Expr::Literal(ScalarValue::IntervalMonthDayNano(Some(v))) => v.nanoseconds == 0,
+        Expr::Literal(ScalarValue::IntervalYearMonth(Some(_))) => true,
+        Expr::Literal(ScalarValue::IntervalDayTime(Some(v))) => v.milliseconds == 0,
+        _ => false,
+    }
+}
+
+/// `date ± interval` with a time part (or an unknown interval) computes on timestamps.
+fn date_interval_to_timestamp(
+    op: BinaryOp,
+    l: Expr,
+    lt: DataType,
+    r: Expr,
+    rt: DataType,
+) -> Result<(Expr, DataType, Expr, DataType)> {
+    let ts = DataType::Timestamp(arrow::datatypes::TimeUnit::Microsecond, None);
+    if !matches!(op, BinaryOp::Plus | BinaryOp::Minus) {
+        return Ok((l, lt, r, rt));
+    }
+    match (&lt, &rt) {
+        (DataType::Date32, DataType::Interval(_)) if !is_whole_day_interval(&r) => {
+            Ok((cast_expr(l, &lt, &ts)?, ts, r, rt))
+        }
+        (DataType::Interval(_), DataType::Date32)
+            if op == BinaryOp::Plus && !is_whole_day_interval(&l) =>
+        {
+            Ok((l, lt, cast_expr(r, &rt, &ts)?, ts))
+        }
+        _ => Ok((l, lt, r, rt)),
+    }
 }
 
 fn cast_args(args: Vec<Expr>, have: &[DataType], want: &[DataType]) -> Result<Vec<Expr>> {

@@ -340,13 +340,15 @@ pub struct Union {
     pub schema: PlanSchemaRef,
 }
 
-/// Renames the relation (and optionally the columns) of its input.
+/// Renames the relation (and optionally the columns, by position) of its input.
 #[derive(Debug, Clone, PartialEq)]
 pub struct SubqueryAlias {
     /// Input.
     pub input: Arc<LogicalPlan>,
     /// New qualifier.
     pub alias: String,
+    /// New names of the first columns (`AS t(a, b)`), by position.
+    pub columns: Vec<String>,
     /// Output schema.
     pub schema: PlanSchemaRef,
 }
@@ -354,12 +356,41 @@ pub struct SubqueryAlias {
 impl SubqueryAlias {
     /// Requalifies `input`'s columns with `alias`.
     pub fn try_new(input: Arc<LogicalPlan>, alias: impl Into<String>) -> Result<Self> {
+        Self::try_new_with_columns(input, alias, vec![])
+    }
+
+    /// Requalifies with `alias` and renames the first columns to `columns`.
+    pub fn try_new_with_columns(
+        input: Arc<LogicalPlan>,
+        alias: impl Into<String>,
+        columns: Vec<String>,
+    ) -> Result<Self> {
         let alias = alias.into();
-        let schema = Arc::new(input.schema().requalify(Some(&alias)));
+        let in_schema = input.schema();
+        if columns.len() > in_schema.len() {
+            return Err(Error::plan(format!(
+                "{} column names given for \"{alias}\", which has {} columns",
+                columns.len(),
+                in_schema.len()
+            )));
+        }
+        let q: Option<Arc<str>> = Some(Arc::from(alias.as_str()));
+        let fields = in_schema
+            .iter()
+            .enumerate()
+            .map(|(i, (_, f))| {
+                let f = match columns.get(i) {
+                    Some(n) => Arc::new(f.as_ref().clone().with_name(n.clone())),
+                    None => f.clone(),
+                };
+                (q.clone(), f)
+            })
+            .collect();
         Ok(SubqueryAlias {
             input,
             alias,
-            schema,
+            columns,
+            schema: Arc::new(PlanSchema::new(fields)),
         })
     }
 }
@@ -629,9 +660,9 @@ impl LogicalPlan {
                     schema: u.schema.clone(),
                 })
             }
-            LogicalPlan::SubqueryAlias(a) => {
-                LogicalPlan::SubqueryAlias(SubqueryAlias::try_new(next()?, a.alias.clone())?)
-            }
+            LogicalPlan::SubqueryAlias(a) => LogicalPlan::SubqueryAlias(
+                SubqueryAlias::try_new_with_columns(next()?, a.alias.clone(), a.columns.clone())?,
+            ),
             LogicalPlan::Repartition(r) => LogicalPlan::Repartition(Repartition {
                 input: next()?,
                 scheme: r.scheme.clone(),

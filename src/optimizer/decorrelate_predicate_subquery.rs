@@ -222,7 +222,7 @@ fn strip_correlated(plan: LogicalPlan, out: &mut Vec<Expr>) -> Result<LogicalPla
         LogicalPlan::SubqueryAlias(a) => {
             let mut inner = vec![];
             let input = strip_correlated(a.input.as_ref().clone(), &mut inner)?;
-            let aliased = SubqueryAlias::try_new(Arc::new(input), a.alias)?;
+            let aliased = SubqueryAlias::try_new_with_columns(Arc::new(input), a.alias, a.columns)?;
             let map = positional_map(aliased.input.schema(), &aliased.schema);
             for c in inner {
                 out.push(replace_columns(c, &map)?);

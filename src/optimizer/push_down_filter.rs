@@ -124,7 +124,9 @@ pub fn push(plan: LogicalPlan, preds: Vec<Expr>) -> Result<LogicalPlan> {
             }
             let input = push_arc(&a.input, below)?;
             wrap(
-                LogicalPlan::SubqueryAlias(SubqueryAlias::try_new(input, a.alias)?),
+                LogicalPlan::SubqueryAlias(SubqueryAlias::try_new_with_columns(
+                    input, a.alias, a.columns,
+                )?),
                 above,
             )
         }

@@ -163,13 +163,38 @@ fn prune(plan: LogicalPlan, req: Required) -> Result<LogicalPlan> {
             Ok(LogicalPlan::Join(nj))
         }
         LogicalPlan::SubqueryAlias(a) => {
+            let inner = a.input.schema().clone();
+            let unique_inner =
+                (0..inner.len()).all(|i| matches!(inner.find(&inner.column(i)), Ok(Some(_))));
+            if req.is_none() || (!a.columns.is_empty() && !unique_inner) {
+                // renamed columns of an input with duplicate names cannot be tracked: keep all
+                let input = prune_arc(&a.input, None)?;
+                return Ok(LogicalPlan::SubqueryAlias(
+                    SubqueryAlias::try_new_with_columns(input, a.alias, a.columns)?,
+                ));
+            }
             let idx = required_indices(&a.schema, &req);
-            let inner = a.input.schema();
             let need: HashSet<Column> = idx.iter().map(|i| inner.column(*i)).collect();
-            let input = prune_arc(&a.input, if req.is_none() { None } else { Some(need) })?;
-            Ok(LogicalPlan::SubqueryAlias(SubqueryAlias::try_new(
-                input, a.alias,
-            )?))
+            let input = prune_arc(&a.input, Some(need))?;
+            // the renames follow their columns into the pruned input
+            let columns = if a.columns.is_empty() {
+                vec![]
+            } else {
+                let new_inner = input.schema().clone();
+                let mut names = vec![];
+                for k in 0..new_inner.len() {
+                    let c = new_inner.column(k);
+                    let old = inner.find(&c).ok().flatten();
+                    names.push(match old {
+                        Some(i) => a.schema.field(i).name().clone(),
+                        None => c.name.clone(),
+                    });
+                }
+                names
+            };
+            Ok(LogicalPlan::SubqueryAlias(
+                SubqueryAlias::try_new_with_columns(input, a.alias, columns)?,
+            ))
         }
         LogicalPlan::TableScan(t) => {
             let Some(_) = &req else {

@@ -160,14 +160,18 @@ fn greedy(leaves: Vec<LogicalPlan>, conds: Vec<Expr>) -> Result<LogicalPlan> {
             cond_leaves
                 .iter()
                 .enumerate()
-                .filter(|(k, ls)| !cond_used[*k] && ls.contains(&i) && ls.iter().all(|x| *x == i || used[*x]))
+                .filter(|(k, ls)| {
+                    !cond_used[*k] && ls.contains(&i) && ls.iter().all(|x| *x == i || used[*x])
+                })
                 .map(|(k, _)| k)
                 .collect()
         };
         let mut best: Option<(usize, usize, LogicalPlan, Vec<usize>)> = None;
         for i in (0..n).filter(|i| !used[*i]) {
             let conds_i = applicable(i, &used, &cond_used);
-            let connects = conds_i.iter().any(|k| cond_leaves[*k].iter().any(|x| *x != i));
+            let connects = conds_i
+                .iter()
+                .any(|k| cond_leaves[*k].iter().any(|x| *x != i));
             if !connects {
                 continue;
             }
@@ -184,7 +188,9 @@ fn greedy(leaves: Vec<LogicalPlan>, conds: Vec<Expr>) -> Result<LogicalPlan> {
             Some((_, i, p, c)) => (i, p, c),
             None => {
                 // nothing connected: cross join the smallest remaining relation
-                let Some(i) = (0..n).filter(|i| !used[*i]).min_by_key(|i| sizes[*i]) else { break };
+                let Some(i) = (0..n).filter(|i| !used[*i]).min_by_key(|i| sizes[*i]) else {
+                    break;
+                };
                 let conds_i = applicable(i, &used, &cond_used);
                 let on = Expr::conjunction(conds_i.iter().map(|k| conds[*k].clone()));
                 let p = LogicalPlanBuilder::from(plan.clone())

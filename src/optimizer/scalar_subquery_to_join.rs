@@ -65,7 +65,13 @@ fn rewrite_node(node: LogicalPlan, counter: &mut usize) -> Result<Transformed<Lo
     if candidates.is_empty() {
         return Ok(Transformed::no(node));
     }
-    let mut plan = input.as_ref().clone();
+    // a projection over a sort keeps the sort on top: the joins go below it, so the order holds
+    let (mut plan, sort_above) = match (input.as_ref(), &node) {
+        (LogicalPlan::Sort(s), LogicalPlan::Projection(_)) => {
+            (s.input.as_ref().clone(), Some(s.clone()))
+        }
+        (other, _) => (other.clone(), None),
+    };
     let mut replaced: Vec<(Expr, Expr)> = vec![];
     for c in candidates {
         let Expr::ScalarSubquery(sq) = &c else {
@@ -85,6 +91,14 @@ fn rewrite_node(node: LogicalPlan, counter: &mut usize) -> Result<Transformed<Lo
         return Ok(Transformed::no(node));
     }
     let original_cols = input.schema().columns();
+    let plan = match sort_above {
+        Some(s) => LogicalPlan::Sort(crate::logical::plan::Sort {
+            exprs: s.exprs,
+            input: Arc::new(plan),
+            fetch: s.fetch,
+        }),
+        None => plan,
+    };
     let node = node.with_new_inputs(vec![Arc::new(plan)])?;
     let node = map_expressions(node, |e| {
         Ok(e.transform_down(|x| {

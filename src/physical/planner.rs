@@ -207,7 +207,38 @@ impl PhysicalPlanner {
                     .collect::<Result<Vec<_>>>()?;
                 Arc::new(UnionExec::new(inputs, u.schema.arrow_schema().clone()))
             }
-            LogicalPlan::SubqueryAlias(a) => self.plan(&a.input)?,
+            LogicalPlan::SubqueryAlias(a) => {
+                let input = self.plan(&a.input)?;
+                if a.columns.is_empty() {
+                    input
+                } else {
+                    // renamed columns: a projection gives the output its new names
+                    let in_schema = input.schema();
+                    let exprs = in_schema
+                        .fields()
+                        .iter()
+                        .enumerate()
+                        .map(|(i, f)| {
+                            let c: PhysicalExprRef =
+                                Arc::new(crate::physical_expr::column::ColumnExpr::new(
+                                    f.name().clone(),
+                                    i,
+                                    f.data_type().clone(),
+                                    f.is_nullable(),
+                                ));
+                            (c, a.schema.field(i).name().clone())
+                        })
+                        .collect();
+                    let fields = a
+                        .schema
+                        .arrow_schema()
+                        .fields()
+                        .iter()
+                        .map(|f| f.as_ref().clone())
+                        .collect();
+                    Arc::new(ProjectionExec::new(exprs, fields, input))
+                }
+            }
             LogicalPlan::Repartition(r) => {
                 let input = self.plan(&r.input)?;
                 match &r.scheme {

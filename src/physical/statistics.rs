@@ -58,7 +58,11 @@ pub fn estimate_rows(plan: &LogicalPlan) -> Option<usize> {
             match j.join_type {
                 _ if j.on.is_empty() && matches!(j.join_type, JoinType::Inner) => {
                     let rows = l.saturating_mul(r);
-                    if j.filter.is_some() { (rows as f64 * FILTER_SELECTIVITY).ceil() as usize } else { rows }
+                    if j.filter.is_some() {
+                        (rows as f64 * FILTER_SELECTIVITY).ceil() as usize
+                    } else {
+                        rows
+                    }
                 }
                 JoinType::Inner => inner_join_rows(j, l, r),
                 JoinType::Left | JoinType::LeftMark => l.max(1),
@@ -91,7 +95,11 @@ fn inner_join_rows(j: &crate::logical::plan::Join, l: usize, r: usize) -> usize 
     }
     let d = best.unwrap_or(1.0);
     let rows = (l as f64) * (r as f64) / d;
-    let rows = if j.filter.is_some() { rows * FILTER_SELECTIVITY } else { rows };
+    let rows = if j.filter.is_some() {
+        rows * FILTER_SELECTIVITY
+    } else {
+        rows
+    };
     rows.ceil().max(1.0).min(usize::MAX as f64 / 2.0) as usize
 }
 

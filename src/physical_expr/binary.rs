@@ -125,6 +125,11 @@ impl PhysicalExpr for BinaryExpr {
             _ => {
                 let r = self.right.evaluate(batch)?;
                 let out = apply_binary(&l, self.op, &r, n)?;
+                if let (DataType::Decimal128(p, _), true) =
+                    (&self.data_type, self.op.is_arithmetic())
+                {
+                    check_decimal_precision(&out, *p)?;
+                }
                 // decimal kernels pick their own precision; keep the planned type
                 match out {
                     ColumnarValue::Array(a)
@@ -148,6 +153,24 @@ impl PhysicalExpr for BinaryExpr {
     }
 }
 
+/// Fails when a decimal result does not fit its precision (Arrow only checks the 128-bit range).
+fn check_decimal_precision(v: &ColumnarValue, precision: u8) -> Result<()> {
+    let a = match v {
+        ColumnarValue::Array(a) => a.clone(),
+        ColumnarValue::Scalar(s) => s.to_array_of_size(1)?,
+    };
+    if let DataType::Decimal128(..) = a.data_type() {
+        a.as_primitive::<arrow::datatypes::Decimal128Type>()
+            .validate_decimal_precision(precision)
+            .map_err(|_| {
+                Error::execution(format!(
+                    "numeric overflow: result does not fit DECIMAL({precision})"
+                ))
+            })?;
+    }
+    Ok(())
+}
+
 /// Applies a non-logical binary operator to two values.
 pub fn apply_binary(
     l: &ColumnarValue,
@@ -168,6 +191,13 @@ pub fn apply_binary(
             return Ok(ColumnarValue::Scalar(ScalarValue::Null));
         }
     }
+    // -0.0 equals 0.0 in comparisons
+    let (l, r) = if op.is_comparison() && lt.is_floating() {
+        (normalize_value(l)?, normalize_value(r)?)
+    } else {
+        (l.clone(), r.clone())
+    };
+    let (l, r) = (&l, &r);
     let ld = l.to_datum()?;
     let rd = r.to_datum()?;
     let (ld, rd) = (ld.as_ref(), rd.as_ref());
@@ -207,6 +237,14 @@ pub fn apply_binary(
         BinaryOp::Plus => numeric::add(ld, rd)?,
         BinaryOp::Minus => numeric::sub(ld, rd)?,
         BinaryOp::Multiply => numeric::mul(ld, rd)?,
+        BinaryOp::Divide
+            if matches!(
+                (&lt, &rt),
+                (DataType::Decimal128(..), DataType::Decimal128(..))
+            ) =>
+        {
+            decimal_divide(&l.to_array(n)?, &r.to_array(n)?)?
+        }
         BinaryOp::Divide => {
             if lt.is_floating() {
                 float_div_checked(l, r, n)?;
@@ -233,6 +271,57 @@ pub fn apply_binary(
     } else {
         Ok(ColumnarValue::Array(result))
     }
+}
+
+fn normalize_value(v: &ColumnarValue) -> Result<ColumnarValue> {
+    Ok(match v {
+        ColumnarValue::Array(a) => {
+            ColumnarValue::Array(crate::physical_expr::normalize::normalize_floats(a)?)
+        }
+        ColumnarValue::Scalar(ScalarValue::Float64(Some(x))) => {
+            ColumnarValue::Scalar(ScalarValue::Float64(Some(x + 0.0)))
+        }
+        ColumnarValue::Scalar(ScalarValue::Float32(Some(x))) => {
+            ColumnarValue::Scalar(ScalarValue::Float32(Some(x + 0.0)))
+        }
+        other => other.clone(),
+    })
+}
+
+/// Decimal division rounded half away from zero at the result scale `s1 + 4` (Arrow's kernel
+/// truncates).
+fn decimal_divide(l: &ArrayRef, r: &ArrayRef) -> Result<ArrayRef> {
+    use arrow::datatypes::Decimal128Type;
+    let (DataType::Decimal128(p1, s1), DataType::Decimal128(_, s2)) =
+        (l.data_type(), r.data_type())
+    else {
+        return Err(Error::internal("decimal division of non-decimals"));
+    };
+    let (p1, s1, s2) = (*p1, *s1, *s2);
+    let result_scale = (s1 + 4).min(38);
+    let shift = (result_scale - s1 + s2) as u32;
+    let precision = ((shift as i16 + p1 as i16).clamp(1, 38)) as u8;
+    let mul = 10i128
+        .checked_pow(shift + 1)
+        .ok_or_else(|| Error::execution("numeric overflow in decimal division"))?;
+    let la = l.as_primitive::<Decimal128Type>();
+    let ra = r.as_primitive::<Decimal128Type>();
+    let out: arrow::array::PrimitiveArray<Decimal128Type> =
+        arrow::compute::kernels::arity::try_binary(la, ra, |a, b| {
+            if b == 0 {
+                return Err(arrow::error::ArrowError::DivideByZero);
+            }
+            let num = a.checked_mul(mul).ok_or_else(|| {
+                arrow::error::ArrowError::ArithmeticOverflow("decimal division".into())
+            })?;
+            let q = num / b;
+            // one extra digit decides the rounding
+            let rounded = if q >= 0 { (q + 5) / 10 } else { (q - 5) / 10 };
+            Ok(rounded)
+        })?;
+    Ok(Arc::new(
+        out.with_precision_and_scale(precision, result_scale)?,
+    ))
 }
 
 /// Division by zero is an error for floats too (as in PostgreSQL), not infinity.

@@ -5,7 +5,7 @@
 use std::fmt;
 use std::sync::Arc;
 
-use arrow::array::{Array, ArrayRef};
+use arrow::array::{Array, ArrayRef, AsArray};
 use arrow::compute::CastOptions;
 use arrow::datatypes::DataType;
 use arrow::record_batch::RecordBatch;
@@ -34,8 +34,20 @@ pub fn cast_array(array: &ArrayRef, to: &DataType, try_: bool) -> Result<ArrayRe
         (DataType::Utf8, t) if t.is_numeric() || t.is_temporal() || *t == DataType::Boolean => {
             trim_strings(array)
         }
+        // floats round to integers half to even, decimals half away from zero (PostgreSQL, DuckDB)
+        (DataType::Float32 | DataType::Float64, t) if t.is_integer() => {
+            let f = arrow::compute::cast(array, &DataType::Float64)?;
+            let f = f.as_primitive::<arrow::datatypes::Float64Type>();
+            Arc::new(f.unary::<_, arrow::datatypes::Float64Type>(f64::round_ties_even)) as ArrayRef
+        }
+        (DataType::Decimal128(p, s), t) if t.is_integer() && *s > 0 => {
+            arrow::compute::cast(array, &DataType::Decimal128((*p).max(1), 0))?
+        }
         _ => array.clone(),
     };
+    if matches!(array.data_type(), DataType::Float32 | DataType::Float64) && *to == DataType::Utf8 {
+        return float_strings(&source, try_);
+    }
     arrow::compute::cast_with_options(&source, to, &options).map_err(|e| {
         let detail = match e {
             arrow::error::ArrowError::CastError(m) | arrow::error::ArrowError::ParseError(m) => m,
@@ -47,6 +59,62 @@ pub fn cast_array(array: &ArrayRef, to: &DataType, try_: bool) -> Result<ArrayRe
             sql_type_name(to)
         ))
     })
+}
+
+/// A float as text the way PostgreSQL prints it: the shortest digits that read back to the same
+/// value, in positional form unless the exponent is below -4 or at least 15 (`1e+16`, `1e-05`).
+pub fn float_text(v: f64) -> String {
+    if v.is_nan() {
+        return "NaN".into();
+    }
+    if v.is_infinite() {
+        return if v > 0.0 {
+            "Infinity".into()
+        } else {
+            "-Infinity".into()
+        };
+    }
+    if v == 0.0 {
+        return if v.is_sign_negative() {
+            "-0".into()
+        } else {
+            "0".into()
+        };
+    }
+    // `{:e}` gives the shortest round-trip mantissa and the exponent
+    let sci = format!("{v:e}");
+    let (mant, exp) = sci.split_once('e').unwrap_or((&sci, "0"));
+    let exp: i32 = exp.parse().unwrap_or(0);
+    if !(-4..15).contains(&exp) {
+        let sign = if exp < 0 { '-' } else { '+' };
+        return format!("{mant}e{sign}{:02}", exp.abs());
+    }
+    let (neg, mant) = match mant.strip_prefix('-') {
+        Some(m) => (true, m),
+        None => (false, mant),
+    };
+    let digits: String = mant.chars().filter(|c| c.is_ascii_digit()).collect();
+    let point = exp + 1; // digits before the decimal point
+    let body = if point <= 0 {
+        format!("0.{}{digits}", "0".repeat((-point) as usize))
+    } else if point as usize >= digits.len() {
+        format!("{digits}{}", "0".repeat(point as usize - digits.len()))
+    } else {
+        format!(
+            "{}.{}",
+            &digits[..point as usize],
+            &digits[point as usize..]
+        )
+    };
+    if neg { format!("-{body}") } else { body }
+}
+
+/// Floats as text, see [`float_text`].
+fn float_strings(array: &ArrayRef, _try: bool) -> Result<ArrayRef> {
+    let f = arrow::compute::cast(array, &DataType::Float64)?;
+    let f = f.as_primitive::<arrow::datatypes::Float64Type>();
+    let out: arrow::array::StringArray = f.iter().map(|v| v.map(float_text)).collect();
+    Ok(Arc::new(out))
 }
 
 fn trim_strings(array: &ArrayRef) -> ArrayRef {
@@ -110,6 +178,24 @@ impl PhysicalExpr for CastExpr {
     }
     fn children(&self) -> Vec<&Arc<dyn PhysicalExpr>> {
         vec![&self.expr]
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::float_text;
+
+    #[test]
+    fn floats_print_like_postgres() {
+        assert_eq!(float_text(1e16), "1e+16");
+        assert_eq!(float_text(1e-5), "1e-05");
+        assert_eq!(float_text(0.1), "0.1");
+        assert_eq!(float_text(123.5), "123.5");
+        assert_eq!(float_text(-2.0), "-2");
+        assert_eq!(float_text(100.0), "100");
+        assert_eq!(float_text(0.0001), "0.0001");
+        assert_eq!(float_text(123456789012345.0), "123456789012345");
+        assert_eq!(float_text(1.5e300), "1.5e+300");
     }
 }
 

@@ -51,6 +51,12 @@ impl fmt::Display for InListExpr {
 
 /// Tests each value of `values` for membership in `candidates`, with SQL NULL semantics.
 pub fn in_set(values: &ArrayRef, candidates: &ArrayRef, negated: bool) -> Result<BooleanArray> {
+    // anything IN () is false and NOT IN () true, even NULL
+    if candidates.is_empty() {
+        return Ok(BooleanArray::from(vec![negated; values.len()]));
+    }
+    let values = &crate::physical_expr::normalize::normalize_floats(values)?;
+    let candidates = &crate::physical_expr::normalize::normalize_floats(candidates)?;
     let list_has_null = candidates.null_count() > 0;
     let converter = RowConverter::new(vec![SortField::new(values.data_type().clone())])?;
     let cand_rows = converter.convert_columns(&[candidates.clone()])?;

@@ -4,10 +4,12 @@
 pub mod binary;
 pub mod case;
 pub mod cast;
+pub mod coalesce;
 pub mod column;
 pub mod in_list;
 pub mod like;
 pub mod literal;
+pub mod normalize;
 pub mod planner;
 pub mod scalar_fn;
 pub mod subquery;

@@ -150,6 +150,11 @@ pub fn create_physical_expr(
             data_type,
             try_,
         } => Arc::new(CastExpr::new(rec(e)?, data_type.clone(), *try_)),
+        Expr::ScalarFunction(call) if call.func.name() == "coalesce" => {
+            let t = expr.data_type(schema)?;
+            let args = call.args.iter().map(rec).collect::<Result<Vec<_>>>()?;
+            Arc::new(crate::physical_expr::coalesce::CoalesceExpr::new(args, t))
+        }
         Expr::ScalarFunction(call) => {
             let t = expr.data_type(schema)?;
             let args = call.args.iter().map(rec).collect::<Result<Vec<_>>>()?;

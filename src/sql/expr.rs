@@ -88,11 +88,31 @@ impl SqlPlanner<'_> {
             ast::Expr::IsNotTrue(x) => Expr::IsBool(boxed(x)?, Some(true), true),
             ast::Expr::IsNotFalse(x) => Expr::IsBool(boxed(x)?, Some(false), true),
             ast::Expr::IsNotUnknown(x) => Expr::IsBool(boxed(x)?, None, true),
-            ast::Expr::IsDistinctFrom(a, b) => {
-                Expr::binary(rec(a)?, BinaryOp::IsDistinctFrom, rec(b)?)
-            }
-            ast::Expr::IsNotDistinctFrom(a, b) => {
-                Expr::binary(rec(a)?, BinaryOp::IsNotDistinctFrom, rec(b)?)
+            ast::Expr::IsDistinctFrom(a, b) | ast::Expr::IsNotDistinctFrom(a, b) => {
+                let distinct = matches!(e, ast::Expr::IsDistinctFrom(..));
+                // sqlparser binds `a IS DISTINCT FROM b AND c` as `a IS DISTINCT FROM (b AND c)`;
+                // without explicit parentheses, AND/OR bind looser: `(a IS DISTINCT FROM b) AND c`
+                if let ast::Expr::BinaryOp { left, op, right } = b.as_ref() {
+                    if matches!(op, BinaryOperator::And | BinaryOperator::Or) {
+                        let inner = if distinct {
+                            ast::Expr::IsDistinctFrom(a.clone(), left.clone())
+                        } else {
+                            ast::Expr::IsNotDistinctFrom(a.clone(), left.clone())
+                        };
+                        let fixed = ast::Expr::BinaryOp {
+                            left: Box::new(inner),
+                            op: op.clone(),
+                            right: right.clone(),
+                        };
+                        return self.convert(&fixed, scope, fb);
+                    }
+                }
+                let op = if distinct {
+                    BinaryOp::IsDistinctFrom
+                } else {
+                    BinaryOp::IsNotDistinctFrom
+                };
+                Expr::binary(rec(a)?, op, rec(b)?)
             }
             ast::Expr::InList {
                 expr,
@@ -198,6 +218,33 @@ impl SqlPlanner<'_> {
             }
             ast::Expr::Extract { field, expr, .. } => {
                 let name = datetime_field_name(field);
+                const FIELDS: &[&str] = &[
+                    "year",
+                    "month",
+                    "week",
+                    "day",
+                    "dow",
+                    "doy",
+                    "hour",
+                    "minute",
+                    "second",
+                    "millisecond",
+                    "microsecond",
+                    "nanosecond",
+                    "quarter",
+                    "decade",
+                    "century",
+                    "millennium",
+                    "epoch",
+                    "isodow",
+                    "isoyear",
+                ];
+                if !FIELDS.contains(&name.as_str()) {
+                    return Err(Error::plan(format!(
+                        "EXTRACT: unknown field '{name}' (fields: {})",
+                        FIELDS.join(", ")
+                    )));
+                }
                 self.call_scalar(
                     "date_part",
                     vec![Expr::Literal(ScalarValue::Utf8(Some(name))), rec(expr)?],
@@ -232,6 +279,9 @@ impl SqlPlanner<'_> {
                 substring_for,
                 ..
             } => {
+                if substring_from.is_none() && substring_for.is_none() {
+                    return Err(Error::plan("substr() takes 2 or 3 arguments, got 1"));
+                }
                 let mut args = vec![rec(expr)?];
                 args.push(match substring_from {
                     Some(f) => rec(f)?,
@@ -398,8 +448,7 @@ impl SqlPlanner<'_> {
         check_single_column(&values, if any { "ANY" } else { "ALL" })?;
         let alias = self.fresh_name("quantified");
         let values = LogicalPlanBuilder::from(values)
-            .rename_columns(&["__v".to_string()])?
-            .alias(alias)?
+            .alias_with_columns(alias, &["__v".to_string()])?
             .build();
         // the tested value is evaluated against the outer row
         let x = to_outer_refs(self.sql_to_expr_with(left, scope, fb)?, scope)?;

@@ -115,6 +115,28 @@ impl SqlPlanner<'_> {
                     None => return Err(self.ctx.functions().unknown(other)),
                 },
             };
+            let (min_args, max_args) = match func {
+                WindowFunc::RowNumber
+                | WindowFunc::Rank
+                | WindowFunc::DenseRank
+                | WindowFunc::PercentRank
+                | WindowFunc::CumeDist => (0, 0),
+                WindowFunc::Ntile | WindowFunc::FirstValue | WindowFunc::LastValue => (1, 1),
+                WindowFunc::Lag | WindowFunc::Lead => (1, 3),
+                WindowFunc::NthValue => (2, 2),
+                WindowFunc::Aggregate(_) => (0, usize::MAX),
+            };
+            if args.len() < min_args || args.len() > max_args {
+                let want = if min_args == max_args {
+                    format!("{min_args}")
+                } else {
+                    format!("{min_args} to {max_args}")
+                };
+                return Err(Error::plan(format!(
+                    "{name}() takes {want} arguments, got {}",
+                    args.len()
+                )));
+            }
             let partition_by = spec
                 .partition_by
                 .iter()

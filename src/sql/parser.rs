@@ -41,7 +41,11 @@ pub struct CreateExternalTable {
 /// Parses one or more `;`-separated statements.
 pub fn parse_sql(sql: &str) -> Result<Vec<FlintStatement>> {
     let dialect = GenericDialect {};
-    let mut parser = Parser::new(&dialect).try_with_sql(sql)?;
+    // trailing commas (`SELECT a, b, FROM t`) are accepted, as DuckDB does
+    let options = sqlparser::parser::ParserOptions::new().with_trailing_commas(true);
+    let mut parser = Parser::new(&dialect)
+        .with_options(options)
+        .try_with_sql(sql)?;
     let mut out = vec![];
     loop {
         while parser.consume_token(&Token::SemiColon) {}
@@ -52,6 +56,11 @@ pub fn parse_sql(sql: &str) -> Result<Vec<FlintStatement>> {
             out.push(FlintStatement::CreateExternalTable(parse_create_external(
                 &mut parser,
             )?));
+        } else if let Some(n) = parenthesized_insert_source(&parser) {
+            out.push(FlintStatement::Sql(Box::new(parse_parenthesized_insert(
+                &mut parser,
+                n,
+            )?)));
         } else {
             out.push(FlintStatement::Sql(Box::new(parser.parse_statement()?)));
         }
@@ -77,6 +86,44 @@ fn is_create_external(parser: &Parser) -> bool {
     kw(t(0), Keyword::CREATE)
         && (kw(t(1), Keyword::EXTERNAL)
             || (kw(t(1), Keyword::OR) && kw(t(2), Keyword::REPLACE) && kw(t(3), Keyword::EXTERNAL)))
+}
+
+/// `INSERT INTO t (VALUES ...)` / `INSERT INTO t (SELECT ...)`: a parenthesized query as the
+/// source (sqlparser reads the parenthesis as a column list). Returns how many tokens the
+/// table name takes.
+fn parenthesized_insert_source(parser: &Parser) -> Option<usize> {
+    let t = |i: usize| parser.peek_nth_token(i).token;
+    let kw = |tok: Token, k: Keyword| matches!(tok, Token::Word(w) if w.keyword == k);
+    if !(kw(t(0), Keyword::INSERT) && kw(t(1), Keyword::INTO)) {
+        return None;
+    }
+    // name: word (. word)*
+    let mut i = 2;
+    if !matches!(t(i), Token::Word(_)) {
+        return None;
+    }
+    i += 1;
+    while t(i) == Token::Period && matches!(t(i + 1), Token::Word(_)) {
+        i += 2;
+    }
+    let opens_query = t(i) == Token::LParen
+        && (kw(t(i + 1), Keyword::VALUES)
+            || kw(t(i + 1), Keyword::SELECT)
+            || kw(t(i + 1), Keyword::WITH));
+    opens_query.then_some(i - 2)
+}
+
+fn parse_parenthesized_insert(p: &mut Parser, _name_tokens: usize) -> Result<Statement> {
+    p.expect_keywords(&[Keyword::INSERT, Keyword::INTO])?;
+    let name = p.parse_object_name(false)?;
+    p.expect_token(&Token::LParen)?;
+    let query = p.parse_query()?;
+    p.expect_token(&Token::RParen)?;
+    let text = format!("INSERT INTO {name} {query}");
+    let mut stmts = Parser::parse_sql(&GenericDialect {}, &text)?;
+    stmts
+        .pop()
+        .ok_or_else(|| Error::internal("INSERT rewrite produced no statement"))
 }
 
 fn parse_create_external(p: &mut Parser) -> Result<CreateExternalTable> {

@@ -51,9 +51,11 @@ impl SqlPlanner<'_> {
                         .iter()
                         .map(|c| normalize_ident(&c.name))
                         .collect();
-                    b = b.rename_columns(&names)?;
+                    b = b.alias_with_columns(name.clone(), &names)?;
+                } else {
+                    b = b.alias(name.clone())?;
                 }
-                let plan = b.alias(name.clone())?.build();
+                let plan = b.build();
                 if let Some(m) = self.ctes.borrow_mut().last_mut() {
                     m.insert(name, Arc::new(plan));
                 }

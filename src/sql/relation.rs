@@ -25,6 +25,7 @@ impl SqlPlanner<'_> {
         let (mut plan, mut using) = self.plan_table_with_joins(first, outer)?;
         for twj in iter {
             let (right, u) = self.plan_table_with_joins(twj, outer)?;
+            check_distinct_names(&plan, &right)?;
             using.extend(u);
             plan = LogicalPlanBuilder::from(plan)
                 .cross_join(Arc::new(right))?
@@ -57,6 +58,7 @@ impl SqlPlanner<'_> {
         outer: Option<&Scope>,
         using_so_far: &[UsingColumn],
     ) -> Result<(LogicalPlan, Vec<UsingColumn>)> {
+        check_distinct_names(&left, &right)?;
         let (join_type, constraint) = match op {
             JoinOperator::Join(c) | JoinOperator::Inner(c) | JoinOperator::StraightJoin(c) => {
                 (JoinType::Inner, c)
@@ -88,11 +90,13 @@ impl SqlPlanner<'_> {
                 .collect(),
             JoinConstraint::Natural => {
                 let r = right.schema();
-                left.schema()
-                    .iter()
-                    .filter(|(_, f)| r.iter().any(|(_, g)| g.name() == f.name()))
-                    .map(|(_, f)| f.name().clone())
-                    .collect()
+                let mut names: Vec<String> = vec![];
+                for (_, f) in left.schema().iter() {
+                    if r.iter().any(|(_, g)| g.name() == f.name()) && !names.contains(f.name()) {
+                        names.push(f.name().clone());
+                    }
+                }
+                names
             }
             _ => vec![],
         };
@@ -116,7 +120,25 @@ impl SqlPlanner<'_> {
                 Ok((plan, vec![]))
             }
             JoinConstraint::Using(_) | JoinConstraint::Natural => {
-                let pairs = using_columns(&names, left.schema(), right.schema())?;
+                // a name merged by an earlier USING join means that merged column
+                let mut pairs = vec![];
+                for n in &names {
+                    let earlier = using_so_far.iter().rev().find(|u| &u.name == n);
+                    let left_col = match earlier {
+                        Some(u) if u.join_type == JoinType::Right => u.right.clone(),
+                        Some(u) => u.left.clone(),
+                        None => {
+                            using_columns(std::slice::from_ref(n), left.schema(), right.schema())?
+                                .remove(0)
+                                .0
+                        }
+                    };
+                    let right_col =
+                        using_columns(std::slice::from_ref(n), right.schema(), right.schema())?
+                            .remove(0)
+                            .0;
+                    pairs.push((left_col, right_col));
+                }
                 let on = pairs
                     .iter()
                     .map(|(l, r)| (Expr::Column(l.clone()), Expr::Column(r.clone())))
@@ -137,9 +159,9 @@ impl SqlPlanner<'_> {
                 Ok((plan, using))
             }
             JoinConstraint::None => {
-                if !matches!(join_type, JoinType::Inner) {
+                if !matches!(op, JoinOperator::CrossJoin(_)) {
                     return Err(Error::plan(format!(
-                        "{join_type} JOIN needs an ON or USING condition"
+                        "{join_type} JOIN needs an ON or USING condition (or use CROSS JOIN)"
                     )));
                 }
                 Ok((
@@ -245,11 +267,8 @@ impl SqlPlanner<'_> {
             Some(CatalogEntry::View { query, columns }) => {
                 // a view is planned in its own context: no outer scope, no caller CTEs
                 let inner = SqlPlanner::new(self.ctx);
-                let mut b = LogicalPlanBuilder::from(inner.plan_query(&query, None)?);
-                if !columns.is_empty() {
-                    b = b.rename_columns(&columns)?;
-                }
-                Ok(b.alias(name)?.build())
+                let b = LogicalPlanBuilder::from(inner.plan_query(&query, None)?);
+                Ok(b.alias_with_columns(name, &columns)?.build())
             }
             Some(CatalogEntry::Plan(p)) => Ok(LogicalPlanBuilder::from(p.as_ref().clone())
                 .alias(name)?
@@ -271,7 +290,8 @@ impl SqlPlanner<'_> {
                 if !a.columns.is_empty() {
                     let names: Vec<String> =
                         a.columns.iter().map(|c| normalize_ident(&c.name)).collect();
-                    b = b.rename_columns(&names)?;
+                    b = b.alias_with_columns(normalize_ident(&a.name), &names)?;
+                    return Ok(b.build());
                 }
                 Ok(b.alias(normalize_ident(&a.name))?.build())
             }
@@ -316,4 +336,24 @@ pub fn file_stem(path: &str) -> String {
     } else {
         clean.to_lowercase()
     }
+}
+
+/// Two FROM items may not have the same name (`FROM t, t` needs an alias).
+fn check_distinct_names(left: &LogicalPlan, right: &LogicalPlan) -> Result<()> {
+    let names = |p: &LogicalPlan| -> std::collections::HashSet<String> {
+        p.schema()
+            .iter()
+            .filter_map(|(q, _)| q.map(|q| q.to_string()))
+            .collect()
+    };
+    let l = names(left);
+    if let Some(dup) = names(right)
+        .into_iter()
+        .find(|n| l.contains(n) && !n.starts_with("__"))
+    {
+        return Err(Error::plan(format!(
+            "table name \"{dup}\" specified more than once; give one of them an alias"
+        )));
+    }
+    Ok(())
 }

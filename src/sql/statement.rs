@@ -41,6 +41,8 @@ pub enum StatementPlan {
         schema: Option<SchemaRef>,
         /// Rows to fill it with.
         source: Option<LogicalPlan>,
+        /// `DEFAULT` values per column.
+        defaults: Vec<Option<ScalarValue>>,
         /// `IF NOT EXISTS`.
         if_not_exists: bool,
         /// `OR REPLACE`.
@@ -107,6 +109,29 @@ pub enum StatementPlan {
     Show(String),
     /// `CALL dbgen(sf = 0.1)`: create the TPC-H tables in memory.
     Dbgen(f64),
+}
+
+/// Columns that are NULL-typed (`SELECT NULL AS x`) become INTEGER in a new table.
+fn null_columns_as_int(plan: LogicalPlan) -> Result<LogicalPlan> {
+    let s = plan.schema().clone();
+    if !s
+        .iter()
+        .any(|(_, f)| f.data_type() == &arrow::datatypes::DataType::Null)
+    {
+        return Ok(plan);
+    }
+    let exprs = (0..s.len())
+        .map(|i| {
+            let c = Expr::Column(s.column(i));
+            if s.data_type(i) == &arrow::datatypes::DataType::Null {
+                c.cast_to(arrow::datatypes::DataType::Int32)
+                    .alias(s.field(i).name().clone())
+            } else {
+                c
+            }
+        })
+        .collect();
+    Ok(LogicalPlanBuilder::from(plan).project(exprs)?.build())
 }
 
 fn object_name(n: &ObjectName) -> Result<String> {
@@ -246,11 +271,26 @@ impl SqlPlanner<'_> {
                 if_not_exists: c.if_not_exists,
             }));
         }
+        let mut defaults = vec![];
         let schema = if c.columns.is_empty() {
             None
         } else {
             let mut fields = vec![];
             for col in &c.columns {
+                let t = sql_to_arrow_type(&col.data_type)?;
+                let default = match col.options.iter().find_map(|o| match &o.option {
+                    ast::ColumnOption::Default(e) => Some(e),
+                    _ => None,
+                }) {
+                    Some(e) => {
+                        let v = self.eval_const(
+                            self.sql_to_expr(e, &Scope::empty(None))?.cast_to(t.clone()),
+                        )?;
+                        Some(v)
+                    }
+                    None => None,
+                };
+                defaults.push(default);
                 let not_null = col.options.iter().any(|o| {
                     matches!(
                         o.option,
@@ -263,7 +303,7 @@ impl SqlPlanner<'_> {
                         "column \"{n}\" specified more than once"
                     )));
                 }
-                fields.push(Field::new(n, sql_to_arrow_type(&col.data_type)?, !not_null));
+                fields.push(Field::new(n, t, !not_null));
             }
             Some(Arc::new(Schema::new(fields)))
         };
@@ -272,8 +312,8 @@ impl SqlPlanner<'_> {
                 let plan = self.plan_query(q, None)?;
                 Some(match &schema {
                     // CREATE TABLE t (a INT) AS SELECT ...: cast to the declared columns
-                    Some(s) => self.conform_to(plan, s, None)?,
-                    None => plan,
+                    Some(s) => self.conform_to(plan, s, None, &[])?,
+                    None => null_columns_as_int(plan)?,
                 })
             }
             None => None,
@@ -287,6 +327,7 @@ impl SqlPlanner<'_> {
             name,
             schema,
             source,
+            defaults,
             if_not_exists: c.if_not_exists,
             or_replace: c.or_replace,
         })
@@ -299,7 +340,15 @@ impl SqlPlanner<'_> {
         plan: LogicalPlan,
         schema: &SchemaRef,
         columns: Option<&[usize]>,
+        defaults: &[Option<ScalarValue>],
     ) -> Result<LogicalPlan> {
+        // give the query's columns unique names first: INSERT is positional
+        let names: Vec<String> = (0..plan.schema().len())
+            .map(|i| format!("__c{i}"))
+            .collect();
+        let plan = LogicalPlanBuilder::from(plan)
+            .alias_with_columns("__insert", &names)?
+            .build();
         let ps = plan.schema().clone();
         let provided: Vec<usize> = match columns {
             Some(c) => c.to_vec(),
@@ -316,16 +365,23 @@ impl SqlPlanner<'_> {
         for (i, f) in schema.fields().iter().enumerate() {
             let e = match provided.iter().position(|p| *p == i) {
                 Some(k) => cast_expr(Expr::Column(ps.column(k)), ps.data_type(k), f.data_type())?,
-                None => Expr::Literal(ScalarValue::try_from(f.data_type())?),
+                None => match defaults.get(i).cloned().flatten() {
+                    Some(v) => cast_expr(Expr::Literal(v.clone()), &v.data_type(), f.data_type())?,
+                    None => Expr::Literal(ScalarValue::try_from(f.data_type())?),
+                },
             };
             exprs.push(e.alias(f.name().clone()));
         }
         Ok(LogicalPlanBuilder::from(plan).project(exprs)?.build())
     }
 
-    fn table_schema(&self, name: &str) -> Result<SchemaRef> {
+    fn table_schema(&self, name: &str) -> Result<(SchemaRef, Vec<Option<ScalarValue>>)> {
         match self.ctx.entry(name) {
-            Some(CatalogEntry::Table(t)) => Ok(t.schema()),
+            Some(CatalogEntry::Table(t)) => {
+                let s = t.schema();
+                let defaults = (0..s.fields().len()).map(|i| t.column_default(i)).collect();
+                Ok((s, defaults))
+            }
             Some(_) => Err(Error::plan(format!("\"{name}\" is a view, not a table"))),
             None => Err(self.ctx.table_not_found(name)),
         }
@@ -345,7 +401,7 @@ impl SqlPlanner<'_> {
                 "INSERT OR/ON CONFLICT/RETURNING/OVERWRITE are not supported",
             ));
         }
-        let schema = self.table_schema(&table)?;
+        let (schema, defaults) = self.table_schema(&table)?;
         let columns = if i.columns.is_empty() {
             None
         } else {
@@ -374,7 +430,7 @@ impl SqlPlanner<'_> {
             Error::not_implemented("INSERT without a query or VALUES is not supported")
         })?;
         let plan = self.plan_query(source, None)?;
-        let plan = self.conform_to(plan, &schema, columns.as_deref())?;
+        let plan = self.conform_to(plan, &schema, columns.as_deref(), &defaults)?;
         Ok(StatementPlan::Insert {
             table,
             source: plan,

@@ -26,6 +26,17 @@ impl SqlPlanner<'_> {
         let mut named: Vec<(String, ScalarValue)> = vec![];
         for a in args {
             match a {
+                // `option = value` (DuckDB style) names an option
+                FunctionArg::Unnamed(FunctionArgExpr::Expr(ast::Expr::BinaryOp {
+                    left,
+                    op: ast::BinaryOperator::Eq,
+                    right,
+                })) if matches!(left.as_ref(), ast::Expr::Identifier(_)) => {
+                    let ast::Expr::Identifier(id) = left.as_ref() else {
+                        unreachable!()
+                    };
+                    named.push((normalize_ident(id), self.const_value(right)?));
+                }
                 FunctionArg::Unnamed(FunctionArgExpr::Expr(e)) => {
                     positional.push(self.const_value(e)?)
                 }
@@ -71,6 +82,11 @@ impl SqlPlanner<'_> {
                 Ok(LogicalPlanBuilder::scan(name, Arc::new(t))?.build())
             }
             "read_parquet" | "read_csv" | "read_csv_auto" => {
+                if positional.len() > 1 {
+                    return Err(Error::plan(format!(
+                        "{name}() takes one path; give options by name, e.g. header = true"
+                    )));
+                }
                 let path = match positional.first() {
                     Some(ScalarValue::Utf8(Some(p))) => p.clone(),
                     _ => {

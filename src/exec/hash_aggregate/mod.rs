@@ -176,6 +176,7 @@ impl AggregateState {
                     .iter()
                     .map(|e| e.evaluate(batch)?.into_array(n))
                     .collect::<Result<Vec<_>>>()?;
+                let keys = crate::physical_expr::normalize::normalize_keys(keys)?;
                 gv.intern(&keys, &mut self.group_indices)?;
             }
             None => {

@@ -69,6 +69,7 @@ impl JoinHashTable {
             .iter()
             .map(|e| e.evaluate(&batch)?.into_array(n))
             .collect::<Result<Vec<_>>>()?;
+        let keys = crate::physical_expr::normalize::normalize_keys(keys)?;
         let mut hashes = vec![];
         table_hashes(&keys, &mut hashes)?;
         let mut map: HashTable<(u64, u32)> = HashTable::with_capacity(n);

@@ -49,6 +49,7 @@ fn matches(
         .iter()
         .map(|e| e.evaluate(probe)?.into_array(n))
         .collect::<Result<Vec<_>>>()?;
+    let keys = crate::physical_expr::normalize::normalize_keys(keys)?;
     table_hashes(&keys, hashes)?;
     let probe_has_nulls = keys.iter().any(|k| k.null_count() > 0);
     let mut build_idx: Vec<u32> = Vec::with_capacity(n);

@@ -24,7 +24,7 @@ impl AggregateFunction for Avg {
             t if t.is_integer() || *t == DataType::Null => {
                 (vec![DataType::Int64], DataType::Float64)
             }
-            DataType::Float16 | DataType::Float32 | DataType::Float64 | DataType::Utf8 => {
+            DataType::Float16 | DataType::Float32 | DataType::Float64 => {
                 (vec![DataType::Float64], DataType::Float64)
             }
             DataType::Decimal128(p, s) => {

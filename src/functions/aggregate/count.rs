@@ -18,6 +18,12 @@ impl AggregateFunction for Count {
         "count"
     }
     fn signature(&self, arg_types: &[DataType]) -> Result<(Vec<DataType>, DataType)> {
+        if arg_types.len() > 1 {
+            return Err(crate::error::Error::plan(format!(
+                "count() takes one argument (or *), got {}",
+                arg_types.len()
+            )));
+        }
         Ok((arg_types.to_vec(), DataType::Int64))
     }
     fn state_types(&self, _arg_types: &[DataType], _rt: &DataType) -> Result<Vec<DataType>> {
@@ -59,8 +65,12 @@ impl GroupsAccumulator for CountAccumulator {
             }
             [v] => for_each_valid(v.as_ref(), group_indices, |g, _| counts[g] += 1),
             many => {
+                let nulls: Vec<_> = many.iter().map(|a| a.logical_nulls()).collect();
                 for (row, g) in group_indices.iter().enumerate() {
-                    if many.iter().all(|a| a.is_valid(row)) {
+                    if nulls
+                        .iter()
+                        .all(|n| n.as_ref().is_none_or(|n| n.is_valid(row)))
+                    {
                         counts[*g as usize] += 1;
                     }
                 }

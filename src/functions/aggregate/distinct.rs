@@ -53,7 +53,8 @@ impl GroupsAccumulator for DistinctAccumulator {
             .converter
             .as_ref()
             .ok_or_else(|| Error::internal("no converter"))?;
-        let rows = converter.convert_columns(values)?;
+        let normalized = crate::physical_expr::normalize::normalize_keys(values.to_vec())?;
+        let rows = converter.convert_columns(&normalized)?;
         let mut keep_rows = vec![];
         let mut keep_groups = vec![];
         for (row, g) in group_indices.iter().enumerate() {

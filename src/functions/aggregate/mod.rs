@@ -68,7 +68,8 @@ pub fn primitive_with_validity<T: ArrowPrimitiveType>(
 /// Calls `f(group, row)` for each row whose value is valid.
 #[inline]
 pub fn for_each_valid(array: &dyn Array, group_indices: &[u32], mut f: impl FnMut(usize, usize)) {
-    match array.nulls() {
+    // logical nulls: a NullArray (a bare NULL argument) has no valid values
+    match array.logical_nulls() {
         None => {
             for (row, g) in group_indices.iter().enumerate() {
                 f(*g as usize, row);

@@ -22,7 +22,6 @@ pub fn sum_type(name: &str, t: &DataType) -> Result<DataType> {
         DataType::Float16 | DataType::Float32 | DataType::Float64 => DataType::Float64,
         DataType::Decimal128(_, s) => DataType::Decimal128(38, *s),
         DataType::Null => DataType::Int64,
-        DataType::Utf8 => DataType::Float64,
         other => return Err(bad_arg(name, other)),
     })
 }

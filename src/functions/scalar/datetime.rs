@@ -88,8 +88,9 @@ fn name_arg(name: &str, t: &DataType) -> Result<DataType> {
 
 fn trunc_signature(name: &str, args: &[DataType]) -> Result<(Vec<DataType>, DataType)> {
     arity(name, args, 2, 2)?;
-    let t = temporal_arg(name, &args[1])?;
-    Ok((vec![name_arg(name, &args[0])?, t.clone()], t))
+    // dates are truncated as timestamps and give a timestamp (PostgreSQL, DuckDB)
+    temporal_arg(name, &args[1])?;
+    Ok((vec![name_arg(name, &args[0])?, TIMESTAMP], TIMESTAMP))
 }
 
 fn part_signature(name: &str, args: &[DataType]) -> Result<(Vec<DataType>, DataType)> {
@@ -330,6 +331,18 @@ mod tests {
         ScalarValue::Date32(Some(days_from_civil(y, m, d) as i32))
     }
 
+    fn date_as_ts(y: i64, m: u32, d: u32) -> ScalarValue {
+        ts_scalar(ts(y, m, d, 0, 0, 0, 0))
+    }
+
+    #[test]
+    fn date_trunc_of_dates_is_a_timestamp() {
+        let (args, ret) =
+            trunc_signature("date_trunc", &[DataType::Utf8, DataType::Date32]).unwrap();
+        assert_eq!(args[1], TIMESTAMP);
+        assert_eq!(ret, TIMESTAMP);
+    }
+
     #[test]
     fn date_trunc_units() {
         let t = ts(2024, 5, 15, 13, 45, 30, 123_456); // a Wednesday
@@ -358,14 +371,10 @@ mod tests {
         let before_epoch = ts(1969, 12, 31, 23, 59, 59, 500_000);
         let out = call_scalars("date_trunc", vec![s("second"), ts_scalar(before_epoch)]).unwrap();
         assert_eq!(out, ts_scalar(ts(1969, 12, 31, 23, 59, 59, 0)));
-        let out = call_scalars("date_trunc", vec![s("week"), date(2024, 5, 19)]).unwrap();
-        assert_eq!(out, date(2024, 5, 13));
-        let out = call_scalars("date_trunc", vec![s("century"), date(2000, 12, 31)]).unwrap();
-        assert_eq!(out, date(1901, 1, 1));
-        assert_eq!(
-            call_scalars("date_trunc", vec![s("hour"), date(2000, 1, 2)]).unwrap(),
-            date(2000, 1, 2)
-        );
+        let out = call_scalars("date_trunc", vec![s("week"), date_as_ts(2024, 5, 19)]).unwrap();
+        assert_eq!(out, date_as_ts(2024, 5, 13));
+        let out = call_scalars("date_trunc", vec![s("century"), date_as_ts(2000, 12, 31)]).unwrap();
+        assert_eq!(out, date_as_ts(1901, 1, 1));
         let out = call_scalars("date_trunc", vec![s("month"), s("2020-02-29 10:00:00")]).unwrap();
         assert_eq!(out, ts_scalar(ts(2020, 2, 1, 0, 0, 0, 0)));
         assert!(call_scalars("date_trunc", vec![s("second"), ts_scalar(i64::MIN)]).is_err());
