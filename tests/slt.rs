@@ -12,7 +12,7 @@ fn main() {
     let args = Arguments::from_args();
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("sql-tests");
     let slow = std::env::var("FLINT_SLOW_TESTS").is_ok();
-    let trials = collect_files(&[root.clone()])
+    let trials = collect_files(std::slice::from_ref(&root))
         .into_iter()
         .filter(|p| slow || !p.to_string_lossy().ends_with(".slow.slt"))
         .map(|path| {

@@ -174,7 +174,7 @@ fn assign_row_groups(
     let n = n.max(1).min(groups.len().max(1));
     let mut parts: Vec<(usize, Vec<(usize, usize)>)> = vec![(0, vec![]); n];
     let mut sorted = groups.clone();
-    sorted.sort_by(|a, b| b.0.cmp(&a.0));
+    sorted.sort_by_key(|g| std::cmp::Reverse(g.0));
     for (rows, fi, rg) in sorted {
         if let Some(p) = parts.iter_mut().min_by_key(|p| p.0) {
             p.0 += rows;

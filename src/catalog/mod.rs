@@ -2,9 +2,9 @@
 //! (`memory.rs`), tables over files (`listing.rs`), the TPC-H demo data
 //! (`tpch.rs`) and the session's name → table map (`catalog.rs`).
 
-pub mod catalog;
 pub mod listing;
 pub mod memory;
+pub mod names;
 pub mod range;
 pub mod statistics;
 pub mod tpch;
@@ -21,9 +21,9 @@ use crate::error::{Error, Result};
 use crate::exec::ExecutionPlan;
 use crate::logical::expr::Expr;
 
-pub use catalog::{Catalog, CatalogEntry};
 pub use listing::ListingTable;
 pub use memory::MemTable;
+pub use names::{Catalog, CatalogEntry};
 
 /// What kind of table a provider is (for `SHOW TABLES` and `DESCRIBE`).
 #[derive(Debug, Clone, PartialEq, Eq)]

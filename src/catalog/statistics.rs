@@ -92,11 +92,9 @@ pub fn compute_statistics(num_columns: usize, batches: &[RecordBatch]) -> TableS
             }
         }
         col.null_count = Some(nulls);
-        if supported {
-            if let (Some(t), Some(lo), Some(hi)) = (typed, min, max) {
-                col.min = ScalarValue::Int64(Some(lo)).cast_to(&t).ok();
-                col.max = ScalarValue::Int64(Some(hi)).cast_to(&t).ok();
-            }
+        if supported && let (Some(t), Some(lo), Some(hi)) = (typed, min, max) {
+            col.min = ScalarValue::Int64(Some(lo)).cast_to(&t).ok();
+            col.max = ScalarValue::Int64(Some(hi)).cast_to(&t).ok();
         }
     }
     TableStatistics { row_count, columns }

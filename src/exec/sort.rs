@@ -134,14 +134,14 @@ impl ExecutionPlan for SortExec {
                         reservation.try_grow(b.get_array_memory_size())?;
                         buffered_rows += b.num_rows();
                         buffer.push(b);
-                        if let Some(k) = fetch {
-                            if buffered_rows > (2 * k).max(batch_size) {
-                                let all = concat_batches(&schema, &buffer)?;
-                                let top = sort_batch(&all, &keys, Some(k))?;
-                                buffered_rows = top.num_rows();
-                                buffer = vec![top];
-                                reservation.try_resize(buffer[0].get_array_memory_size())?;
-                            }
+                        if let Some(k) = fetch
+                            && buffered_rows > (2 * k).max(batch_size)
+                        {
+                            let all = concat_batches(&schema, &buffer)?;
+                            let top = sort_batch(&all, &keys, Some(k))?;
+                            buffered_rows = top.num_rows();
+                            buffer = vec![top];
+                            reservation.try_resize(buffer[0].get_array_memory_size())?;
                         }
                     }
                     if buffer.is_empty() {

@@ -90,7 +90,11 @@ impl WindowExec {
 /// Splits `0..n` into ranges of equal key values (the input is sorted by them).
 fn ranges_of(keys: &[ArrayRef], n: usize) -> Result<Vec<Range<usize>>> {
     if keys.is_empty() || n == 0 {
-        return Ok(if n == 0 { vec![] } else { vec![0..n] });
+        return Ok(if n == 0 {
+            vec![]
+        } else {
+            std::iter::once(0..n).collect()
+        });
     }
     Ok(arrow::compute::partition(keys)?.ranges())
 }
@@ -129,6 +133,9 @@ fn int_arg(args: &[ArrayRef], k: usize, row: usize, default: i64) -> Result<i64>
     }
 }
 
+/// A ranking rule: (row in partition, partition length, peer range, peer group number, partition number) → value.
+type RankFn = dyn Fn(usize, usize, &Range<usize>, usize, usize) -> i64;
+
 /// Computes one window function over sorted rows with the given partitions and peer groups.
 fn compute(
     spec: &WindowSpec,
@@ -142,7 +149,7 @@ fn compute(
         .iter()
         .map(|e| e.evaluate(batch)?.into_array(n))
         .collect::<Result<Vec<_>>>()?;
-    let ranking = |f: &dyn Fn(usize, usize, &Range<usize>, usize, usize) -> i64| -> Int64Array {
+    let ranking = |f: &RankFn| -> Int64Array {
         let mut out = Vec::with_capacity(n);
         for (p, part) in parts.iter().enumerate() {
             let len = part.len();
@@ -417,7 +424,7 @@ impl ExecutionPlan for WindowExec {
                         .map(|k| k.slice(part.start, part.len()))
                         .collect();
                     let rel = if slice.is_empty() {
-                        vec![0..part.len()]
+                        std::iter::once(0..part.len()).collect()
                     } else {
                         ranges_of(&slice, part.len())?
                     };

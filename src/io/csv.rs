@@ -74,10 +74,10 @@ impl CsvOptions {
             .with_header(self.has_header)
             .with_delimiter(self.delimiter)
             .with_quote(self.quote);
-        if let Some(n) = &self.null_string {
-            if let Ok(re) = regex_lite_exact(n) {
-                f = f.with_null_regex(re);
-            }
+        if let Some(n) = &self.null_string
+            && let Ok(re) = regex_lite_exact(n)
+        {
+            f = f.with_null_regex(re);
         }
         f
     }

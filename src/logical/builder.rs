@@ -442,12 +442,12 @@ pub fn expand_wildcard(schema: &PlanSchema, qualifier: Option<&str>) -> Result<V
             _ => out.push(Expr::Column(c)),
         }
     }
-    if out.is_empty() {
-        if let Some(q) = qualifier {
-            return Err(Error::not_found(format!(
-                "table \"{q}\" not found in FROM clause"
-            )));
-        }
+    if out.is_empty()
+        && let Some(q) = qualifier
+    {
+        return Err(Error::not_found(format!(
+            "table \"{q}\" not found in FROM clause"
+        )));
     }
     Ok(out)
 }
@@ -475,22 +475,21 @@ pub fn split_join_condition(
     let mut keys = vec![];
     let mut rest = vec![];
     for c in cond.split_conjunction() {
-        if let Expr::Binary(a, BinaryOp::Eq, b) = &c {
-            if !a.contains_subquery()
-                && !b.contains_subquery()
-                && !a.is_volatile()
-                && !b.is_volatile()
-            {
-                let (al, ar) = expr_sides(a, left, right);
-                let (bl, br) = expr_sides(b, left, right);
-                if al && !ar && br && !bl {
-                    keys.push((a.as_ref().clone(), b.as_ref().clone()));
-                    continue;
-                }
-                if ar && !al && bl && !br {
-                    keys.push((b.as_ref().clone(), a.as_ref().clone()));
-                    continue;
-                }
+        if let Expr::Binary(a, BinaryOp::Eq, b) = &c
+            && !a.contains_subquery()
+            && !b.contains_subquery()
+            && !a.is_volatile()
+            && !b.is_volatile()
+        {
+            let (al, ar) = expr_sides(a, left, right);
+            let (bl, br) = expr_sides(b, left, right);
+            if al && !ar && br && !bl {
+                keys.push((a.as_ref().clone(), b.as_ref().clone()));
+                continue;
+            }
+            if ar && !al && bl && !br {
+                keys.push((b.as_ref().clone(), a.as_ref().clone()));
+                continue;
             }
         }
         rest.push(c);

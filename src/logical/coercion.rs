@@ -375,7 +375,7 @@ mod tests {
         let d = DataType::Decimal128(15, 2);
         let s = binary_signature(&DataType::Int64, BinaryOp::Minus, &d).unwrap();
         assert_eq!(s.left, DataType::Decimal128(19, 0));
-        assert_eq!(s.result, DataType::Decimal128(20, 2));
+        assert_eq!(s.result, DataType::Decimal128(22, 2));
         let s = binary_signature(&d, BinaryOp::Multiply, &d).unwrap();
         assert_eq!(s.result, DataType::Decimal128(31, 4));
         let s = binary_signature(&d, BinaryOp::Lt, &DataType::Float64).unwrap();

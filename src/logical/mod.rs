@@ -5,12 +5,16 @@ pub mod builder;
 pub mod coercion;
 pub mod display;
 pub mod expr;
+pub mod expr_coerce;
+pub mod expr_display;
 pub mod expr_fn;
 pub mod expr_schema;
+pub mod join;
 pub mod plan;
 pub mod schema;
 pub mod tree_node;
 pub mod types;
+pub mod window;
 
 pub use builder::LogicalPlanBuilder;
 pub use expr::{BinaryOp, Expr, SortExpr};

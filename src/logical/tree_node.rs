@@ -15,9 +15,8 @@ impl TreeNode for Expr {
         mut f: F,
     ) -> DfResult<TreeNodeRecursion> {
         for c in self.children() {
-            match f(c)? {
-                TreeNodeRecursion::Stop => return Ok(TreeNodeRecursion::Stop),
-                _ => {}
+            if f(c)? == TreeNodeRecursion::Stop {
+                return Ok(TreeNodeRecursion::Stop);
             }
         }
         Ok(TreeNodeRecursion::Continue)

@@ -150,10 +150,11 @@ fn to_join(outer: &LogicalPlan, pred: &Expr) -> Result<Option<LogicalPlan>> {
         false,
     )?;
     let mut plan = b.build();
-    if negated && in_expr.is_some() {
-        if let LogicalPlan::Join(j) = &mut plan {
-            j.null_aware = true;
-        }
+    if negated
+        && in_expr.is_some()
+        && let LogicalPlan::Join(j) = &mut plan
+    {
+        j.null_aware = true;
     }
     Ok(Some(plan))
 }

@@ -123,10 +123,10 @@ fn flatten(
 fn leaves_of(e: &Expr, leaves: &[LogicalPlan]) -> Vec<usize> {
     let mut out = vec![];
     for c in e.column_refs() {
-        if let Some(i) = leaves.iter().position(|l| l.schema().has_column(c)) {
-            if !out.contains(&i) {
-                out.push(i);
-            }
+        if let Some(i) = leaves.iter().position(|l| l.schema().has_column(c))
+            && !out.contains(&i)
+        {
+            out.push(i);
         }
     }
     out

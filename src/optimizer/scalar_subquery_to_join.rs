@@ -54,10 +54,11 @@ fn rewrite_node(node: LogicalPlan, counter: &mut usize) -> Result<Transformed<Lo
     let mut candidates = vec![];
     for e in node.expressions() {
         e.any(&mut |x| {
-            if let Expr::ScalarSubquery(sq) = x {
-                if sq.plan.has_outer_references() && !candidates.contains(x) {
-                    candidates.push(x.clone());
-                }
+            if let Expr::ScalarSubquery(sq) = x
+                && sq.plan.has_outer_references()
+                && !candidates.contains(x)
+            {
+                candidates.push(x.clone());
             }
             false
         });

@@ -148,7 +148,7 @@ fn simplify_node(e: Expr) -> (Expr, bool) {
             if is_true(&l) || is_true(&r) {
                 return (Expr::Literal(ScalarValue::Boolean(Some(true))), true);
             }
-            (Expr::Binary(l, BinaryOp::Or, r), false)
+            factor_or(Expr::Binary(l, BinaryOp::Or, r))
         }
         Expr::Not(inner) => match *inner {
             Expr::Not(x) => (*x, true),
@@ -167,6 +167,57 @@ fn simplify_node(e: Expr) -> (Expr, bool) {
             (*l, true)
         }
         other => fold(other),
+    }
+}
+
+/// `(a AND b) OR (a AND c)` → `a AND (b OR c)`: conjuncts common to every branch of an OR
+/// are pulled out, so a join key repeated in each branch (TPC-H Q19) becomes a join key.
+fn factor_or(e: Expr) -> (Expr, bool) {
+    let mut branches = vec![];
+    fn disjuncts(e: Expr, out: &mut Vec<Expr>) {
+        match e {
+            Expr::Binary(l, BinaryOp::Or, r) => {
+                disjuncts(*l, out);
+                disjuncts(*r, out);
+            }
+            other => out.push(other),
+        }
+    }
+    disjuncts(e, &mut branches);
+    let sets: Vec<Vec<Expr>> = branches
+        .iter()
+        .map(|b| b.clone().split_conjunction())
+        .collect();
+    let common: Vec<Expr> = sets[0]
+        .iter()
+        .filter(|c| sets[1..].iter().all(|s| s.contains(c)) && !c.is_volatile())
+        .cloned()
+        .collect();
+    if common.is_empty() {
+        return (
+            Expr::disjunction(branches).unwrap_or(Expr::Literal(ScalarValue::Boolean(Some(false)))),
+            false,
+        );
+    }
+    let mut rest = vec![];
+    let mut any_empty = false;
+    for s in sets {
+        let left: Vec<Expr> = s.into_iter().filter(|c| !common.contains(c)).collect();
+        if left.is_empty() {
+            any_empty = true;
+        }
+        rest.push(left);
+    }
+    let common =
+        Expr::conjunction(common).unwrap_or(Expr::Literal(ScalarValue::Boolean(Some(true))));
+    if any_empty {
+        // one branch is just the common part: the OR is implied by it
+        return (common, true);
+    }
+    let ors = Expr::disjunction(rest.into_iter().filter_map(Expr::conjunction));
+    match ors {
+        Some(o) => (common.and(o), true),
+        None => (common, true),
     }
 }
 
@@ -244,7 +295,7 @@ mod tests {
         assert_eq!(simplify_expr(e).unwrap().to_string(), "a > 2");
         let e = col("a").gt(lit(1i64)).or(lit(true));
         assert_eq!(simplify_expr(e).unwrap(), lit(true));
-        let e = col("a").not().not();
+        let e = col("a").negate().negate();
         assert_eq!(simplify_expr(e).unwrap(), col("a"));
     }
 

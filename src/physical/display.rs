@@ -50,33 +50,31 @@ fn render(
     } else {
         format!("{indent}{}: {desc} [partitioning={part}]", plan.name())
     };
-    if metrics {
-        if let Some(m) = plan.metrics() {
-            // time spent in this operator alone: its pulls minus the pulls of inputs it drives inline
-            let own = if plan.as_stage_boundary().is_some() {
-                0
+    if metrics && let Some(m) = plan.metrics() {
+        // time spent in this operator alone: its pulls minus the pulls of inputs it drives inline
+        let own = if plan.as_stage_boundary().is_some() {
+            0
+        } else {
+            let children: u64 = plan
+                .children()
+                .iter()
+                .filter(|c| c.as_stage_boundary().is_none())
+                .map(|c| inclusive_ns(c))
+                .sum();
+            inclusive_ns(plan).saturating_sub(children)
+        };
+        let _ = write!(
+            line,
+            " rows={} batches={} time={:.3}ms",
+            m.output_rows(),
+            m.output_batches(),
+            own as f64 / 1e6
+        );
+        for (k, v) in m.extra() {
+            if k.ends_with("bytes") {
+                let _ = write!(line, " {k}={}", human_bytes(v));
             } else {
-                let children: u64 = plan
-                    .children()
-                    .iter()
-                    .filter(|c| c.as_stage_boundary().is_none())
-                    .map(|c| inclusive_ns(c))
-                    .sum();
-                inclusive_ns(plan).saturating_sub(children)
-            };
-            let _ = write!(
-                line,
-                " rows={} batches={} time={:.3}ms",
-                m.output_rows(),
-                m.output_batches(),
-                own as f64 / 1e6
-            );
-            for (k, v) in m.extra() {
-                if k.ends_with("bytes") {
-                    let _ = write!(line, " {k}={}", human_bytes(v));
-                } else {
-                    let _ = write!(line, " {k}={v}");
-                }
+                let _ = write!(line, " {k}={v}");
             }
         }
     }

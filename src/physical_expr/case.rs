@@ -131,13 +131,13 @@ impl PhysicalExpr for CaseExpr {
                 break;
             }
         }
-        if let Some(e) = &self.else_expr {
-            if remaining.true_count() > 0 {
-                let ev = e.evaluate_selection(batch, &remaining)?;
-                let ev = ev.into_array(n)?;
-                let ev = crate::physical_expr::cast::cast_array(&ev, &self.data_type, false)?;
-                result = zip(&remaining, &ev, &result)?;
-            }
+        if let Some(e) = &self.else_expr
+            && remaining.true_count() > 0
+        {
+            let ev = e.evaluate_selection(batch, &remaining)?;
+            let ev = ev.into_array(n)?;
+            let ev = crate::physical_expr::cast::cast_array(&ev, &self.data_type, false)?;
+            result = zip(&remaining, &ev, &result)?;
         }
         Ok(ColumnarValue::Array(result))
     }

@@ -181,6 +181,11 @@ impl PhysicalExpr for CastExpr {
     }
 }
 
+/// Whether an array has any value at all (used by callers deciding on fast paths).
+pub fn has_values(a: &dyn Array) -> bool {
+    a.len() > a.null_count()
+}
+
 #[cfg(test)]
 mod tests {
     use super::float_text;
@@ -197,9 +202,4 @@ mod tests {
         assert_eq!(float_text(123456789012345.0), "123456789012345");
         assert_eq!(float_text(1.5e300), "1.5e+300");
     }
-}
-
-/// Whether an array has any value at all (used by callers deciding on fast paths).
-pub fn has_values(a: &dyn Array) -> bool {
-    a.len() > a.null_count()
 }

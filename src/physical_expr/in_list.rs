@@ -59,14 +59,14 @@ pub fn in_set(values: &ArrayRef, candidates: &ArrayRef, negated: bool) -> Result
     let candidates = &crate::physical_expr::normalize::normalize_floats(candidates)?;
     let list_has_null = candidates.null_count() > 0;
     let converter = RowConverter::new(vec![SortField::new(values.data_type().clone())])?;
-    let cand_rows = converter.convert_columns(&[candidates.clone()])?;
+    let cand_rows = converter.convert_columns(std::slice::from_ref(candidates))?;
     let mut set: HashSet<&[u8]> = HashSet::with_capacity(cand_rows.num_rows());
     for i in 0..cand_rows.num_rows() {
         if candidates.is_valid(i) {
             set.insert(cand_rows.row(i).data());
         }
     }
-    let rows = converter.convert_columns(&[values.clone()])?;
+    let rows = converter.convert_columns(std::slice::from_ref(values))?;
     let mut out = BooleanBuilder::with_capacity(values.len());
     for i in 0..values.len() {
         if values.is_null(i) {

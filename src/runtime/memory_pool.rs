@@ -44,15 +44,15 @@ impl MemoryPool {
         let mut cur = self.used.load(Ordering::Relaxed);
         loop {
             let new = cur + bytes;
-            if let Some(limit) = self.limit {
-                if new > limit {
-                    return Err(Error::resources_exhausted(format!(
-                        "{consumer} needs {} more but the memory limit is {} and {} are in use",
-                        human_bytes(bytes),
-                        human_bytes(limit),
-                        human_bytes(cur)
-                    )));
-                }
+            if let Some(limit) = self.limit
+                && new > limit
+            {
+                return Err(Error::resources_exhausted(format!(
+                    "{consumer} needs {} more but the memory limit is {} and {} are in use",
+                    human_bytes(bytes),
+                    human_bytes(limit),
+                    human_bytes(cur)
+                )));
             }
             match self
                 .used

@@ -17,11 +17,11 @@ pub fn run_stages(plan: &Arc<dyn ExecutionPlan>, ctx: &Arc<TaskContext>) -> Resu
     for child in plan.children() {
         run_stages(child, ctx)?;
     }
-    if let Some(boundary) = plan.as_stage_boundary() {
-        if !boundary.is_materialized() {
-            ctx.cancel.check()?;
-            boundary.materialize(ctx)?;
-        }
+    if let Some(boundary) = plan.as_stage_boundary()
+        && !boundary.is_materialized()
+    {
+        ctx.cancel.check()?;
+        boundary.materialize(ctx)?;
     }
     Ok(())
 }

@@ -4,7 +4,7 @@
 
 use std::sync::Arc;
 
-use arrow::datatypes::{DataType, IntervalUnit, TimeUnit};
+use arrow::datatypes::DataType;
 use datafusion_common::ScalarValue;
 use sqlparser::ast::{self, BinaryOperator, CastKind, UnaryOperator, Value};
 
@@ -13,6 +13,7 @@ use crate::logical::builder::LogicalPlanBuilder;
 use crate::logical::expr::{BinaryOp, Expr, Subquery};
 use crate::logical::expr_schema::check_single_column;
 use crate::logical::types::sql_to_arrow_type;
+pub use crate::sql::literal::{datetime_field_name, interval_literal, literal};
 use crate::sql::planner::SqlPlanner;
 use crate::sql::scope::Scope;
 
@@ -41,6 +42,14 @@ impl SqlPlanner<'_> {
         let rec = |x: &ast::Expr| self.sql_to_expr_with(x, scope, fb);
         let boxed = |x: &ast::Expr| -> Result<Box<Expr>> { Ok(Box::new(rec(x)?)) };
         Ok(match e {
+            ast::Expr::Identifier(id) if id.quote_style.is_none() && is_reserved(&id.value) => {
+                // sqlparser accepts `SELECT 1 + FROM t`, reading FROM as a name
+                return Err(Error::new(
+                    crate::error::ErrorKind::SqlSyntax,
+                    format!("syntax error at or near {}", id.value.to_uppercase()),
+                )
+                .with_span(SqlSpan::from_parser(id.span)));
+            }
             ast::Expr::Identifier(id) => match scope.resolve(std::slice::from_ref(id)) {
                 Ok(x) => x,
                 Err(err) => fb(id).ok_or(err)?,
@@ -92,20 +101,20 @@ impl SqlPlanner<'_> {
                 let distinct = matches!(e, ast::Expr::IsDistinctFrom(..));
                 // sqlparser binds `a IS DISTINCT FROM b AND c` as `a IS DISTINCT FROM (b AND c)`;
                 // without explicit parentheses, AND/OR bind looser: `(a IS DISTINCT FROM b) AND c`
-                if let ast::Expr::BinaryOp { left, op, right } = b.as_ref() {
-                    if matches!(op, BinaryOperator::And | BinaryOperator::Or) {
-                        let inner = if distinct {
-                            ast::Expr::IsDistinctFrom(a.clone(), left.clone())
-                        } else {
-                            ast::Expr::IsNotDistinctFrom(a.clone(), left.clone())
-                        };
-                        let fixed = ast::Expr::BinaryOp {
-                            left: Box::new(inner),
-                            op: op.clone(),
-                            right: right.clone(),
-                        };
-                        return self.convert(&fixed, scope, fb);
-                    }
+                if let ast::Expr::BinaryOp { left, op, right } = b.as_ref()
+                    && matches!(op, BinaryOperator::And | BinaryOperator::Or)
+                {
+                    let inner = if distinct {
+                        ast::Expr::IsDistinctFrom(a.clone(), left.clone())
+                    } else {
+                        ast::Expr::IsNotDistinctFrom(a.clone(), left.clone())
+                    };
+                    let fixed = ast::Expr::BinaryOp {
+                        left: Box::new(inner),
+                        op: op.clone(),
+                        right: right.clone(),
+                    };
+                    return self.convert(&fixed, scope, fb);
                 }
                 let op = if distinct {
                     BinaryOp::IsDistinctFrom
@@ -306,10 +315,10 @@ impl SqlPlanner<'_> {
                 let mut args = vec![rec(expr)?];
                 if let Some(w) = trim_what {
                     args.push(rec(w)?);
-                } else if let Some(chars) = trim_characters {
-                    if let Some(c) = chars.first() {
-                        args.push(rec(c)?);
-                    }
+                } else if let Some(chars) = trim_characters
+                    && let Some(c) = chars.first()
+                {
+                    args.push(rec(c)?);
                 }
                 self.call_scalar(f, args)?
             }
@@ -389,7 +398,7 @@ impl SqlPlanner<'_> {
                 // a XOR b = (a OR b) AND NOT (a AND b)
                 let either = Expr::binary(l.clone(), BinaryOp::Or, r.clone());
                 let both = Expr::binary(l, BinaryOp::And, r);
-                return Ok(either.and(both.not()));
+                return Ok(either.and(both.negate()));
             }
             other => {
                 return Err(Error::not_implemented(format!(
@@ -467,7 +476,11 @@ impl SqlPlanner<'_> {
                 filter: None,
             })
         };
-        let decisive = if any { cmp.clone() } else { cmp.clone().not() };
+        let decisive = if any {
+            cmp.clone()
+        } else {
+            cmp.clone().negate()
+        };
         let unknown = Expr::IsNull(Box::new(cmp));
         let aggregates = vec![agg(decisive), agg(unknown)];
         let agg_plan = LogicalPlanBuilder::from(values)
@@ -517,6 +530,34 @@ impl SqlPlanner<'_> {
     }
 }
 
+/// Keywords that can never be a column name without quotes.
+fn is_reserved(word: &str) -> bool {
+    const RESERVED: &[&str] = &[
+        "FROM",
+        "WHERE",
+        "SELECT",
+        "GROUP",
+        "ORDER",
+        "HAVING",
+        "LIMIT",
+        "OFFSET",
+        "UNION",
+        "INTERSECT",
+        "EXCEPT",
+        "JOIN",
+        "ON",
+        "AS",
+        "AND",
+        "OR",
+        "NOT",
+        "BY",
+        "INTO",
+        "VALUES",
+        "WINDOW",
+    ];
+    RESERVED.iter().any(|r| r.eq_ignore_ascii_case(word))
+}
+
 /// Rewrites columns of `scope` (the outer query) into outer references, for expressions that
 /// are moved into a subquery.
 fn to_outer_refs(e: Expr, scope: &Scope) -> Result<Expr> {
@@ -531,159 +572,4 @@ fn to_outer_refs(e: Expr, scope: &Scope) -> Result<Expr> {
         })
     })?
     .data)
-}
-
-/// The lower-case name of an EXTRACT/INTERVAL field.
-pub fn datetime_field_name(f: &ast::DateTimeField) -> String {
-    use ast::DateTimeField as F;
-    match f {
-        F::Year | F::Years => "year".into(),
-        F::Month | F::Months => "month".into(),
-        F::Week(_) | F::Weeks => "week".into(),
-        F::Day | F::Days => "day".into(),
-        F::DayOfWeek | F::Dow => "dow".into(),
-        F::DayOfYear | F::Doy => "doy".into(),
-        F::Hour | F::Hours => "hour".into(),
-        F::Minute | F::Minutes => "minute".into(),
-        F::Second | F::Seconds => "second".into(),
-        F::Millisecond | F::Milliseconds => "millisecond".into(),
-        F::Microsecond | F::Microseconds => "microsecond".into(),
-        F::Nanosecond | F::Nanoseconds => "nanosecond".into(),
-        F::Quarter => "quarter".into(),
-        F::Decade => "decade".into(),
-        F::Century => "century".into(),
-        F::Millenium | F::Millennium => "millennium".into(),
-        F::Epoch => "epoch".into(),
-        F::Isodow => "isodow".into(),
-        F::Isoyear => "isoyear".into(),
-        F::IsoWeek => "week".into(),
-        F::Custom(id) => id.value.to_lowercase(),
-        other => other.to_string().to_lowercase(),
-    }
-}
-
-/// Parses an interval such as `3 months`, `90 day`, `1 year 2 days`.
-pub fn interval_literal(text: &str) -> Result<ScalarValue> {
-    let v = arrow::compute::kernels::cast_utils::parse_interval_month_day_nano(text)
-        .map_err(|e| Error::plan(format!("invalid interval '{text}': {e}")))?;
-    Ok(ScalarValue::IntervalMonthDayNano(Some(v)))
-}
-
-/// A SQL literal value.
-pub fn literal(v: &Value) -> Result<ScalarValue> {
-    Ok(match v {
-        Value::Number(n, _) => number_literal(n)?,
-        Value::SingleQuotedString(s)
-        | Value::EscapedStringLiteral(s)
-        | Value::NationalStringLiteral(s)
-        | Value::TripleSingleQuotedString(s)
-        | Value::UnicodeStringLiteral(s) => ScalarValue::Utf8(Some(s.clone())),
-        Value::DollarQuotedString(s) => ScalarValue::Utf8(Some(s.value.clone())),
-        Value::Boolean(b) => ScalarValue::Boolean(Some(*b)),
-        Value::Null => ScalarValue::Null,
-        Value::HexStringLiteral(h) => {
-            let bytes = (0..h.len())
-                .step_by(2)
-                .map(|i| u8::from_str_radix(h.get(i..i + 2).unwrap_or("0"), 16))
-                .collect::<std::result::Result<Vec<u8>, _>>()
-                .map_err(|_| Error::plan(format!("invalid hex literal X'{h}'")))?;
-            ScalarValue::Binary(Some(bytes))
-        }
-        Value::Placeholder(p) => {
-            return Err(Error::not_implemented(format!(
-                "parameter {p} is not supported"
-            )));
-        }
-        other => {
-            return Err(Error::not_implemented(format!(
-                "literal {other} is not supported"
-            )));
-        }
-    })
-}
-
-/// Integers are BIGINT (DECIMAL(38,0) if larger); numbers with a point are DECIMAL(p,s);
-/// numbers with an exponent (or more than 38 digits) are DOUBLE.
-fn number_literal(n: &str) -> Result<ScalarValue> {
-    let bad = || Error::plan(format!("invalid number {n}"));
-    if n.contains(['e', 'E']) {
-        return n
-            .parse::<f64>()
-            .map(|f| ScalarValue::Float64(Some(f)))
-            .map_err(|_| bad());
-    }
-    if !n.contains('.') {
-        if let Ok(i) = n.parse::<i64>() {
-            return Ok(ScalarValue::Int64(Some(i)));
-        }
-    }
-    let (neg, digits) = match n.strip_prefix('-') {
-        Some(d) => (true, d),
-        None => (false, n),
-    };
-    let (int_part, frac_part) = digits.split_once('.').unwrap_or((digits, ""));
-    let int_part = int_part.trim_start_matches('0');
-    let precision = (int_part.len() + frac_part.len()).max(1);
-    if precision > 38 {
-        return n
-            .parse::<f64>()
-            .map(|f| ScalarValue::Float64(Some(f)))
-            .map_err(|_| bad());
-    }
-    let mut value: i128 = format!("{int_part}{frac_part}")
-        .parse::<i128>()
-        .or_else(|_| {
-            if int_part.is_empty() && frac_part.is_empty() {
-                Ok(0)
-            } else {
-                Err(bad())
-            }
-        })?;
-    if neg {
-        value = -value;
-    }
-    let scale = frac_part.len() as i8;
-    let precision = (precision as u8).max(scale as u8).max(1);
-    Ok(ScalarValue::Decimal128(Some(value), precision, scale))
-}
-
-/// The default timestamp type.
-pub fn timestamp_type() -> DataType {
-    DataType::Timestamp(TimeUnit::Microsecond, None)
-}
-
-/// The interval type.
-pub fn interval_type() -> DataType {
-    DataType::Interval(IntervalUnit::MonthDayNano)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::number_literal;
-    use datafusion_common::ScalarValue;
-
-    #[test]
-    fn number_literals() {
-        assert_eq!(number_literal("42").unwrap(), ScalarValue::Int64(Some(42)));
-        assert_eq!(
-            number_literal("0.06").unwrap(),
-            ScalarValue::Decimal128(Some(6), 2, 2)
-        );
-        assert_eq!(
-            number_literal("-1.50").unwrap(),
-            ScalarValue::Decimal128(Some(-150), 3, 2)
-        );
-        assert_eq!(
-            number_literal("1e3").unwrap(),
-            ScalarValue::Float64(Some(1000.0))
-        );
-        assert_eq!(
-            number_literal("-9223372036854775808").unwrap(),
-            ScalarValue::Int64(Some(i64::MIN))
-        );
-        assert!(matches!(
-            number_literal("99999999999999999999").unwrap(),
-            ScalarValue::Decimal128(..)
-        ));
-    }
 }

@@ -1,8 +1,10 @@
 //! SQL front end: parsing (`parser.rs`) and binding SQL to logical plans
 //! (`planner.rs` and the per-clause files it delegates to).
 
+pub mod dml;
 pub mod expr;
 pub mod function;
+pub mod literal;
 pub mod parser;
 pub mod planner;
 pub mod query;

@@ -38,8 +38,30 @@ pub struct CreateExternalTable {
     pub if_not_exists: bool,
 }
 
-/// Parses one or more `;`-separated statements.
+/// Parses one or more `;`-separated statements. Errors without a position (at the end of the
+/// input) point after the last character.
 pub fn parse_sql(sql: &str) -> Result<Vec<FlintStatement>> {
+    parse_statements(sql).map_err(|e| {
+        if e.span().is_some() || e.kind() != crate::error::ErrorKind::SqlSyntax {
+            return e;
+        }
+        let line = sql.trim_end().lines().count().max(1) as u64;
+        let column = sql
+            .trim_end()
+            .lines()
+            .last()
+            .map(|l| l.chars().count() + 1)
+            .unwrap_or(1) as u64;
+        e.with_span(Some(SqlSpan {
+            line,
+            column,
+            end_line: line,
+            end_column: column,
+        }))
+    })
+}
+
+fn parse_statements(sql: &str) -> Result<Vec<FlintStatement>> {
     let dialect = GenericDialect {};
     // trailing commas (`SELECT a, b, FROM t`) are accepted, as DuckDB does
     let options = sqlparser::parser::ParserOptions::new().with_trailing_commas(true);
@@ -78,6 +100,49 @@ pub fn parse_sql(sql: &str) -> Result<Vec<FlintStatement>> {
         }
     }
     Ok(out)
+}
+
+/// Blanks out commas that end a list: followed by `)` or by `FROM`. Positions of everything else
+/// stay the same, so error locations still point into the original text.
+fn strip_trailing_commas(sql: &str) -> std::borrow::Cow<'_, str> {
+    use sqlparser::tokenizer::{Location, Tokenizer};
+    if !sql.contains(',') {
+        return std::borrow::Cow::Borrowed(sql);
+    }
+    let dialect = GenericDialect {};
+    let Ok(tokens) = Tokenizer::new(&dialect, sql).tokenize_with_location() else {
+        return std::borrow::Cow::Borrowed(sql);
+    };
+    let significant: Vec<&sqlparser::tokenizer::TokenWithSpan> = tokens
+        .iter()
+        .filter(|t| !matches!(t.token, Token::Whitespace(_)))
+        .collect();
+    let mut blank: Vec<Location> = vec![];
+    for w in significant.windows(2) {
+        let ends_list = match &w[1].token {
+            Token::RParen => true,
+            Token::Word(word) => word.keyword == Keyword::FROM,
+            _ => false,
+        };
+        if w[0].token == Token::Comma && ends_list {
+            blank.push(w[0].span.start);
+        }
+    }
+    if blank.is_empty() {
+        return std::borrow::Cow::Borrowed(sql);
+    }
+    let mut out = String::with_capacity(sql.len());
+    for (line_no, line) in sql.split_inclusive('\n').enumerate() {
+        for (col_no, ch) in line.chars().enumerate() {
+            let here = Location::new(line_no as u64 + 1, col_no as u64 + 1);
+            if ch == ',' && blank.contains(&here) {
+                out.push(' ');
+            } else {
+                out.push(ch);
+            }
+        }
+    }
+    std::borrow::Cow::Owned(out)
 }
 
 fn is_create_external(parser: &Parser) -> bool {
@@ -224,8 +289,21 @@ mod tests {
     }
 
     #[test]
+    fn trailing_commas_are_accepted() {
+        assert_eq!(
+            strip_trailing_commas("SELECT a, b, FROM t"),
+            "SELECT a, b  FROM t"
+        );
+        assert_eq!(
+            strip_trailing_commas("VALUES (1, 2,),\n(3,)"),
+            "VALUES (1, 2 ),\n(3 )"
+        );
+        assert!(parse_sql("SELECT 1, FROM (VALUES (1),) v(x)").is_ok());
+    }
+
+    #[test]
     fn syntax_errors_have_positions() {
-        let e = parse_sql("SELECT 1 +\nFROM t").unwrap_err();
+        let e = parse_sql("SELECT 1 +\n  * FROM t").unwrap_err();
         assert!(e.span().is_some(), "{e}");
     }
 }

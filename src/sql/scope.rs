@@ -126,10 +126,10 @@ impl<'a> Scope<'a> {
 
     /// Resolves in this scope only: `Ok(None)` when absent.
     fn resolve_local(&self, col: &Column) -> Result<Option<Expr>> {
-        if col.relation.is_none() {
-            if let Some(u) = self.using.iter().find(|u| u.name == col.name) {
-                return Ok(Some(u.merged()));
-            }
+        if col.relation.is_none()
+            && let Some(u) = self.using.iter().find(|u| u.name == col.name)
+        {
+            return Ok(Some(u.merged()));
         }
         match self.schema.find(col) {
             Ok(Some(i)) => Ok(Some(Expr::Column(self.schema.column(i)))),

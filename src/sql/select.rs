@@ -82,19 +82,19 @@ impl SqlPlanner<'_> {
         };
         let mut group_exprs = vec![];
         for g in &group_asts {
-            if let ast::Expr::Value(v) = g {
-                if matches!(v.value, ast::Value::Number(..)) {
-                    let k = self.ordinal(g, entries.len())?;
-                    if entries[k].expr.contains_aggregate() {
-                        return Err(Error::plan(format!(
-                            "GROUP BY position {} refers to an aggregate",
-                            k + 1
-                        ))
-                        .with_span(span_of(g)));
-                    }
-                    group_exprs.push(entries[k].expr.clone());
-                    continue;
+            if let ast::Expr::Value(v) = g
+                && matches!(v.value, ast::Value::Number(..))
+            {
+                let k = self.ordinal(g, entries.len())?;
+                if entries[k].expr.contains_aggregate() {
+                    return Err(Error::plan(format!(
+                        "GROUP BY position {} refers to an aggregate",
+                        k + 1
+                    ))
+                    .with_span(span_of(g)));
                 }
+                group_exprs.push(entries[k].expr.clone());
+                continue;
             }
             match self.sql_to_expr(g, &scope) {
                 Ok(e) => group_exprs.push(e),
@@ -492,11 +492,11 @@ fn rewrite_over_aggregate(
         .data;
     let mut bad = None;
     rewritten.any(&mut |x| {
-        if let Expr::Column(c) = x {
-            if !agg_schema.has_column(c) {
-                bad = Some(c.clone());
-                return true;
-            }
+        if let Expr::Column(c) = x
+            && !agg_schema.has_column(c)
+        {
+            bad = Some(c.clone());
+            return true;
         }
         false
     });

@@ -18,7 +18,7 @@ pub fn table_hashes(keys: &[ArrayRef], hashes: &mut Vec<u64>) -> Result<()> {
     let n = keys.first().map(|k| k.len()).unwrap_or(0);
     hashes.clear();
     hashes.resize(n, 0);
-    let state = datafusion_common::hash_utils::RandomState::with_seed(0x7ab1_e5);
+    let state = datafusion_common::hash_utils::RandomState::with_seed(0x007a_b1e5);
     datafusion_common::hash_utils::create_hashes(keys.iter(), &state, hashes)?;
     Ok(())
 }
@@ -29,6 +29,10 @@ pub trait GroupValues: Send {
     fn intern(&mut self, cols: &[ArrayRef], groups: &mut Vec<u32>) -> Result<()>;
     /// Number of groups so far.
     fn len(&self) -> usize;
+    /// Whether there are no groups yet.
+    fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
     /// Approximate heap size in bytes.
     fn size(&self) -> usize;
     /// The keys of every group, in group-index order; resets to empty.

@@ -82,12 +82,12 @@ impl JoinHashTable {
         };
         // insert in reverse so chains list rows in ascending order
         for i in (0..n).rev() {
-            if let Some(nulls) = &null_rows {
-                if nulls[i] {
-                    has_null_key = true;
-                    if !null_equals_null {
-                        continue;
-                    }
+            if let Some(nulls) = &null_rows
+                && nulls[i]
+            {
+                has_null_key = true;
+                if !null_equals_null {
+                    continue;
                 }
             }
             let h = hashes[i];

@@ -87,26 +87,26 @@ fn matches(
             Some(m) => and(&m, &eq)?,
         });
     }
-    if let Some(m) = mask {
+    if let Some(m) = mask
+        && m.true_count() < m.len()
+    {
+        build_idx = filter_indices(&build_idx, &m)?;
+        probe_idx = filter_indices(&probe_idx, &m)?;
+    }
+    if let Some(filter) = &spec.filter
+        && !build_idx.is_empty()
+    {
+        let joined = pair_batch(
+            &spec.joined_schema,
+            &table.batch,
+            probe,
+            &build_idx,
+            &probe_idx,
+        )?;
+        let m = null_as_false(&evaluate_predicate(filter.as_ref(), &joined)?);
         if m.true_count() < m.len() {
             build_idx = filter_indices(&build_idx, &m)?;
             probe_idx = filter_indices(&probe_idx, &m)?;
-        }
-    }
-    if let Some(filter) = &spec.filter {
-        if !build_idx.is_empty() {
-            let joined = pair_batch(
-                &spec.joined_schema,
-                &table.batch,
-                probe,
-                &build_idx,
-                &probe_idx,
-            )?;
-            let m = null_as_false(&evaluate_predicate(filter.as_ref(), &joined)?);
-            if m.true_count() < m.len() {
-                build_idx = filter_indices(&build_idx, &m)?;
-                probe_idx = filter_indices(&probe_idx, &m)?;
-            }
         }
     }
     Ok((build_idx, probe_idx))
@@ -198,10 +198,12 @@ pub fn probe_batch(
     let n = probe.num_rows();
     let build_width = table.batch.num_columns();
     // NOT IN: a NULL on the build (subquery) side makes every comparison unknown
-    if spec.null_aware && spec.join_type == JoinType::RightAnti && table.num_rows() > 0 {
-        if table.has_null_key {
-            return Ok(None);
-        }
+    if spec.null_aware
+        && spec.join_type == JoinType::RightAnti
+        && table.num_rows() > 0
+        && table.has_null_key
+    {
+        return Ok(None);
     }
     let (bi, pi) = matches(table, spec, probe, hashes)?;
     for j in bi.values() {

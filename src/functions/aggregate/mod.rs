@@ -60,7 +60,7 @@ pub fn primitive_with_validity<T: ArrowPrimitiveType>(
     valid: Option<Vec<bool>>,
     data_type: &DataType,
 ) -> Result<ArrayRef> {
-    let nulls = valid.map(|v| NullBuffer::from(v));
+    let nulls = valid.map(NullBuffer::from);
     let arr = PrimitiveArray::<T>::new(values.into(), nulls).with_data_type(data_type.clone());
     Ok(Arc::new(arr))
 }

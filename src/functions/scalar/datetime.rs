@@ -395,10 +395,10 @@ mod tests {
         );
         let out = call_scalars(
             "date_trunc",
-            vec![ScalarValue::Utf8(None), date(2024, 1, 1)],
+            vec![ScalarValue::Utf8(None), date_as_ts(2024, 1, 1)],
         )
         .unwrap();
-        assert_eq!(out, ScalarValue::Date32(None));
+        assert_eq!(out, ScalarValue::TimestampMicrosecond(None, None));
         let out = call_scalars("date_trunc", vec![s("day"), ScalarValue::Null]).unwrap();
         assert_eq!(out, ScalarValue::TimestampMicrosecond(None, None));
         assert!(

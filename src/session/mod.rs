@@ -11,11 +11,10 @@
 
 use std::sync::{Arc, RwLock};
 
-use arrow::array::{ArrayRef, Int64Array, StringArray};
-use arrow::datatypes::{DataType, Field, Schema, SchemaRef};
+use arrow::datatypes::SchemaRef;
 use arrow::record_batch::RecordBatch;
 
-use crate::catalog::{Catalog, CatalogEntry, ListingTable, MemTable, TableKind, TableProvider};
+use crate::catalog::{Catalog, CatalogEntry, ListingTable, MemTable, TableProvider};
 use crate::config::SessionConfig;
 use crate::dataframe::DataFrame;
 use crate::error::{Error, Result};
@@ -24,7 +23,6 @@ use crate::functions::FunctionRegistry;
 use crate::io::csv::CsvOptions;
 use crate::io::listing::FileFormat;
 use crate::logical::plan::LogicalPlan;
-use crate::logical::types::{sql_to_arrow_type, sql_type_name};
 use crate::optimizer::Optimizer;
 use crate::physical::PhysicalPlanner;
 use crate::physical::display::display_physical;
@@ -32,6 +30,9 @@ use crate::physical_expr::subquery::SubqueryRunner;
 use crate::runtime::scheduler;
 use crate::runtime::{CancellationToken, MemoryPool, TaskContext};
 use crate::sql::{FlintStatement, PlannerContext, SqlPlanner, StatementPlan, parse_sql};
+
+mod statement;
+pub use statement::result_batches;
 
 /// What running one statement produced.
 #[derive(Debug, Clone)]
@@ -50,19 +51,19 @@ pub enum StatementResult {
 }
 
 #[derive(Debug)]
-struct SessionShared {
-    catalog: RwLock<Catalog>,
-    config: RwLock<SessionConfig>,
-    functions: RwLock<FunctionRegistry>,
-    pool: RwLock<Arc<rayon::ThreadPool>>,
-    memory: RwLock<Arc<MemoryPool>>,
-    optimizer: Optimizer,
+pub(crate) struct SessionShared {
+    pub(crate) catalog: RwLock<Catalog>,
+    pub(crate) config: RwLock<SessionConfig>,
+    pub(crate) functions: RwLock<FunctionRegistry>,
+    pub(crate) pool: RwLock<Arc<rayon::ThreadPool>>,
+    pub(crate) memory: RwLock<Arc<MemoryPool>>,
+    pub(crate) optimizer: Optimizer,
 }
 
 /// A session: catalog, settings and the machinery to run queries. Cheap to clone (shared state).
 #[derive(Debug, Clone)]
 pub struct SessionContext {
-    shared: Arc<SessionShared>,
+    pub(crate) shared: Arc<SessionShared>,
 }
 
 impl Default for SessionContext {
@@ -81,7 +82,7 @@ fn build_pool(threads: usize) -> Result<Arc<rayon::ThreadPool>> {
 }
 
 /// A snapshot of the session used while planning one statement.
-struct PlanningState<'a> {
+pub(crate) struct PlanningState<'a> {
     catalog: std::sync::RwLockReadGuard<'a, Catalog>,
     config: SessionConfig,
     functions: std::sync::RwLockReadGuard<'a, FunctionRegistry>,
@@ -257,7 +258,7 @@ impl SessionContext {
         })
     }
 
-    fn planning_state(&self) -> PlanningState<'_> {
+    pub(crate) fn planning_state(&self) -> PlanningState<'_> {
         PlanningState {
             catalog: self
                 .shared
@@ -497,387 +498,4 @@ impl SessionContext {
         }
         Ok(text)
     }
-
-    /// Runs a bound statement.
-    pub fn run_statement_plan(
-        &self,
-        plan: StatementPlan,
-        cancel: &CancellationToken,
-    ) -> Result<StatementResult> {
-        match plan {
-            StatementPlan::Query(p) => {
-                let schema = p.schema().arrow_schema().clone();
-                let batches = self.collect_plan(&p, cancel)?;
-                Ok(StatementResult::Rows { schema, batches })
-            }
-            StatementPlan::Explain {
-                plan,
-                analyze,
-                verbose,
-            } => {
-                let text = self.explain_plan(&plan, verbose, analyze, cancel)?;
-                Ok(lines_result("plan", &text))
-            }
-            StatementPlan::CreateTable {
-                name,
-                schema,
-                source,
-                defaults,
-                if_not_exists,
-                or_replace,
-            } => {
-                if self
-                    .shared
-                    .catalog
-                    .read()
-                    .unwrap_or_else(|e| e.into_inner())
-                    .contains(&name)
-                {
-                    if if_not_exists {
-                        return Ok(StatementResult::Done(format!(
-                            "table {name} already exists"
-                        )));
-                    }
-                    if !or_replace {
-                        return Err(Error::plan(format!("table \"{name}\" already exists")));
-                    }
-                }
-                let (schema, batches) = match (schema, source) {
-                    (Some(s), None) => (s, vec![]),
-                    (schema, Some(src)) => {
-                        let batches = self.collect_plan(&src, cancel)?;
-                        let s =
-                            schema.unwrap_or_else(|| nullable_schema(src.schema().arrow_schema()));
-                        (s, batches)
-                    }
-                    (None, None) => {
-                        return Err(Error::internal("CREATE TABLE without schema or query"));
-                    }
-                };
-                check_unique_columns(&schema)?;
-                let table = MemTable::try_new(schema, batches)?.with_defaults(defaults);
-                self.shared
-                    .catalog
-                    .write()
-                    .unwrap_or_else(|e| e.into_inner())
-                    .insert(&name, CatalogEntry::Table(Arc::new(table)), true)?;
-                Ok(StatementResult::Done(format!("created table {name}")))
-            }
-            StatementPlan::CreateView {
-                name,
-                query,
-                columns,
-                or_replace,
-                if_not_exists,
-            } => {
-                // check the view plans now, so errors surface at CREATE VIEW
-                {
-                    let state = self.planning_state();
-                    SqlPlanner::new(&state).plan_query(&query, None)?;
-                }
-                let mut c = self
-                    .shared
-                    .catalog
-                    .write()
-                    .unwrap_or_else(|e| e.into_inner());
-                if c.contains(&name) && if_not_exists {
-                    return Ok(StatementResult::Done(format!("view {name} already exists")));
-                }
-                c.insert(&name, CatalogEntry::View { query, columns }, or_replace)?;
-                Ok(StatementResult::Done(format!("created view {name}")))
-            }
-            StatementPlan::CreateExternalTable(c) => {
-                let name = c
-                    .name
-                    .0
-                    .last()
-                    .and_then(|p| p.as_ident())
-                    .map(crate::sql::scope::normalize_ident)
-                    .ok_or_else(|| Error::plan("invalid table name"))?;
-                if self
-                    .shared
-                    .catalog
-                    .read()
-                    .unwrap_or_else(|e| e.into_inner())
-                    .contains(&name)
-                {
-                    if c.if_not_exists {
-                        return Ok(StatementResult::Done(format!(
-                            "table {name} already exists"
-                        )));
-                    }
-                    if !c.or_replace {
-                        return Err(Error::plan(format!("table \"{name}\" already exists")));
-                    }
-                }
-                let table = open_file_table(&c.location, Some(&c.format), &c.options)?;
-                if !c.columns.is_empty() {
-                    let declared = c
-                        .columns
-                        .iter()
-                        .map(|col| {
-                            Ok((
-                                crate::sql::scope::normalize_ident(&col.name),
-                                sql_to_arrow_type(&col.data_type)?,
-                            ))
-                        })
-                        .collect::<Result<Vec<_>>>()?;
-                    let actual = table.schema();
-                    if declared.len() != actual.fields().len() {
-                        return Err(Error::plan(format!(
-                            "CREATE EXTERNAL TABLE {name} declares {} columns but the files have {}",
-                            declared.len(),
-                            actual.fields().len()
-                        )));
-                    }
-                }
-                self.register_table(&name, table)?;
-                Ok(StatementResult::Done(format!(
-                    "created external table {name}"
-                )))
-            }
-            StatementPlan::Insert { table, source } => {
-                let provider = self.table_provider(&table)?;
-                let batches = self.collect_plan(&source, cancel)?;
-                let n = provider.insert(batches)?;
-                Ok(StatementResult::Count(n as u64))
-            }
-            StatementPlan::Delete {
-                table,
-                keep,
-                removed,
-            } => {
-                let provider = self.table_provider(&table)?;
-                let removed: usize = self
-                    .collect_plan(&removed, cancel)?
-                    .iter()
-                    .map(|b| b.num_rows())
-                    .sum();
-                let kept = self.collect_plan(&keep, cancel)?;
-                provider.replace(kept)?;
-                Ok(StatementResult::Count(removed as u64))
-            }
-            StatementPlan::Update {
-                table,
-                contents,
-                changed,
-            } => {
-                let provider = self.table_provider(&table)?;
-                let changed: usize = self
-                    .collect_plan(&changed, cancel)?
-                    .iter()
-                    .map(|b| b.num_rows())
-                    .sum();
-                let new = self.collect_plan(&contents, cancel)?;
-                provider.replace(new)?;
-                Ok(StatementResult::Count(changed as u64))
-            }
-            StatementPlan::Drop {
-                names,
-                if_exists,
-                views,
-            } => {
-                let mut c = self
-                    .shared
-                    .catalog
-                    .write()
-                    .unwrap_or_else(|e| e.into_inner());
-                for n in &names {
-                    match c.get(n) {
-                        None if if_exists => continue,
-                        None => return Err(c.not_found(n)),
-                        Some(CatalogEntry::View { .. }) if !views => {
-                            return Err(Error::plan(format!("\"{n}\" is a view; use DROP VIEW")));
-                        }
-                        Some(CatalogEntry::Table(_) | CatalogEntry::Plan(_)) if views => {
-                            return Err(Error::plan(format!("\"{n}\" is a table; use DROP TABLE")));
-                        }
-                        Some(_) => {}
-                    }
-                    c.remove(n);
-                }
-                Ok(StatementResult::Done(format!(
-                    "dropped {}",
-                    names.join(", ")
-                )))
-            }
-            StatementPlan::NoOp(what) => Ok(StatementResult::Done(what)),
-            StatementPlan::ShowTables => {
-                let c = self
-                    .shared
-                    .catalog
-                    .read()
-                    .unwrap_or_else(|e| e.into_inner());
-                let mut names = vec![];
-                let mut kinds = vec![];
-                for (n, e) in c.iter() {
-                    names.push(n.clone());
-                    kinds.push(match e {
-                        CatalogEntry::Table(t) => match t.kind() {
-                            TableKind::Memory => "table".to_string(),
-                            TableKind::External { format, .. } => {
-                                format!("external ({})", format.to_lowercase())
-                            }
-                        },
-                        CatalogEntry::View { .. } | CatalogEntry::Plan(_) => "view".to_string(),
-                    });
-                }
-                let schema = Arc::new(Schema::new(vec![
-                    Field::new("name", DataType::Utf8, false),
-                    Field::new("kind", DataType::Utf8, false),
-                ]));
-                let batch = RecordBatch::try_new(
-                    schema.clone(),
-                    vec![
-                        Arc::new(StringArray::from(names)),
-                        Arc::new(StringArray::from(kinds)),
-                    ],
-                )?;
-                Ok(StatementResult::Rows {
-                    schema,
-                    batches: vec![batch],
-                })
-            }
-            StatementPlan::Describe(name) => {
-                let df = self.table(&name)?;
-                let s = df.schema();
-                let names: Vec<String> = s.fields().iter().map(|f| f.name().clone()).collect();
-                let types: Vec<String> = s
-                    .fields()
-                    .iter()
-                    .map(|f| sql_type_name(f.data_type()))
-                    .collect();
-                let nulls: Vec<&str> = s
-                    .fields()
-                    .iter()
-                    .map(|f| if f.is_nullable() { "YES" } else { "NO" })
-                    .collect();
-                let schema = Arc::new(Schema::new(vec![
-                    Field::new("column_name", DataType::Utf8, false),
-                    Field::new("data_type", DataType::Utf8, false),
-                    Field::new("is_nullable", DataType::Utf8, false),
-                ]));
-                let batch = RecordBatch::try_new(
-                    schema.clone(),
-                    vec![
-                        Arc::new(StringArray::from(names)),
-                        Arc::new(StringArray::from(types)),
-                        Arc::new(StringArray::from(nulls)),
-                    ],
-                )?;
-                Ok(StatementResult::Rows {
-                    schema,
-                    batches: vec![batch],
-                })
-            }
-            StatementPlan::Set(name, value) => {
-                self.set(&name, &value)?;
-                Ok(StatementResult::Done(format!("set {name}")))
-            }
-            StatementPlan::Show(name) => {
-                let entries = self.config().entries();
-                let rows: Vec<(String, String)> = if name == "all" {
-                    entries
-                } else {
-                    let e = entries
-                        .into_iter()
-                        .find(|(n, _)| *n == name)
-                        .ok_or_else(|| Error::plan(format!("unknown setting \"{name}\"")))?;
-                    vec![e]
-                };
-                let schema = Arc::new(Schema::new(vec![
-                    Field::new("name", DataType::Utf8, false),
-                    Field::new("value", DataType::Utf8, false),
-                ]));
-                let (n, v): (Vec<String>, Vec<String>) = rows.into_iter().unzip();
-                let batch = RecordBatch::try_new(
-                    schema.clone(),
-                    vec![
-                        Arc::new(StringArray::from(n)) as ArrayRef,
-                        Arc::new(StringArray::from(v)),
-                    ],
-                )?;
-                Ok(StatementResult::Rows {
-                    schema,
-                    batches: vec![batch],
-                })
-            }
-            StatementPlan::Dbgen(sf) => {
-                self.load_tpch(sf)?;
-                Ok(StatementResult::Done(format!(
-                    "generated TPC-H at scale factor {sf}"
-                )))
-            }
-        }
-    }
-
-    fn table_provider(&self, name: &str) -> Result<Arc<dyn TableProvider>> {
-        let c = self
-            .shared
-            .catalog
-            .read()
-            .unwrap_or_else(|e| e.into_inner());
-        match c.get(name) {
-            Some(CatalogEntry::Table(t)) => Ok(t.clone()),
-            Some(_) => Err(Error::plan(format!("\"{name}\" is not a table"))),
-            None => Err(c.not_found(name)),
-        }
-    }
-}
-
-/// A table created from a query gets nullable columns (later INSERTs may add NULLs).
-fn nullable_schema(s: &SchemaRef) -> SchemaRef {
-    Arc::new(Schema::new(
-        s.fields()
-            .iter()
-            .map(|f| f.as_ref().clone().with_nullable(true))
-            .collect::<Vec<_>>(),
-    ))
-}
-
-fn check_unique_columns(s: &SchemaRef) -> Result<()> {
-    let mut seen = std::collections::HashSet::new();
-    for f in s.fields() {
-        if !seen.insert(f.name().clone()) {
-            return Err(Error::plan(format!(
-                "column \"{}\" appears more than once; give the columns distinct names",
-                f.name()
-            )));
-        }
-    }
-    Ok(())
-}
-
-/// A one-column result with one row per line of `text`.
-fn lines_result(column: &str, text: &str) -> StatementResult {
-    let schema = Arc::new(Schema::new(vec![Field::new(column, DataType::Utf8, false)]));
-    let lines: Vec<&str> = text.lines().collect();
-    let batch = RecordBatch::try_new(schema.clone(), vec![Arc::new(StringArray::from(lines))]);
-    match batch {
-        Ok(b) => StatementResult::Rows {
-            schema,
-            batches: vec![b],
-        },
-        Err(_) => StatementResult::Done(text.to_string()),
-    }
-}
-
-/// The rows of a statement result (a count becomes one `count` row; other statements none).
-pub fn result_batches(r: StatementResult) -> Result<(SchemaRef, Vec<RecordBatch>)> {
-    Ok(match r {
-        StatementResult::Rows { schema, batches } => (schema, batches),
-        StatementResult::Count(n) => {
-            let schema = Arc::new(Schema::new(vec![Field::new(
-                "count",
-                DataType::Int64,
-                false,
-            )]));
-            let b = RecordBatch::try_new(
-                schema.clone(),
-                vec![Arc::new(Int64Array::from(vec![n as i64]))],
-            )?;
-            (schema, vec![b])
-        }
-        StatementResult::Done(_) => (Arc::new(Schema::empty()), vec![]),
-    })
 }
