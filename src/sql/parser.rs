@@ -63,11 +63,9 @@ pub fn parse_sql(sql: &str) -> Result<Vec<FlintStatement>> {
 
 fn parse_statements(sql: &str) -> Result<Vec<FlintStatement>> {
     let dialect = GenericDialect {};
-    // trailing commas (`SELECT a, b, FROM t`) are accepted, as DuckDB does
-    let options = sqlparser::parser::ParserOptions::new().with_trailing_commas(true);
-    let mut parser = Parser::new(&dialect)
-        .with_options(options)
-        .try_with_sql(sql)?;
+    // trailing commas (`SELECT a, b, FROM t`, `VALUES (1), (2),`) are accepted, as DuckDB does
+    let cleaned = strip_trailing_commas(sql);
+    let mut parser = Parser::new(&dialect).try_with_sql(&cleaned)?;
     let mut out = vec![];
     loop {
         while parser.consume_token(&Token::SemiColon) {}
