@@ -236,8 +236,23 @@ impl LogicalPlanBuilder {
     /// Removes duplicate rows.
     pub fn distinct(self) -> Result<Self> {
         let schema = self.plan.schema().clone();
-        let groups = schema.columns().into_iter().map(Expr::Column).collect();
-        self.aggregate(groups, vec![])
+        let unique =
+            (0..schema.len()).all(|i| matches!(schema.find(&schema.column(i)), Ok(Some(_))));
+        if unique {
+            let groups = schema.columns().into_iter().map(Expr::Column).collect();
+            return self.aggregate(groups, vec![]);
+        }
+        // columns with the same name (`SELECT DISTINCT a, a`): group under unique names, then
+        // give the output its names back
+        let names: Vec<String> = schema.iter().map(|(_, f)| f.name().clone()).collect();
+        let tmp: Vec<String> = (0..schema.len())
+            .map(|i| format!("__distinct{i}"))
+            .collect();
+        let b = self.alias_with_columns("__distinct", &tmp)?;
+        let s = b.schema().clone();
+        let groups = s.columns().into_iter().map(Expr::Column).collect();
+        b.aggregate(groups, vec![])?
+            .alias_with_columns("__distinct", &names)
     }
 
     /// Joins with `right`: equi keys `on` as `(left expr, right expr)` plus an optional residual filter.

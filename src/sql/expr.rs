@@ -50,6 +50,9 @@ impl SqlPlanner<'_> {
                 )
                 .with_span(SqlSpan::from_parser(id.span)));
             }
+            ast::Expr::Identifier(id) if self.aliases_first.get() && fb(id).is_some() => {
+                return fb(id).ok_or_else(|| Error::internal("alias vanished"));
+            }
             ast::Expr::Identifier(id) => match scope.resolve(std::slice::from_ref(id)) {
                 Ok(x) => x,
                 Err(err) => fb(id).ok_or(err)?,

@@ -42,6 +42,8 @@ pub struct SqlPlanner<'a> {
     pub(crate) ctes: RefCell<Vec<HashMap<String, Arc<LogicalPlan>>>>,
     /// Counter for generated names.
     pub(crate) next_id: RefCell<usize>,
+    /// While set, bare identifiers that name a select-list alias mean the alias.
+    pub(crate) aliases_first: std::cell::Cell<bool>,
 }
 
 impl<'a> SqlPlanner<'a> {
@@ -51,6 +53,7 @@ impl<'a> SqlPlanner<'a> {
             ctx,
             ctes: RefCell::new(vec![]),
             next_id: RefCell::new(0),
+            aliases_first: std::cell::Cell::new(false),
         }
     }
 

@@ -119,6 +119,12 @@ impl SqlPlanner<'_> {
             }),
             None => None,
         };
+        // the same HAVING with select-list aliases taking precedence over input columns
+        // (DuckDB and SQLite accept `SELECT a AS x ... GROUP BY a HAVING x > 1`)
+        let having_alt = match &s.having {
+            Some(h) => self.with_aliases_first(h, &scope, &entries).ok(),
+            None => None,
+        };
 
         // ORDER BY items, resolved before aggregation so aggregates in them are computed too
         let mut order_refs = vec![];
@@ -154,6 +160,10 @@ impl SqlPlanner<'_> {
             Some(h) => Some(coerce_expr(h, &input_schema)?),
             None => None,
         };
+        let having_alt = match having_alt {
+            Some(h) if Some(&h) != having.as_ref() => coerce_expr(h, &input_schema).ok(),
+            _ => None,
+        };
         let mut order_exprs: Vec<Option<Expr>> = order_refs
             .iter()
             .map(|(r, _)| match r {
@@ -167,10 +177,19 @@ impl SqlPlanner<'_> {
         for e in items
             .iter()
             .chain(having.iter())
+            .chain(having_alt.iter())
             .chain(order_exprs.iter().flatten())
         {
             collect_aggregates(e, &mut aggregates);
         }
+        // the same key twice adds nothing (and would make its column ambiguous)
+        let mut group_exprs = group_exprs;
+        let mut seen = vec![];
+        group_exprs.retain(|g| {
+            let dup = seen.contains(g);
+            seen.push(g.clone());
+            !dup
+        });
         if !aggregates.is_empty() || !group_exprs.is_empty() || having.is_some() {
             let agg = LogicalPlanBuilder::from(plan)
                 .aggregate(group_exprs.clone(), aggregates.clone())?
@@ -179,7 +198,11 @@ impl SqlPlanner<'_> {
             let rewrite =
                 |e: Expr| rewrite_over_aggregate(e, &group_exprs, &aggregates, &agg_schema);
             items = items.into_iter().map(rewrite).collect::<Result<Vec<_>>>()?;
-            having = having.map(rewrite).transpose()?;
+            having = match (having.map(rewrite).transpose(), having_alt) {
+                (Ok(h), _) => h,
+                (Err(e), Some(alt)) => Some(rewrite(alt).map_err(|_| e)?),
+                (Err(e), None) => return Err(e),
+            };
             order_exprs = order_exprs
                 .into_iter()
                 .map(|o| o.map(rewrite).transpose())
@@ -327,6 +350,20 @@ impl SqlPlanner<'_> {
             entries.iter().find(|x| x.name == n).map(|x| x.expr.clone())
         })?;
         Ok(expr)
+    }
+
+    /// Plans `e` where bare identifiers naming select-list aliases mean those aliases, even
+    /// when an input column has the same name.
+    fn with_aliases_first(
+        &self,
+        e: &ast::Expr,
+        scope: &Scope,
+        entries: &[SelectEntry],
+    ) -> Result<Expr> {
+        self.aliases_first.set(true);
+        let out = self.with_aliases(e, scope, entries);
+        self.aliases_first.set(false);
+        out
     }
 
     /// Expands the select list: wildcards become columns, other items get their output names.
