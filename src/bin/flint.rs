@@ -73,6 +73,9 @@ enum Command {
         /// Print only per-file counts and the summary line.
         #[arg(long)]
         summary_only: bool,
+        /// Files run at the same time (default: the number of cores).
+        #[arg(long, short = 'j')]
+        jobs: Option<usize>,
     },
     /// Write the TPC-H tables as Parquet files.
     Tpchgen {
@@ -118,6 +121,7 @@ fn run(cli: Cli) -> flint::Result<ExitCode> {
             fail_fast,
             max_failures,
             summary_only,
+            jobs,
         }) => {
             let opts = SltOptions {
                 verbose: *verbose,
@@ -128,12 +132,13 @@ fn run(cli: Cli) -> flint::Result<ExitCode> {
                 },
                 fail_fast: *fail_fast,
                 max_failures_printed: if *summary_only { 0 } else { *max_failures },
+                jobs: jobs.unwrap_or_else(|| SltOptions::default().jobs),
                 ..SltOptions::default()
             };
-            let mut make = || Box::new(FlintSltDb::new(config.clone())) as Box<dyn SltDb>;
+            let make = || Box::new(FlintSltDb::new(config.clone())) as Box<dyn SltDb>;
             let stdout = std::io::stdout();
             let mut out = stdout.lock();
-            let summary = run_paths(paths, &mut make, &opts, &mut out);
+            let summary = run_paths(paths, &make, &opts, &mut out);
             out.flush()?;
             return Ok(if summary.is_success() {
                 ExitCode::SUCCESS

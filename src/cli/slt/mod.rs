@@ -193,6 +193,8 @@ pub struct SltOptions {
     /// Check expected error messages of `statement error`/`query error` records; when false,
     /// any error passes.
     pub check_error_messages: bool,
+    /// Files run at the same time by [`run_paths`] (default: the number of cores).
+    pub jobs: usize,
 }
 
 impl Default for SltOptions {
@@ -204,6 +206,7 @@ impl Default for SltOptions {
             fail_fast: false,
             max_failures_printed: 20,
             check_error_messages: true,
+            jobs: std::thread::available_parallelism().map_or(1, |n| n.get()),
         }
     }
 }
@@ -249,25 +252,78 @@ fn is_test_file(path: &Path) -> bool {
     )
 }
 
+/// Stack size of the threads that run test files in parallel.
+const FILE_THREAD_STACK: usize = 64 * 1024 * 1024;
+
 /// Runs every test file under `paths` (see [`collect_files`]) with a fresh database from
 /// `make_db` per file, printing one line per file (`path: P passed, F failed, S skipped`),
 /// the details of failing records (bounded by [`SltOptions::max_failures_printed`]) and, last,
 /// exactly `N passed, M failed, K skipped`. Write errors on `out` are ignored.
+///
+/// Files run on [`SltOptions::jobs`] threads at once (each with its own database, created on
+/// the thread that runs the file); reports are printed in file order all the same. With
+/// [`SltOptions::fail_fast`] files run one at a time and the run stops at the first failing file.
 pub fn run_paths(
     paths: &[PathBuf],
-    make_db: &mut dyn FnMut() -> Box<dyn SltDb>,
+    make_db: &(dyn Fn() -> Box<dyn SltDb> + Sync),
     opts: &SltOptions,
     out: &mut dyn Write,
 ) -> Summary {
+    let files = collect_files(paths);
+    let jobs = if opts.fail_fast { 1 } else { opts.jobs.max(1) };
     let mut summary = Summary::default();
-    for file in collect_files(paths) {
-        let mut db = make_db();
-        let report = run_file(&file, db.as_mut(), opts);
+    let mut record = |report: &FileReport, summary: &mut Summary| {
         let _ = report.write_to(out, opts);
-        summary.add(&report);
-        if opts.fail_fast && report.failed > 0 {
-            break;
+        let _ = out.flush();
+        summary.add(report);
+    };
+    if jobs == 1 || files.len() < 2 {
+        for file in &files {
+            let mut db = make_db();
+            let report = run_file(file, db.as_mut(), opts);
+            record(&report, &mut summary);
+            if opts.fail_fast && report.failed > 0 {
+                break;
+            }
         }
+    } else {
+        let next = std::sync::atomic::AtomicUsize::new(0);
+        let (tx, rx) = std::sync::mpsc::channel::<(usize, FileReport)>();
+        std::thread::scope(|scope| {
+            let work = |tx: std::sync::mpsc::Sender<(usize, FileReport)>| {
+                loop {
+                    let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    let Some(file) = files.get(i) else { break };
+                    let mut db = make_db();
+                    if tx.send((i, run_file(file, db.as_mut(), opts))).is_err() {
+                        break;
+                    }
+                }
+            };
+            let mut started = 0;
+            for _ in 0..jobs.min(files.len()) {
+                let tx = tx.clone();
+                // planning deep joins recurses deeply: give file threads a main thread's stack
+                started += std::thread::Builder::new()
+                    .stack_size(FILE_THREAD_STACK)
+                    .spawn_scoped(scope, move || work(tx))
+                    .is_ok() as usize;
+            }
+            if started == 0 {
+                work(tx.clone()); // no threads to be had: run the files here
+            }
+            drop(tx);
+            // print in file order: hold reports that finish early until their turn comes
+            let mut pending = std::collections::BTreeMap::new();
+            let mut turn = 0;
+            for (i, report) in rx {
+                pending.insert(i, report);
+                while let Some(report) = pending.remove(&turn) {
+                    record(&report, &mut summary);
+                    turn += 1;
+                }
+            }
+        });
     }
     let _ = writeln!(out, "{summary}");
     let _ = out.flush();

@@ -272,14 +272,14 @@ fn run_paths_output() {
         collect_files(std::slice::from_ref(&dir)),
         [a.clone(), dir.join("sub/b.test")]
     );
-    let mut make_db =
+    let make_db =
         || -> Box<dyn SltDb> { Box::new(MockDb::accepting().with("Q", ints(&[Some(1)]))) };
     let verbose = SltOptions {
         verbose: true,
         ..opts()
     };
     let mut out = Vec::new();
-    let summary = run_paths(std::slice::from_ref(&dir), &mut make_db, &verbose, &mut out);
+    let summary = run_paths(std::slice::from_ref(&dir), &make_db, &verbose, &mut out);
     assert_eq!(
         (
             summary.files,
@@ -304,8 +304,18 @@ fn run_paths_output() {
         fail_fast: true,
         ..opts()
     };
-    let summary = run_paths(&[dir], &mut make_db, &fast, &mut Vec::new());
+    let summary = run_paths(std::slice::from_ref(&dir), &make_db, &fast, &mut Vec::new());
     assert_eq!(summary.files, 1);
+    // one file at a time or several: the same report, in the same order
+    for jobs in [1, 3] {
+        let mut again = Vec::new();
+        let opts = SltOptions {
+            jobs,
+            ..verbose.clone()
+        };
+        run_paths(std::slice::from_ref(&dir), &make_db, &opts, &mut again);
+        assert_eq!(String::from_utf8_lossy(&again), out);
+    }
 }
 
 /// Counts `statement`/`query` header lines the simple way.
