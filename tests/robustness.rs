@@ -111,3 +111,36 @@ fn odd_values_and_mutations_never_panic() {
         run_no_panic(&ctx, sql);
     }
 }
+
+/// Deeply nested expressions run up to the depth limit (on a test thread's small stack, in a
+/// debug build) and are refused, not crashed on, beyond it.
+#[test]
+fn deep_expressions_run_or_are_refused() {
+    let ctx = session();
+    let chain = |n: usize, op: &str, term: &str| vec![term; n].join(op);
+    let under = flint::sql::MAX_EXPR_DEPTH - 10;
+    for sql in [
+        format!("SELECT {}", chain(under, " + ", "1")),
+        format!(
+            "SELECT count(*) FROM t WHERE {}",
+            chain(under, " OR ", "a = 1")
+        ),
+        format!(
+            "SELECT count(*) FROM t WHERE {}",
+            chain(under, " AND ", "a IS NOT NULL")
+        ),
+        format!("SELECT {} FROM t", chain(under, " || ", "b")),
+    ] {
+        if let Some(e) = run_no_panic(&ctx, &sql) {
+            panic!("{}...: {e}", &sql[..40]);
+        }
+    }
+    let over = flint::sql::MAX_EXPR_DEPTH + 1;
+    for sql in [
+        format!("SELECT {}", chain(over, " + ", "1")),
+        format!("SELECT a FROM t WHERE {}", chain(100_000, " OR ", "a = 1")),
+    ] {
+        let e = run_no_panic(&ctx, &sql).expect("too deep must be an error");
+        assert!(e.to_string().contains("nested too deeply"), "{e}");
+    }
+}

@@ -16,6 +16,7 @@ use crate::logical::expr_schema::{cast_expr, coerce_expr, coerce_to_boolean};
 use crate::logical::plan::*;
 use crate::logical::schema::{Column, PlanSchema};
 use crate::logical::types::sql_type_name;
+use crate::logical::window::{WindowCall, WindowFrame, WindowFunc};
 
 /// Builds a [`LogicalPlan`] step by step.
 #[derive(Debug, Clone)]
@@ -408,20 +409,31 @@ impl LogicalPlanBuilder {
                 other.schema().len()
             )));
         }
-        if all {
-            return Err(Error::not_implemented(format!(
-                "{} ALL is not supported; use {} (DISTINCT)",
-                if intersect { "INTERSECT" } else { "EXCEPT" },
-                if intersect { "INTERSECT" } else { "EXCEPT" }
-            )));
-        }
-        let left = LogicalPlanBuilder::from(self.plan)
-            .alias("__set_l")?
-            .build_arc();
-        let right = LogicalPlanBuilder::from(other)
-            .alias("__set_r")?
-            .build_arc();
-        let on = (0..left_schema.len())
+        // For ALL, the n-th copy of a row on the left matches the n-th copy on the right:
+        // number the copies (`row_number() OVER (PARTITION BY every column)`) and make the
+        // number part of the key. INTERSECT ALL then keeps min(l, r) copies, EXCEPT ALL
+        // max(l - r, 0). Without ALL the result is made distinct below.
+        let side = |plan: Arc<LogicalPlan>, alias: &str| -> Result<Arc<LogicalPlan>> {
+            let b = LogicalPlanBuilder::from(plan).alias(alias)?;
+            if !all {
+                return Ok(b.build_arc());
+            }
+            let columns = (0..left_schema.len())
+                .map(|i| Expr::Column(b.schema().column(i)))
+                .collect();
+            let copy_number = Expr::Window(Box::new(WindowCall {
+                func: WindowFunc::RowNumber,
+                args: vec![],
+                distinct: false,
+                partition_by: columns,
+                order_by: vec![],
+                frame: WindowFrame::default_for(false),
+            }));
+            Ok(b.window(vec![copy_number])?.alias(alias)?.build_arc())
+        };
+        let left = side(self.plan, "__set_l")?;
+        let right = side(Arc::new(other), "__set_r")?;
+        let on = (0..left.schema().len())
             .map(|i| {
                 (
                     Expr::Column(left.schema().column(i)),
@@ -435,12 +447,16 @@ impl LogicalPlanBuilder {
             JoinType::LeftAnti
         };
         let joined = LogicalPlanBuilder::from(left).join_detailed(right, jt, on, None, true)?;
-        // restore unqualified output names
+        // restore unqualified output names (and drop the copy number)
         let s = joined.schema().clone();
-        let exprs = (0..s.len())
+        let exprs = (0..left_schema.len())
             .map(|i| Expr::Column(s.column(i)).alias(left_schema.field(i).name().clone()))
             .collect();
-        joined.distinct()?.project(exprs)
+        if all {
+            joined.project(exprs)
+        } else {
+            joined.distinct()?.project(exprs)
+        }
     }
 }
 

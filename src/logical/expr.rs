@@ -476,6 +476,7 @@ impl Expr {
     /// Splits a conjunction into its conjuncts.
     pub fn split_conjunction(self) -> Vec<Expr> {
         let mut out = vec![];
+        #[recursive::recursive]
         fn go(e: Expr, out: &mut Vec<Expr>) {
             match e {
                 Expr::Binary(l, BinaryOp::And, r) => {
@@ -493,6 +494,7 @@ impl Expr {
     /// Splits a conjunction by reference.
     pub fn conjuncts(&self) -> Vec<&Expr> {
         let mut out = vec![];
+        #[recursive::recursive]
         fn go<'a>(e: &'a Expr, out: &mut Vec<&'a Expr>) {
             match e {
                 Expr::Binary(l, BinaryOp::And, r) => {

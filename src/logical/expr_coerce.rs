@@ -14,6 +14,7 @@ use crate::logical::schema::PlanSchema;
 use crate::logical::types::{is_string, sql_type_name};
 
 /// Applies the coercion rules to `expr` over `schema`, inserting casts and checking names.
+#[recursive::recursive]
 pub fn coerce_expr(expr: Expr, schema: &PlanSchema) -> Result<Expr> {
     Ok(match expr {
         Expr::Column(c) => {

@@ -55,6 +55,7 @@ pub fn fmt_literal(f: &mut fmt::Formatter<'_>, v: &ScalarValue) -> fmt::Result {
 }
 
 impl fmt::Display for Expr {
+    #[recursive::recursive]
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Expr::Column(c) => write!(f, "{c}"),

@@ -16,6 +16,7 @@ use crate::logical::types::sql_type_name;
 
 impl Expr {
     /// The type this expression produces over rows of `schema`. Assumes the expression has been coerced.
+    #[recursive::recursive]
     pub fn data_type(&self, schema: &PlanSchema) -> Result<DataType> {
         Ok(match self {
             Expr::Column(c) => schema.data_type(schema.index_of(c)?).clone(),
@@ -73,6 +74,7 @@ impl Expr {
     }
 
     /// Whether the expression may produce NULL over rows of `schema`.
+    #[recursive::recursive]
     pub fn nullable(&self, schema: &PlanSchema) -> Result<bool> {
         Ok(match self {
             Expr::Column(c) => schema.field(schema.index_of(c)?).is_nullable(),

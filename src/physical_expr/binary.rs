@@ -55,6 +55,7 @@ impl BinaryExpr {
 }
 
 impl fmt::Display for BinaryExpr {
+    #[recursive::recursive]
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "({} {} {})", self.left, self.op, self.right)
     }
@@ -90,6 +91,7 @@ impl PhysicalExpr for BinaryExpr {
         vec![&self.left, &self.right]
     }
 
+    #[recursive::recursive]
     fn evaluate(&self, batch: &RecordBatch) -> Result<ColumnarValue> {
         let n = batch.num_rows();
         let l = self.left.evaluate(batch)?;

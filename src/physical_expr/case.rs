@@ -40,6 +40,7 @@ impl CaseExpr {
 }
 
 impl fmt::Display for CaseExpr {
+    #[recursive::recursive]
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("CASE")?;
         if let Some(o) = &self.operand {
@@ -89,6 +90,7 @@ impl PhysicalExpr for CaseExpr {
         }
         v
     }
+    #[recursive::recursive]
     fn evaluate(&self, batch: &RecordBatch) -> Result<ColumnarValue> {
         let n = batch.num_rows();
         let operand = match &self.operand {

@@ -150,6 +150,7 @@ impl CastExpr {
 }
 
 impl fmt::Display for CastExpr {
+    #[recursive::recursive]
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "CAST({} AS {})", self.expr, sql_type_name(&self.to))
     }
@@ -162,6 +163,7 @@ impl PhysicalExpr for CastExpr {
     fn nullable(&self) -> bool {
         self.try_ || self.expr.nullable()
     }
+    #[recursive::recursive]
     fn evaluate(&self, batch: &RecordBatch) -> Result<ColumnarValue> {
         match self.expr.evaluate(batch)? {
             ColumnarValue::Array(a) => {

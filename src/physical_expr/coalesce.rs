@@ -29,6 +29,7 @@ impl CoalesceExpr {
 }
 
 impl fmt::Display for CoalesceExpr {
+    #[recursive::recursive]
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let a = self
             .args
@@ -50,6 +51,7 @@ impl PhysicalExpr for CoalesceExpr {
     fn children(&self) -> Vec<&Arc<dyn PhysicalExpr>> {
         self.args.iter().collect()
     }
+    #[recursive::recursive]
     fn evaluate(&self, batch: &RecordBatch) -> Result<ColumnarValue> {
         let n = batch.num_rows();
         let mut result = arrow::array::new_null_array(&self.data_type, n);

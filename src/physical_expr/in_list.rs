@@ -33,6 +33,7 @@ impl InListExpr {
 }
 
 impl fmt::Display for InListExpr {
+    #[recursive::recursive]
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let items = self
             .list
@@ -94,6 +95,7 @@ impl PhysicalExpr for InListExpr {
             .chain(self.list.iter())
             .collect()
     }
+    #[recursive::recursive]
     fn evaluate(&self, batch: &RecordBatch) -> Result<ColumnarValue> {
         let n = batch.num_rows();
         let value = self.expr.evaluate(batch)?.into_array(n)?;

@@ -41,6 +41,7 @@ impl LikeExpr {
 }
 
 impl fmt::Display for LikeExpr {
+    #[recursive::recursive]
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
             f,
@@ -87,6 +88,7 @@ impl PhysicalExpr for LikeExpr {
     fn children(&self) -> Vec<&Arc<dyn PhysicalExpr>> {
         vec![&self.expr, &self.pattern]
     }
+    #[recursive::recursive]
     fn evaluate(&self, batch: &RecordBatch) -> Result<ColumnarValue> {
         let n = batch.num_rows();
         let v = self.expr.evaluate(batch)?;

@@ -21,6 +21,7 @@ use crate::physical_expr::unary::{UnaryExpr, UnaryOp};
 
 /// Converts `expr` over rows of `schema` into an executable expression. `runner` evaluates
 /// subqueries that were not decorrelated; without it such subqueries are an error.
+#[recursive::recursive]
 pub fn create_physical_expr(
     expr: &Expr,
     schema: &PlanSchema,

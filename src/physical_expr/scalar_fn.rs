@@ -34,6 +34,7 @@ impl ScalarFunctionExpr {
 }
 
 impl fmt::Display for ScalarFunctionExpr {
+    #[recursive::recursive]
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let args = self
             .args
@@ -52,6 +53,7 @@ impl PhysicalExpr for ScalarFunctionExpr {
     fn children(&self) -> Vec<&Arc<dyn PhysicalExpr>> {
         self.args.iter().collect()
     }
+    #[recursive::recursive]
     fn evaluate(&self, batch: &RecordBatch) -> Result<ColumnarValue> {
         let args = self
             .args

@@ -60,6 +60,7 @@ impl UnaryExpr {
 }
 
 impl fmt::Display for UnaryExpr {
+    #[recursive::recursive]
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self.op {
             UnaryOp::Not => write!(f, "NOT {}", self.expr),
@@ -90,6 +91,7 @@ impl PhysicalExpr for UnaryExpr {
     fn children(&self) -> Vec<&Arc<dyn PhysicalExpr>> {
         vec![&self.expr]
     }
+    #[recursive::recursive]
     fn evaluate(&self, batch: &RecordBatch) -> Result<ColumnarValue> {
         let v = self.expr.evaluate(batch)?;
         let n = batch.num_rows();

@@ -72,9 +72,16 @@ impl Default for SessionContext {
     }
 }
 
+/// Stack size of the session's worker threads. Planning and execution run there (see
+/// [`SessionContext::on_engine_thread`]), so expressions nested up to
+/// [`crate::sql::MAX_EXPR_DEPTH`] fit whatever thread the caller is on. Only touched pages
+/// cost memory.
+const ENGINE_STACK_BYTES: usize = 256 * 1024 * 1024;
+
 fn build_pool(threads: usize) -> Result<Arc<rayon::ThreadPool>> {
     rayon::ThreadPoolBuilder::new()
         .num_threads(threads.max(1))
+        .stack_size(ENGINE_STACK_BYTES)
         .thread_name(|i| format!("flint-worker-{i}"))
         .build()
         .map(Arc::new)
@@ -373,6 +380,10 @@ impl SessionContext {
     /// Plans one SQL statement as a DataFrame; DDL and DML run right away (their DataFrame is
     /// empty or holds the row count).
     pub fn sql(&self, sql: &str) -> Result<DataFrame> {
+        self.on_engine_thread(|| self.sql_here(sql))
+    }
+
+    fn sql_here(&self, sql: &str) -> Result<DataFrame> {
         let stmts = parse_sql(sql)?;
         let [stmt] = stmts.as_slice() else {
             return Err(Error::plan(format!(
@@ -396,9 +407,24 @@ impl SessionContext {
 
     /// Binds a parsed statement.
     pub fn plan_statement(&self, stmt: &FlintStatement) -> Result<StatementPlan> {
-        let state = self.planning_state();
-        let planner = SqlPlanner::new(&state);
-        planner.plan_statement(stmt)
+        self.on_engine_thread(|| {
+            let state = self.planning_state();
+            let planner = SqlPlanner::new(&state);
+            planner.plan_statement(stmt)
+        })
+    }
+
+    /// Runs `f` on one of the session's worker threads (inline when already on one), whose
+    /// large stacks let planning and execution recurse through deeply nested expressions
+    /// whatever thread called the library (a test thread has 2 MiB).
+    pub fn on_engine_thread<R: Send>(&self, f: impl FnOnce() -> R + Send) -> R {
+        let pool = self
+            .shared
+            .pool
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone();
+        pool.install(f)
     }
 
     /// Runs every statement of a script, stopping at the first error.
@@ -412,23 +438,25 @@ impl SessionContext {
         sql: &str,
         cancel: &CancellationToken,
     ) -> Result<Vec<StatementResult>> {
-        let stmts = parse_sql(sql)?;
-        let mut out = vec![];
-        for s in &stmts {
-            let plan = self.plan_statement(s)?;
-            out.push(self.run_statement_plan(plan, cancel)?);
-        }
-        Ok(out)
+        self.on_engine_thread(|| {
+            let stmts = parse_sql(sql)?;
+            let mut out = vec![];
+            for s in &stmts {
+                let plan = self.plan_statement(s)?;
+                out.push(self.run_statement_plan(plan, cancel)?);
+            }
+            Ok(out)
+        })
     }
 
     /// Optimizes a logical plan.
     pub fn optimize(&self, plan: &LogicalPlan) -> Result<LogicalPlan> {
-        self.shared.optimizer.optimize(plan.clone(), &self.config())
+        self.on_engine_thread(|| self.shared.optimizer.optimize(plan.clone(), &self.config()))
     }
 
     /// Plans an optimized logical plan into operators.
     pub fn create_physical_plan(&self, plan: &LogicalPlan) -> Result<Arc<dyn ExecutionPlan>> {
-        self.physical_plan_with(plan, Arc::new(self.config()))
+        self.on_engine_thread(|| self.physical_plan_with(plan, Arc::new(self.config())))
     }
 
     fn physical_plan_with(
@@ -448,14 +476,26 @@ impl SessionContext {
         plan: &LogicalPlan,
         cancel: &CancellationToken,
     ) -> Result<Vec<RecordBatch>> {
-        let optimized = self.optimize(plan)?;
-        let physical = self.create_physical_plan(&optimized)?;
-        let ctx = self.task_context_with(self.config(), cancel.clone());
-        scheduler::collect(&physical, &ctx)
+        self.on_engine_thread(|| {
+            let optimized = self.optimize(plan)?;
+            let physical = self.create_physical_plan(&optimized)?;
+            let ctx = self.task_context_with(self.config(), cancel.clone());
+            scheduler::collect(&physical, &ctx)
+        })
     }
 
     /// The EXPLAIN text of a plan.
     pub fn explain_plan(
+        &self,
+        plan: &LogicalPlan,
+        verbose: bool,
+        analyze: bool,
+        cancel: &CancellationToken,
+    ) -> Result<String> {
+        self.on_engine_thread(|| self.explain_plan_here(plan, verbose, analyze, cancel))
+    }
+
+    fn explain_plan_here(
         &self,
         plan: &LogicalPlan,
         verbose: bool,

@@ -21,6 +21,14 @@ impl SessionContext {
         plan: StatementPlan,
         cancel: &CancellationToken,
     ) -> Result<StatementResult> {
+        self.on_engine_thread(|| self.run_statement_plan_here(plan, cancel))
+    }
+
+    fn run_statement_plan_here(
+        &self,
+        plan: StatementPlan,
+        cancel: &CancellationToken,
+    ) -> Result<StatementResult> {
         match plan {
             StatementPlan::Query(p) => {
                 let schema = p.schema().arrow_schema().clone();

@@ -14,7 +14,7 @@ use crate::logical::expr::{BinaryOp, Expr, Subquery};
 use crate::logical::expr_schema::check_single_column;
 use crate::logical::types::sql_to_arrow_type;
 pub use crate::sql::literal::{datetime_field_name, interval_literal, literal};
-use crate::sql::planner::SqlPlanner;
+use crate::sql::planner::{MAX_EXPR_DEPTH, SqlPlanner};
 use crate::sql::scope::Scope;
 
 /// A fallback for identifiers that do not resolve in scope (select-list aliases).
@@ -27,15 +27,32 @@ impl SqlPlanner<'_> {
     }
 
     /// Converts a SQL expression; unresolvable bare identifiers are tried with `fallback`.
+    #[recursive::recursive]
     pub fn sql_to_expr_with(
         &self,
         e: &ast::Expr,
         scope: &Scope,
         fallback: &IdentFallback,
     ) -> Result<Expr> {
-        let span = SqlSpan::from_parser(sqlparser::ast::Spanned::span(e));
-        self.convert(e, scope, fallback)
-            .map_err(|err| err.with_span(span))
+        let depth = self.expr_depth.get();
+        if depth >= MAX_EXPR_DEPTH {
+            return Err(Error::plan(format!(
+                "expression is nested too deeply (more than {MAX_EXPR_DEPTH} levels); \
+                 split it up, e.g. use IN (...) instead of a long chain of OR"
+            ))
+            .with_span(SqlSpan::from_parser(sqlparser::ast::Spanned::span(
+                leftmost_leaf(e),
+            ))));
+        }
+        self.expr_depth.set(depth + 1);
+        let converted = self.convert(e, scope, fallback);
+        self.expr_depth.set(depth);
+        // the innermost expression that failed names the place; its span is computed only then
+        // (a span is the union of the subtree's spans: computing it on every level is quadratic)
+        converted.map_err(|err| match err.span() {
+            Some(_) => err,
+            None => err.with_span(SqlSpan::from_parser(sqlparser::ast::Spanned::span(e))),
+        })
     }
 
     fn convert(&self, e: &ast::Expr, scope: &Scope, fb: &IdentFallback) -> Result<Expr> {
@@ -575,4 +592,16 @@ fn to_outer_refs(e: Expr, scope: &Scope) -> Result<Expr> {
         })
     })?
     .data)
+}
+
+/// The first operand of an operator chain, found without recursion (a span of the whole chain
+/// would walk all of it, recursively).
+fn leftmost_leaf(mut e: &ast::Expr) -> &ast::Expr {
+    loop {
+        e = match e {
+            ast::Expr::BinaryOp { left, .. } => left,
+            ast::Expr::UnaryOp { expr, .. } | ast::Expr::Nested(expr) => expr,
+            _ => return e,
+        }
+    }
 }

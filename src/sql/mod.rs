@@ -15,5 +15,5 @@ pub mod statement;
 pub mod table_function;
 
 pub use parser::{FlintStatement, parse_sql};
-pub use planner::{PlannerContext, SqlPlanner};
+pub use planner::{MAX_EXPR_DEPTH, PlannerContext, SqlPlanner};
 pub use statement::StatementPlan;

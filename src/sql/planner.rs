@@ -44,7 +44,13 @@ pub struct SqlPlanner<'a> {
     pub(crate) next_id: RefCell<usize>,
     /// While set, bare identifiers that name a select-list alias mean the alias.
     pub(crate) aliases_first: std::cell::Cell<bool>,
+    /// How deeply nested the expression being converted is (see [`MAX_EXPR_DEPTH`]).
+    pub(crate) expr_depth: std::cell::Cell<usize>,
 }
+
+/// Expressions nested deeper than this are refused (as DuckDB does, with the same default):
+/// every later pass walks expressions recursively, and a limit keeps them within the stack.
+pub const MAX_EXPR_DEPTH: usize = 1000;
 
 impl<'a> SqlPlanner<'a> {
     /// A planner over a session context.
@@ -54,6 +60,7 @@ impl<'a> SqlPlanner<'a> {
             ctes: RefCell::new(vec![]),
             next_id: RefCell::new(0),
             aliases_first: std::cell::Cell::new(false),
+            expr_depth: std::cell::Cell::new(0),
         }
     }
 
