@@ -1,9 +1,11 @@
 //! The interactive SQL shell and script runner: statements end with `;`,
 //! dot-commands (`.tables`, `.schema t`, `.mode csv`, `.timer on`, `.help`,
 //! `.quit`) control the shell. Errors are printed with the offending SQL line
-//! and a caret; the shell keeps going.
+//! and a caret; the shell keeps going. Ctrl-C while a statement runs cancels the
+//! statement, not the shell.
 
 use std::io::Write;
+use std::sync::Mutex;
 use std::time::Instant;
 
 use rustyline::error::ReadlineError;
@@ -29,11 +31,22 @@ pub fn run_script(
     opts: &ShellOptions,
     out: &mut dyn Write,
 ) -> Result<()> {
+    run_script_cancellable(ctx, sql, opts, out, &CancellationToken::new())
+}
+
+/// Like [`run_script`], stopped (with a "cancelled" error) once `cancel` is set.
+pub fn run_script_cancellable(
+    ctx: &SessionContext,
+    sql: &str,
+    opts: &ShellOptions,
+    out: &mut dyn Write,
+    cancel: &CancellationToken,
+) -> Result<()> {
     let stmts = crate::sql::parse_sql(sql).map_err(|e| e.rendered(sql))?;
     for s in &stmts {
         let start = Instant::now();
         let plan = ctx.plan_statement(s).map_err(|e| e.rendered(sql))?;
-        let result = ctx.run_statement_plan(plan, &CancellationToken::new())?;
+        let result = ctx.run_statement_plan(plan, cancel)?;
         print_result(&result, opts, out)?;
         if opts.timer {
             writeln!(out, "Time: {:.3} s", start.elapsed().as_secs_f64())?;
@@ -134,10 +147,39 @@ fn dot_command(
     Ok(true)
 }
 
+/// The token of the statements the shell is running, if any: Ctrl-C sets it.
+static RUNNING: Mutex<Option<CancellationToken>> = Mutex::new(None);
+
+/// Routes Ctrl-C (SIGINT) to the running statements. While the shell reads a line, the line
+/// editor sees Ctrl-C as a key instead (it clears the line).
+fn install_interrupt_handler() {
+    let _ = ctrlc::set_handler(|| {
+        if let Some(token) = RUNNING.lock().unwrap_or_else(|e| e.into_inner()).as_ref() {
+            token.cancel();
+        }
+    });
+}
+
+/// Runs `sql` as the shell's running statements, cancellable with Ctrl-C.
+fn run_interruptible(
+    ctx: &SessionContext,
+    sql: &str,
+    opts: &ShellOptions,
+    out: &mut dyn Write,
+) -> Result<()> {
+    let token = CancellationToken::new();
+    *RUNNING.lock().unwrap_or_else(|e| e.into_inner()) = Some(token.clone());
+    let result = run_script_cancellable(ctx, sql, opts, out, &token);
+    *RUNNING.lock().unwrap_or_else(|e| e.into_inner()) = None;
+    result
+}
+
 /// Runs the interactive shell until `.quit` or end of input.
 pub fn run_repl(ctx: &SessionContext, mut opts: ShellOptions) -> Result<()> {
     let mut editor = rustyline::DefaultEditor::new()
         .map_err(|e| Error::io(format!("cannot start the line editor: {e}")))?;
+    // after the editor: it installs signal handlers of its own
+    install_interrupt_handler();
     let history =
         std::env::var_os("HOME").map(|h| std::path::PathBuf::from(h).join(".flint_history"));
     if let Some(h) = &history {
@@ -174,7 +216,7 @@ pub fn run_repl(ctx: &SessionContext, mut opts: ShellOptions) -> Result<()> {
                 let _ = editor.add_history_entry(sql.trim());
                 let mut out = stdout.lock();
                 let start = Instant::now();
-                if let Err(e) = run_script(
+                if let Err(e) = run_interruptible(
                     ctx,
                     &sql,
                     &ShellOptions {

@@ -109,63 +109,74 @@ struct NljState {
     joined_schema: SchemaRef,
     visited: Vec<bool>,
     batch_size: usize,
+    /// The right batch being paired, the next right row to pair and which rows matched.
+    current: Option<(RecordBatch, usize, Vec<bool>)>,
 }
 
 impl NljState {
-    /// Output rows for one right batch.
-    fn probe(&mut self, right: &RecordBatch) -> Result<Vec<RecordBatch>> {
+    /// Starts pairing a new right batch.
+    fn start(&mut self, right: RecordBatch) {
+        let nr = right.num_rows();
+        self.current = Some((right, 0, vec![false; nr]));
+    }
+
+    /// Pairs the next chunk of the current right batch (about `batch_size` pairs) and returns
+    /// its output; after the last chunk, the batch's unmatched rows where the join type wants
+    /// them. `None` when no right batch is in progress. Chunking keeps memory bounded and lets
+    /// the caller check for cancellation between chunks.
+    fn next_chunk(&mut self) -> Result<Option<Vec<RecordBatch>>> {
+        let Some((right, r0, right_matched)) = self.current.take() else {
+            return Ok(None);
+        };
         let nl = self.left_data.batch.num_rows();
         let nr = right.num_rows();
+        if nl == 0 || r0 >= nr {
+            return self.right_unmatched(&right, &right_matched).map(Some);
+        }
+        let mut right_matched = right_matched;
         let mut out = vec![];
-        let mut right_matched = vec![false; nr];
-        if nl == 0 || nr == 0 {
-            return self.right_unmatched(right, &right_matched);
-        }
-        // chunk the cross product by right rows so a chunk has about batch_size pairs
+        // a chunk is the cross product of all left rows with enough right rows for about
+        // batch_size pairs
         let rows_per_chunk = (self.batch_size / nl).max(1);
-        let mut r0 = 0;
-        while r0 < nr {
-            let r1 = (r0 + rows_per_chunk).min(nr);
-            let mut li = Vec::with_capacity((r1 - r0) * nl);
-            let mut ri = Vec::with_capacity((r1 - r0) * nl);
-            for r in r0..r1 {
-                for l in 0..nl {
-                    li.push(l as u32);
-                    ri.push(r as u32);
-                }
+        let r1 = (r0 + rows_per_chunk).min(nr);
+        let mut li = Vec::with_capacity((r1 - r0) * nl);
+        let mut ri = Vec::with_capacity((r1 - r0) * nl);
+        for r in r0..r1 {
+            for l in 0..nl {
+                li.push(l as u32);
+                ri.push(r as u32);
             }
-            let li = UInt32Array::from(li);
-            let ri = UInt32Array::from(ri);
-            let pairs = pair_batch(&self.joined_schema, &self.left_data.batch, right, &li, &ri)?;
-            let mask = match &self.filter {
-                Some(f) => null_as_false(&evaluate_predicate(f.as_ref(), &pairs)?),
-                None => BooleanArray::from(vec![true; pairs.num_rows()]),
-            };
-            for (k, m) in mask.iter().enumerate() {
-                if m == Some(true) {
-                    if let Some(v) = self.visited.get_mut(li.value(k) as usize) {
-                        *v = true;
-                    }
-                    right_matched[ri.value(k) as usize] = true;
-                }
-            }
-            if matches!(
-                self.join_type,
-                JoinType::Inner | JoinType::Left | JoinType::Right | JoinType::Full
-            ) {
-                let kept = filter_record_batch(&pairs, &mask)?;
-                if kept.num_rows() > 0 {
-                    out.push(RecordBatch::try_new_with_options(
-                        self.schema.clone(),
-                        kept.columns().to_vec(),
-                        &RecordBatchOptions::new().with_row_count(Some(kept.num_rows())),
-                    )?);
-                }
-            }
-            r0 = r1;
         }
-        out.extend(self.right_unmatched(right, &right_matched)?);
-        Ok(out)
+        let li = UInt32Array::from(li);
+        let ri = UInt32Array::from(ri);
+        let pairs = pair_batch(&self.joined_schema, &self.left_data.batch, &right, &li, &ri)?;
+        let mask = match &self.filter {
+            Some(f) => null_as_false(&evaluate_predicate(f.as_ref(), &pairs)?),
+            None => BooleanArray::from(vec![true; pairs.num_rows()]),
+        };
+        for (k, m) in mask.iter().enumerate() {
+            if m == Some(true) {
+                if let Some(v) = self.visited.get_mut(li.value(k) as usize) {
+                    *v = true;
+                }
+                right_matched[ri.value(k) as usize] = true;
+            }
+        }
+        if matches!(
+            self.join_type,
+            JoinType::Inner | JoinType::Left | JoinType::Right | JoinType::Full
+        ) {
+            let kept = filter_record_batch(&pairs, &mask)?;
+            if kept.num_rows() > 0 {
+                out.push(RecordBatch::try_new_with_options(
+                    self.schema.clone(),
+                    kept.columns().to_vec(),
+                    &RecordBatchOptions::new().with_row_count(Some(kept.num_rows())),
+                )?);
+            }
+        }
+        self.current = Some((right, r1, right_matched));
+        Ok(Some(out))
     }
 
     fn right_unmatched(&self, right: &RecordBatch, matched: &[bool]) -> Result<Vec<RecordBatch>> {
@@ -279,6 +290,7 @@ impl ExecutionPlan for NestedLoopJoinExec {
             schema: self.schema.clone(),
             joined_schema: self.joined_schema.clone(),
             batch_size: ctx.batch_size(),
+            current: None,
         };
         let mut input = self.right.execute(partition, ctx)?;
         let mut pending: std::collections::VecDeque<RecordBatch> = Default::default();
@@ -296,15 +308,18 @@ impl ExecutionPlan for NestedLoopJoinExec {
                 if let Err(e) = cancel.check() {
                     return Some(Err(e));
                 }
-                match input.next() {
-                    Some(Ok(b)) => match state.probe(&b) {
-                        Ok(outs) => {
-                            for o in outs {
-                                split_into(&mut pending, o, batch_size);
-                            }
+                match state.next_chunk() {
+                    Ok(Some(outs)) => {
+                        for o in outs {
+                            split_into(&mut pending, o, batch_size);
                         }
-                        Err(e) => return Some(Err(e)),
-                    },
+                        continue;
+                    }
+                    Ok(None) => {}
+                    Err(e) => return Some(Err(e)),
+                }
+                match input.next() {
+                    Some(Ok(b)) => state.start(b),
                     Some(Err(e)) => return Some(Err(e)),
                     None => {
                         finished = true;
