@@ -19,7 +19,7 @@ use std::collections::BinaryHeap;
 use std::sync::{Arc, OnceLock};
 
 use arrow::array::{ArrayRef, UInt32Array};
-use arrow::compute::{concat_batches, take_record_batch};
+use arrow::compute::concat_batches;
 use arrow::datatypes::SchemaRef;
 use arrow::record_batch::RecordBatch;
 use arrow::row::{RowConverter, Rows, SortField};
@@ -27,7 +27,7 @@ use arrow_select::coalesce::BatchCoalescer;
 use rayon::prelude::*;
 
 use crate::error::Result;
-use crate::exec::{BatchIter, ExecutionPlan, StageBoundary};
+use crate::exec::{BatchIter, ExecutionPlan, StageBoundary, take_rows};
 use crate::physical::{Distribution, Partitioning};
 use crate::physical_expr::{PhysicalExprRef, PhysicalSortExpr};
 use crate::runtime::{Metrics, TaskContext};
@@ -162,7 +162,7 @@ impl ExchangeExec {
                                         b.clone()
                                     } else {
                                         let idx = UInt32Array::from(rows.clone());
-                                        take_record_batch(&b, &idx)?
+                                        take_rows(&b, &idx)?
                                     };
                                     coalescers[j].push_batch(piece)?;
                                     while let Some(done) = coalescers[j].next_completed_batch() {

@@ -113,6 +113,21 @@ pub fn cancellable(inner: BatchIter, ctx: &Arc<TaskContext>) -> BatchIter {
     }))
 }
 
+/// The rows of `batch` at `indices`, in that order (arrow's `take_record_batch`, which also
+/// keeps the row count of a batch without columns, e.g. `SELECT 1 ORDER BY 2 + 2`).
+pub fn take_rows(batch: &RecordBatch, indices: &arrow::array::UInt32Array) -> Result<RecordBatch> {
+    let columns = batch
+        .columns()
+        .iter()
+        .map(|c| arrow::compute::take(c, indices, None))
+        .collect::<std::result::Result<Vec<_>, _>>()?;
+    Ok(RecordBatch::try_new_with_options(
+        batch.schema(),
+        columns,
+        &arrow::record_batch::RecordBatchOptions::new().with_row_count(Some(indices.len())),
+    )?)
+}
+
 /// Collects every batch of an iterator.
 pub fn drain(iter: BatchIter) -> Result<Vec<RecordBatch>> {
     iter.collect()

@@ -11,12 +11,12 @@
 use std::any::Any;
 use std::sync::Arc;
 
-use arrow::compute::{concat_batches, lexsort_to_indices, take_record_batch};
+use arrow::compute::{concat_batches, lexsort_to_indices};
 use arrow::datatypes::SchemaRef;
 use arrow::record_batch::RecordBatch;
 
 use crate::error::Result;
-use crate::exec::{BatchIter, ExecutionPlan};
+use crate::exec::{BatchIter, ExecutionPlan, take_rows};
 use crate::physical::{Distribution, Partitioning};
 use crate::physical_expr::{PhysicalSortExpr, evaluate_sort_keys};
 use crate::runtime::metrics::MeteredIter;
@@ -75,7 +75,7 @@ pub fn sort_batch(
     }
     let cols = evaluate_sort_keys(keys, batch)?;
     let indices = lexsort_to_indices(&cols, fetch)?;
-    Ok(take_record_batch(batch, &indices)?)
+    take_rows(batch, &indices)
 }
 
 impl ExecutionPlan for SortExec {

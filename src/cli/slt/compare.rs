@@ -68,10 +68,12 @@ pub(crate) fn values_match(expected: &str, actual: &str) -> bool {
     if expected == actual {
         return true;
     }
-    // a boolean result matches an expected 1/0 (DuckDB's runner casts the expected text to the
-    // result's type)
-    match (expected, actual) {
-        ("1", "true") | ("0", "false") | ("true", "1") | ("false", "0") => return true,
+    // a boolean result matches an expected 1/0 or TRUE/FALSE (DuckDB's runner casts the
+    // expected text to the result's type)
+    match (expected.to_ascii_lowercase().as_str(), actual) {
+        ("1" | "true", "true") | ("0" | "false", "false") | ("true", "1") | ("false", "0") => {
+            return true;
+        }
         _ => {}
     }
     if is_int_literal(expected) && is_int_literal(actual) {

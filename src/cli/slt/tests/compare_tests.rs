@@ -84,6 +84,10 @@ fn tolerant_matching() {
     assert!(!values_match("NULL", "0"));
     assert!(!values_match("(empty)", "0"));
     assert!(values_match("true", "1"));
+    assert!(values_match("TRUE", "true"));
+    assert!(values_match("False", "false"));
+    assert!(!values_match("TRUE", "false"));
+    assert!(!values_match("TRUE", "TRUE1"));
 }
 
 #[test]
