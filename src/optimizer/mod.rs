@@ -8,6 +8,7 @@ pub mod decorrelate_predicate_subquery;
 pub mod push_down_filter;
 pub mod push_down_limit;
 pub mod push_down_projection;
+pub mod push_join_keys_into_aggregate;
 pub mod reorder_joins;
 pub mod rule;
 pub mod scalar_subquery_to_join;
@@ -52,9 +53,13 @@ impl Optimizer {
             Arc::new(simplify_expressions::SimplifyExpressions),
             Arc::new(decorrelate_predicate_subquery::DecorrelatePredicateSubquery),
             Arc::new(scalar_subquery_to_join::ScalarSubqueryToJoin),
+            // again: an IN/EXISTS whose subquery held a correlated scalar subquery becomes
+            // decorrelatable once that inner subquery is a join (TPC-H Q20)
+            Arc::new(decorrelate_predicate_subquery::DecorrelatePredicateSubquery),
             Arc::new(simplify_expressions::SimplifyExpressions),
             Arc::new(push_down_filter::PushDownFilter),
             Arc::new(reorder_joins::ReorderJoins),
+            Arc::new(push_join_keys_into_aggregate::PushJoinKeysIntoAggregate),
             Arc::new(push_down_filter::PushDownFilter),
             Arc::new(push_down_limit::PushDownLimit),
             Arc::new(push_down_projection::PushDownProjection),

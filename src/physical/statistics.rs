@@ -16,12 +16,9 @@ const GROUP_FRACTION: f64 = 0.1;
 pub fn estimate_rows(plan: &LogicalPlan) -> Option<usize> {
     Some(match plan {
         LogicalPlan::TableScan(t) => {
+            // filters pushed into the scan are also applied by a Filter above it, which counts
+            // their selectivity
             let rows = t.source.row_count()?;
-            let rows = if t.filters.is_empty() {
-                rows
-            } else {
-                (rows as f64 * FILTER_SELECTIVITY) as usize
-            };
             match t.fetch {
                 Some(f) => rows.min(f),
                 None => rows,
@@ -68,8 +65,10 @@ pub fn estimate_rows(plan: &LogicalPlan) -> Option<usize> {
                 JoinType::Left | JoinType::LeftMark => l.max(1),
                 JoinType::Right => r.max(1),
                 JoinType::Full => l + r,
-                JoinType::LeftSemi | JoinType::LeftAnti => l / 2 + 1,
-                JoinType::RightSemi | JoinType::RightAnti => r / 2 + 1,
+                JoinType::LeftSemi => semi_join_rows(j, l, r, false),
+                JoinType::LeftAnti => l.saturating_sub(semi_join_rows(j, l, r, false)).max(l / 10),
+                JoinType::RightSemi => semi_join_rows(j, l, r, true),
+                JoinType::RightAnti => r.saturating_sub(semi_join_rows(j, l, r, true)).max(r / 10),
             }
         }
         LogicalPlan::Union(u) => {
@@ -101,6 +100,22 @@ fn inner_join_rows(j: &crate::logical::plan::Join, l: usize, r: usize) -> usize 
         rows
     };
     rows.ceil().max(1.0).min(usize::MAX as f64 / 2.0) as usize
+}
+
+/// Rows of the kept side of a semi join: its rows times the share of its key values that the
+/// other side has (`ndv(other) / ndv(kept)`, at most 1) over the most selective key; half of
+/// them without keys.
+fn semi_join_rows(j: &crate::logical::plan::Join, l: usize, r: usize, keep_right: bool) -> usize {
+    let kept = if keep_right { r } else { l };
+    let mut share: Option<f64> = None;
+    for (lk, rk) in &j.on {
+        let ln = expr_ndv(&j.left, lk, l).max(1.0);
+        let rn = expr_ndv(&j.right, rk, r).max(1.0);
+        let s = if keep_right { ln / rn } else { rn / ln };
+        share = Some(share.map_or(s, |b: f64| b.min(s)));
+    }
+    let share = share.unwrap_or(0.5).min(1.0);
+    ((kept as f64) * share).ceil().max(1.0) as usize
 }
 
 /// Estimated distinct values of `e` over `plan` (with `rows` rows); `rows` when unknown.

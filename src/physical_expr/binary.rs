@@ -14,6 +14,7 @@ use datafusion_common::ScalarValue;
 use crate::error::{Error, Result};
 use crate::logical::expr::BinaryOp;
 use crate::physical_expr::cast::cast_array;
+use crate::physical_expr::decimal_arith::decimal_arithmetic;
 use crate::physical_expr::{ColumnarValue, PhysicalExpr, PhysicalExprRef};
 
 /// `left op right`.
@@ -200,6 +201,13 @@ pub fn apply_binary(
         (l.clone(), r.clone())
     };
     let (l, r) = (&l, &r);
+    if let Some(result) = decimal_arithmetic(op, l, r, n)? {
+        return Ok(if both_scalar {
+            ColumnarValue::Scalar(ScalarValue::try_from_array(&result, 0)?)
+        } else {
+            ColumnarValue::Array(result)
+        });
+    }
     let ld = l.to_datum()?;
     let rd = r.to_datum()?;
     let (ld, rd) = (ld.as_ref(), rd.as_ref());

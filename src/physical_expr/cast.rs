@@ -22,6 +22,16 @@ pub fn cast_array(array: &ArrayRef, to: &DataType, try_: bool) -> Result<ArrayRe
     if array.data_type() == to {
         return Ok(array.clone());
     }
+    // more digits at the same scale: every value still fits, only the type changes (no copy)
+    if let (DataType::Decimal128(p1, s1), DataType::Decimal128(p2, s2)) = (array.data_type(), to)
+        && s1 == s2
+        && p2 >= p1
+    {
+        let values = array
+            .as_primitive::<arrow::datatypes::Decimal128Type>()
+            .clone();
+        return Ok(Arc::new(values.with_precision_and_scale(*p2, *s2)?));
+    }
     let options = CastOptions {
         safe: try_,
         format_options: FormatOptions::default()

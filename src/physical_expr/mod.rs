@@ -6,6 +6,7 @@ pub mod case;
 pub mod cast;
 pub mod coalesce;
 pub mod column;
+pub mod decimal_arith;
 pub mod in_list;
 pub mod like;
 pub mod literal;
