@@ -23,6 +23,9 @@ pub struct SessionConfig {
     pub explain_on_error: bool,
     /// Where NULLs sort when ORDER BY does not say.
     pub default_null_order: NullOrder,
+    /// Iterations after which a recursive CTE stops with an error (a runaway recursion would
+    /// otherwise run until memory is exhausted). Spark's `cteRecursionLevelLimit`.
+    pub recursion_limit: usize,
 }
 
 /// Where NULLs go in ORDER BY without NULLS FIRST/LAST.
@@ -92,6 +95,7 @@ impl Default for SessionConfig {
             disabled_rules: vec![],
             explain_on_error: false,
             default_null_order: NullOrder::NullsLargest,
+            recursion_limit: 100_000,
         }
     }
 }
@@ -132,6 +136,7 @@ impl SessionConfig {
             "spill_dir" | "temp_directory" => self.spill_dir = PathBuf::from(v),
             "broadcast_rows_threshold" => self.broadcast_rows_threshold = parse_usize(name, v)?,
             "default_null_order" => self.default_null_order = NullOrder::parse(v)?,
+            "recursion_limit" => self.recursion_limit = parse_usize(name, v)?,
             "disabled_rules" => {
                 self.disabled_rules = v
                     .split(',')
@@ -141,7 +146,7 @@ impl SessionConfig {
             }
             other => {
                 return Err(Error::plan(format!(
-                    "unknown setting \"{other}\" (settings: target_partitions, batch_size, memory_limit, spill_dir, broadcast_rows_threshold, disabled_rules, default_null_order)"
+                    "unknown setting \"{other}\" (settings: target_partitions, batch_size, memory_limit, spill_dir, broadcast_rows_threshold, disabled_rules, default_null_order, recursion_limit)"
                 )));
             }
         }
@@ -172,6 +177,7 @@ impl SessionConfig {
                 "default_null_order".into(),
                 self.default_null_order.name().into(),
             ),
+            ("recursion_limit".into(), self.recursion_limit.to_string()),
         ]
     }
 }

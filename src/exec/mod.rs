@@ -10,6 +10,7 @@ pub mod hash_join;
 pub mod limit;
 pub mod nested_loop_join;
 pub mod projection;
+pub mod recursive_query;
 pub mod scan;
 pub mod sort;
 pub mod union;

@@ -122,6 +122,11 @@ pub fn node_line(plan: &LogicalPlan) -> String {
             RepartitionScheme::RoundRobin(n) => format!("Repartition: RoundRobin({n})"),
             RepartitionScheme::Hash(k, n) => format!("Repartition: Hash([{}], {n})", list(k)),
         },
+        LogicalPlan::RecursiveQuery(r) => format!(
+            "RecursiveQuery: {} ({})",
+            r.name,
+            if r.distinct { "UNION" } else { "UNION ALL" }
+        ),
     }
 }
 

@@ -11,6 +11,7 @@ pub mod expr_fn;
 pub mod expr_schema;
 pub mod join;
 pub mod plan;
+pub mod recursive;
 pub mod schema;
 pub mod tree_node;
 pub mod types;

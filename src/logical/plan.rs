@@ -12,6 +12,7 @@ use crate::catalog::TableProvider;
 use crate::error::{Error, Result};
 use crate::logical::expr::{Expr, SortExpr};
 pub use crate::logical::join::{Join, JoinType, join_schema};
+use crate::logical::recursive::RecursiveQuery;
 use crate::logical::schema::{PlanSchema, PlanSchemaRef};
 
 /// Computes expressions over each input row.
@@ -365,6 +366,8 @@ pub enum LogicalPlan {
     EmptyRelation(EmptyRelation),
     /// See [`Repartition`].
     Repartition(Repartition),
+    /// See [`RecursiveQuery`].
+    RecursiveQuery(RecursiveQuery),
 }
 
 impl LogicalPlan {
@@ -384,6 +387,7 @@ impl LogicalPlan {
             LogicalPlan::Values(v) => &v.schema,
             LogicalPlan::EmptyRelation(e) => &e.schema,
             LogicalPlan::Repartition(r) => r.input.schema(),
+            LogicalPlan::RecursiveQuery(r) => r.schema(),
         }
     }
 
@@ -400,6 +404,7 @@ impl LogicalPlan {
             LogicalPlan::Union(u) => u.inputs.iter().collect(),
             LogicalPlan::SubqueryAlias(a) => vec![&a.input],
             LogicalPlan::Repartition(r) => vec![&r.input],
+            LogicalPlan::RecursiveQuery(r) => vec![&r.static_term, &r.recursive_term],
             LogicalPlan::TableScan(_) | LogicalPlan::Values(_) | LogicalPlan::EmptyRelation(_) => {
                 vec![]
             }
@@ -496,6 +501,13 @@ impl LogicalPlan {
                 input: next()?,
                 scheme: r.scheme.clone(),
             }),
+            LogicalPlan::RecursiveQuery(r) => LogicalPlan::RecursiveQuery(RecursiveQuery::try_new(
+                r.name.clone(),
+                next()?,
+                next()?,
+                r.work_table.clone(),
+                r.distinct,
+            )?),
             leaf @ (LogicalPlan::TableScan(_)
             | LogicalPlan::Values(_)
             | LogicalPlan::EmptyRelation(_)) => leaf.clone(),
@@ -518,6 +530,7 @@ impl LogicalPlan {
             LogicalPlan::Values(_) => "Values",
             LogicalPlan::EmptyRelation(_) => "EmptyRelation",
             LogicalPlan::Repartition(_) => "Repartition",
+            LogicalPlan::RecursiveQuery(_) => "RecursiveQuery",
         }
     }
 

@@ -12,6 +12,7 @@ use datafusion_common::tree_node::Transformed;
 use crate::error::Result;
 use crate::logical::expr::Expr;
 use crate::logical::plan::*;
+use crate::logical::recursive::RecursiveQuery;
 use crate::logical::schema::{Column, PlanSchema};
 use crate::optimizer::rule::{OptimizerContext, OptimizerRule};
 use crate::optimizer::utils::expr_columns;
@@ -239,6 +240,18 @@ fn prune(plan: LogicalPlan, req: Required) -> Result<LogicalPlan> {
                 inputs,
                 schema: u.schema,
             }))
+        }
+        LogicalPlan::RecursiveQuery(r) => {
+            // every column of both terms feeds the next iteration; prune inside each term
+            let static_term = prune_arc(&r.static_term, None)?;
+            let recursive_term = prune_arc(&r.recursive_term, None)?;
+            Ok(LogicalPlan::RecursiveQuery(RecursiveQuery::try_new(
+                r.name,
+                static_term,
+                recursive_term,
+                r.work_table,
+                r.distinct,
+            )?))
         }
         leaf @ (LogicalPlan::Values(_) | LogicalPlan::EmptyRelation(_)) => Ok(leaf),
     }

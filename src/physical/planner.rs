@@ -20,6 +20,7 @@ use crate::exec::filter::FilterExec;
 use crate::exec::hash_aggregate::{AggregateMode, AggregateSpec, HashAggregateExec};
 use crate::exec::limit::LimitExec;
 use crate::exec::projection::ProjectionExec;
+use crate::exec::recursive_query::RecursiveQueryExec;
 use crate::exec::sort::SortExec;
 use crate::exec::union::UnionExec;
 use crate::exec::values::ValuesExec;
@@ -238,6 +239,20 @@ impl PhysicalPlanner {
                         .collect();
                     Arc::new(ProjectionExec::new(exprs, fields, input))
                 }
+            }
+            LogicalPlan::RecursiveQuery(r) => {
+                let runner = self.runner.clone().ok_or_else(|| {
+                    Error::internal("a recursive query needs a session to run its terms")
+                })?;
+                Arc::new(RecursiveQueryExec::new(
+                    r.name.clone(),
+                    r.static_term.as_ref().clone(),
+                    r.recursive_term.as_ref().clone(),
+                    r.work_table.clone(),
+                    r.distinct,
+                    r.schema.arrow_schema().clone(),
+                    runner,
+                ))
             }
             LogicalPlan::Repartition(r) => {
                 let input = self.plan(&r.input)?;

@@ -37,6 +37,7 @@ pub fn estimate_rows(plan: &LogicalPlan) -> Option<usize> {
         }
         LogicalPlan::Window(w) => estimate_rows(&w.input)?,
         LogicalPlan::Repartition(r) => estimate_rows(&r.input)?,
+        LogicalPlan::RecursiveQuery(_) => return None,
         LogicalPlan::Limit(l) => {
             let n = estimate_rows(&l.input).unwrap_or(usize::MAX);
             let n = n.saturating_sub(l.skip);

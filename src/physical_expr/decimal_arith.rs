@@ -42,7 +42,7 @@ pub fn decimal_arithmetic(
         BinaryOp::Multiply => ((p1 as u16 + p2 as u16) < 38, 1, 1),
         _ => {
             let int_digits = (p1 as i16 - s1 as i16).max(p2 as i16 - s2 as i16);
-            let exact = int_digits + s as i16 + 1 <= 38;
+            let exact = int_digits + (s as i16) < 38;
             (exact, pow10(s - s1)?, pow10(s - s2)?)
         }
     };

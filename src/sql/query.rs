@@ -6,13 +6,16 @@ use std::sync::Arc;
 
 use arrow::record_batch::{RecordBatch, RecordBatchOptions};
 use datafusion_common::ScalarValue;
+use datafusion_common::tree_node::TreeNode;
 use sqlparser::ast::{self, LimitClause, OrderByKind, Query, SetExpr, SetOperator, SetQuantifier};
 
+use crate::catalog::{MemTable, TableProvider};
 use crate::error::{Error, Result, SqlSpan};
 use crate::logical::builder::LogicalPlanBuilder;
 use crate::logical::expr::{Expr, SortExpr};
-use crate::logical::expr_schema::coerce_expr;
+use crate::logical::expr_schema::{cast_expr, coerce_expr};
 use crate::logical::plan::LogicalPlan;
+use crate::logical::recursive::RecursiveQuery;
 use crate::logical::schema::PlanSchema;
 use crate::sql::planner::SqlPlanner;
 use crate::sql::scope::{Scope, normalize_ident};
@@ -26,9 +29,6 @@ impl SqlPlanner<'_> {
         let Some(with) = &q.with else {
             return self.plan_query_body(q, outer);
         };
-        if with.recursive {
-            return Err(Error::not_implemented("WITH RECURSIVE is not supported"));
-        }
         self.ctes.borrow_mut().push(HashMap::new());
         let result = (|| {
             for cte in &with.cte_tables {
@@ -43,19 +43,23 @@ impl SqlPlanner<'_> {
                         "WITH query name \"{name}\" specified more than once"
                     )));
                 }
-                let mut b = LogicalPlanBuilder::from(self.plan_query(&cte.query, outer)?);
-                if !cte.alias.columns.is_empty() {
-                    let names: Vec<String> = cte
-                        .alias
-                        .columns
-                        .iter()
-                        .map(|c| normalize_ident(&c.name))
-                        .collect();
-                    b = b.alias_with_columns(name.clone(), &names)?;
-                } else {
-                    b = b.alias(name.clone())?;
-                }
-                let plan = b.build();
+                let names: Vec<String> = cte
+                    .alias
+                    .columns
+                    .iter()
+                    .map(|c| normalize_ident(&c.name))
+                    .collect();
+                let recursive = match with.recursive {
+                    true => self.plan_recursive_cte(&name, &names, &cte.query, outer)?,
+                    false => None,
+                };
+                let plan = match recursive {
+                    Some(plan) => plan,
+                    None => {
+                        let b = LogicalPlanBuilder::from(self.plan_query(&cte.query, outer)?);
+                        name_cte(b, &name, &names)?.build()
+                    }
+                };
                 if let Some(m) = self.ctes.borrow_mut().last_mut() {
                     m.insert(name, Arc::new(plan));
                 }
@@ -64,6 +68,106 @@ impl SqlPlanner<'_> {
         })();
         self.ctes.borrow_mut().pop();
         result
+    }
+
+    /// Plans `name AS (static UNION [ALL] recursive)` of a `WITH RECURSIVE` whose recursive
+    /// term refers to `name`; `None` when the query is not of that form (then it is an
+    /// ordinary CTE).
+    fn plan_recursive_cte(
+        &self,
+        name: &str,
+        names: &[String],
+        query: &Query,
+        outer: Option<&Scope>,
+    ) -> Result<Option<LogicalPlan>> {
+        let SetExpr::SetOperation {
+            left,
+            op: SetOperator::Union,
+            set_quantifier,
+            right,
+        } = query.body.as_ref()
+        else {
+            return Ok(None);
+        };
+        let distinct = match set_quantifier {
+            SetQuantifier::All => false,
+            SetQuantifier::Distinct | SetQuantifier::None => true,
+            other => {
+                return Err(Error::not_implemented(format!(
+                    "set quantifier {other} is not supported"
+                )));
+            }
+        };
+        let static_term = name_cte(
+            LogicalPlanBuilder::from(self.plan_set_expr(left, outer)?),
+            name,
+            names,
+        )?
+        .build();
+        // the recursive term reads the newest rows from a work table named like the CTE
+        let work_schema = static_term.schema().arrow_schema().clone();
+        let work_schema = Arc::new(arrow::datatypes::Schema::new(
+            work_schema
+                .fields()
+                .iter()
+                .map(|f| f.as_ref().clone().with_nullable(true))
+                .collect::<Vec<_>>(),
+        ));
+        let work_table: Arc<dyn TableProvider> = Arc::new(MemTable::try_new(work_schema, vec![])?);
+        let work_scan = LogicalPlanBuilder::scan(name, work_table.clone())?.build();
+        if let Some(m) = self.ctes.borrow_mut().last_mut() {
+            m.insert(name.to_string(), Arc::new(work_scan));
+        }
+        let recursive_term = self.plan_set_expr(right, outer);
+        if let Some(m) = self.ctes.borrow_mut().last_mut() {
+            m.remove(name);
+        }
+        let recursive_term = recursive_term?;
+        let refers_to_itself = recursive_term
+            .exists(|p| {
+                Ok(matches!(p, LogicalPlan::TableScan(t) if Arc::ptr_eq(&t.source, &work_table)))
+            })
+            .unwrap_or(false);
+        if !refers_to_itself {
+            return Ok(None);
+        }
+        if query.order_by.is_some() || query.limit_clause.is_some() || query.fetch.is_some() {
+            return Err(Error::not_implemented(format!(
+                "ORDER BY, LIMIT and FETCH inside the recursive query \"{name}\" are not supported; \
+                 apply them where the CTE is used"
+            )));
+        }
+        // the recursive term's columns take the static term's types and names
+        let (s, r) = (
+            static_term.schema().clone(),
+            recursive_term.schema().clone(),
+        );
+        if s.len() != r.len() {
+            return Err(Error::plan(format!(
+                "the terms of the recursive query \"{name}\" have {} and {} columns",
+                s.len(),
+                r.len()
+            )));
+        }
+        let exprs =
+            (0..s.len())
+                .map(|i| {
+                    let col = Expr::Column(r.column(i));
+                    Ok(cast_expr(col, r.data_type(i), s.data_type(i))?
+                        .alias(s.field(i).name().clone()))
+                })
+                .collect::<Result<Vec<_>>>()?;
+        let recursive_term = LogicalPlanBuilder::from(recursive_term)
+            .project(exprs)?
+            .build();
+        let plan = LogicalPlan::RecursiveQuery(RecursiveQuery::try_new(
+            name,
+            Arc::new(static_term),
+            Arc::new(recursive_term),
+            work_table,
+            distinct,
+        )?);
+        Ok(Some(LogicalPlanBuilder::from(plan).alias(name)?.build()))
     }
 
     fn plan_query_body(&self, q: &Query, outer: Option<&Scope>) -> Result<LogicalPlan> {
@@ -294,5 +398,14 @@ impl SqlPlanner<'_> {
             .nulls_first
             .unwrap_or_else(|| self.ctx.config().default_null_order.nulls_first(asc));
         SortExpr::new(expr, asc, nulls_first)
+    }
+}
+
+/// Names a CTE's plan: qualified by the CTE name, columns renamed by `names` when given.
+fn name_cte(b: LogicalPlanBuilder, name: &str, names: &[String]) -> Result<LogicalPlanBuilder> {
+    if names.is_empty() {
+        b.alias(name)
+    } else {
+        b.alias_with_columns(name, names)
     }
 }
