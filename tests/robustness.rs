@@ -68,6 +68,12 @@ fn bad_names_and_types_are_reported_not_crashed() {
     }
     let e = run_no_panic(&ctx, "SELECT aa FROM t").unwrap_or_else(|| panic!("no error"));
     assert!(e.to_string().contains("did you mean \"a\""), "{e}");
+    // a type mismatch names the operator and types, and where it is
+    let sql = "SELECT a, c + d FROM t";
+    let e = run_no_panic(&ctx, sql).unwrap_or_else(|| panic!("no error"));
+    assert!(e.to_string().contains("DOUBLE and DATE"), "{e}");
+    let span = e.span().unwrap_or_else(|| panic!("no position: {e}"));
+    assert_eq!((span.line, span.column), (1, 11), "{e}");
 }
 
 #[test]

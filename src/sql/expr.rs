@@ -8,10 +8,11 @@ use arrow::datatypes::DataType;
 use datafusion_common::ScalarValue;
 use sqlparser::ast::{self, BinaryOperator, CastKind, UnaryOperator, Value};
 
-use crate::error::{Error, Result, SqlSpan};
+use crate::error::{Error, ErrorKind, Result, SqlSpan};
 use crate::logical::builder::LogicalPlanBuilder;
 use crate::logical::expr::{BinaryOp, Expr, Subquery};
 use crate::logical::expr_schema::check_single_column;
+use crate::logical::expr_schema::coerce_expr;
 use crate::logical::types::sql_to_arrow_type;
 pub use crate::sql::literal::{datetime_field_name, interval_literal, literal};
 use crate::sql::planner::{MAX_EXPR_DEPTH, SqlPlanner};
@@ -45,8 +46,18 @@ impl SqlPlanner<'_> {
             ))));
         }
         self.expr_depth.set(depth + 1);
-        let converted = self.convert(e, scope, fallback);
+        let mut converted = self.convert(e, scope, fallback);
         self.expr_depth.set(depth);
+        // type errors surface when the plan is built, without a position: check a whole
+        // expression's types here, where its place in the SQL is known (other errors, e.g.
+        // select-list aliases not in the input, are left to the plan builder)
+        if depth == 0
+            && let Ok(expr) = &converted
+            && let Err(err) = coerce_expr(expr.clone(), &scope.schema)
+            && err.kind() == ErrorKind::TypeMismatch
+        {
+            converted = Err(err);
+        }
         // the innermost expression that failed names the place; its span is computed only then
         // (a span is the union of the subtree's spans: computing it on every level is quadratic)
         converted.map_err(|err| match err.span() {
