@@ -122,6 +122,21 @@ pub fn node_line(plan: &LogicalPlan) -> String {
             RepartitionScheme::RoundRobin(n) => format!("Repartition: RoundRobin({n})"),
             RepartitionScheme::Hash(k, n) => format!("Repartition: Hash([{}], {n})", list(k)),
         },
+        LogicalPlan::Unnest(u) => {
+            let cols = u
+                .columns
+                .iter()
+                .map(|c| c.flat_name())
+                .collect::<Vec<_>>()
+                .join(", ");
+            if u.preserve_nulls {
+                format!("Unnest: [{cols}] preserve_nulls")
+            } else {
+                format!("Unnest: [{cols}]")
+            }
+        }
+        LogicalPlan::MapPartitions(m) => format!("MapPartitions: {} -> {}", m.name, m.schema),
+        LogicalPlan::Sample(s) => format!("Sample: fraction={}, seed={}", s.fraction, s.seed),
     }
 }
 

@@ -12,7 +12,9 @@ use crate::catalog::TableProvider;
 use crate::error::{Error, Result};
 use crate::logical::expr::{Expr, SortExpr};
 pub use crate::logical::join::{Join, JoinType, join_schema};
+pub use crate::logical::map_partitions::{MapPartitions, PartitionFn, Sample};
 use crate::logical::schema::{PlanSchema, PlanSchemaRef};
+pub use crate::logical::unnest::Unnest;
 
 /// Computes expressions over each input row.
 #[derive(Debug, Clone, PartialEq)]
@@ -365,6 +367,12 @@ pub enum LogicalPlan {
     EmptyRelation(EmptyRelation),
     /// See [`Repartition`].
     Repartition(Repartition),
+    /// See [`Unnest`].
+    Unnest(Unnest),
+    /// See [`MapPartitions`].
+    MapPartitions(MapPartitions),
+    /// See [`Sample`].
+    Sample(Sample),
 }
 
 impl LogicalPlan {
@@ -384,6 +392,9 @@ impl LogicalPlan {
             LogicalPlan::Values(v) => &v.schema,
             LogicalPlan::EmptyRelation(e) => &e.schema,
             LogicalPlan::Repartition(r) => r.input.schema(),
+            LogicalPlan::Unnest(u) => &u.schema,
+            LogicalPlan::MapPartitions(m) => &m.schema,
+            LogicalPlan::Sample(s) => s.input.schema(),
         }
     }
 
@@ -400,6 +411,9 @@ impl LogicalPlan {
             LogicalPlan::Union(u) => u.inputs.iter().collect(),
             LogicalPlan::SubqueryAlias(a) => vec![&a.input],
             LogicalPlan::Repartition(r) => vec![&r.input],
+            LogicalPlan::Unnest(u) => vec![&u.input],
+            LogicalPlan::MapPartitions(m) => vec![&m.input],
+            LogicalPlan::Sample(s) => vec![&s.input],
             LogicalPlan::TableScan(_) | LogicalPlan::Values(_) | LogicalPlan::EmptyRelation(_) => {
                 vec![]
             }
@@ -496,6 +510,19 @@ impl LogicalPlan {
                 input: next()?,
                 scheme: r.scheme.clone(),
             }),
+            LogicalPlan::Unnest(u) => LogicalPlan::Unnest(Unnest::try_new(
+                next()?,
+                u.columns.clone(),
+                u.preserve_nulls,
+            )?),
+            LogicalPlan::MapPartitions(m) => LogicalPlan::MapPartitions(MapPartitions {
+                input: next()?,
+                ..m.clone()
+            }),
+            LogicalPlan::Sample(s) => LogicalPlan::Sample(Sample {
+                input: next()?,
+                ..s.clone()
+            }),
             leaf @ (LogicalPlan::TableScan(_)
             | LogicalPlan::Values(_)
             | LogicalPlan::EmptyRelation(_)) => leaf.clone(),
@@ -518,6 +545,9 @@ impl LogicalPlan {
             LogicalPlan::Values(_) => "Values",
             LogicalPlan::EmptyRelation(_) => "EmptyRelation",
             LogicalPlan::Repartition(_) => "Repartition",
+            LogicalPlan::Unnest(_) => "Unnest",
+            LogicalPlan::MapPartitions(_) => "MapPartitions",
+            LogicalPlan::Sample(_) => "Sample",
         }
     }
 

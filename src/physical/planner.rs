@@ -19,9 +19,12 @@ use crate::exec::exchange::{ExchangeExec, ExchangeMode};
 use crate::exec::filter::FilterExec;
 use crate::exec::hash_aggregate::{AggregateMode, AggregateSpec, HashAggregateExec};
 use crate::exec::limit::LimitExec;
+use crate::exec::map_partitions::MapPartitionsExec;
 use crate::exec::projection::ProjectionExec;
+use crate::exec::sample::SampleExec;
 use crate::exec::sort::SortExec;
 use crate::exec::union::UnionExec;
+use crate::exec::unnest::UnnestExec;
 use crate::exec::values::ValuesExec;
 use crate::logical::expr::Expr;
 use crate::logical::plan::{LogicalPlan, RepartitionScheme};
@@ -253,6 +256,21 @@ impl PhysicalPlanner {
                         Arc::new(ExchangeExec::new(input, ExchangeMode::Hash(keys, *n)))
                     }
                 }
+            }
+            LogicalPlan::Unnest(u) => Arc::new(UnnestExec::new(
+                self.plan(&u.input)?,
+                u.column_indices()?,
+                u.preserve_nulls,
+                u.schema.arrow_schema().clone(),
+            )),
+            LogicalPlan::MapPartitions(m) => Arc::new(MapPartitionsExec::new(
+                self.plan(&m.input)?,
+                m.func.clone(),
+                m.name.clone(),
+                m.schema.arrow_schema().clone(),
+            )),
+            LogicalPlan::Sample(s) => {
+                Arc::new(SampleExec::new(self.plan(&s.input)?, s.fraction, s.seed))
             }
         })
     }

@@ -1,0 +1,69 @@
+//! Set operations by column position, as in SQL: `union` (distinct), `union_all`, `intersect`
+//! and `except` (both distinct). Column types are widened to their common type; the names are
+//! the left input's.
+
+use crate::dataframe::DataFrame;
+use crate::error::Result;
+
+impl DataFrame {
+    /// The rows of both inputs without duplicates (`UNION`). Spark's `union` keeps duplicates:
+    /// that is [`union_all`](Self::union_all) here.
+    ///
+    /// ```
+    /// use flint::prelude::*;
+    /// let ctx = SessionContext::new();
+    /// let a = ctx.sql("SELECT * FROM (VALUES (1), (2)) t(x)").unwrap();
+    /// let b = ctx.sql("SELECT * FROM (VALUES (2), (3)) t(x)").unwrap();
+    /// assert_eq!(a.union(&b).unwrap().count().unwrap(), 3);
+    /// ```
+    pub fn union(&self, other: &DataFrame) -> Result<DataFrame> {
+        self.union_all(other)?.distinct()
+    }
+
+    /// The rows of both inputs, duplicates kept (`UNION ALL`).
+    ///
+    /// ```
+    /// use flint::prelude::*;
+    /// let ctx = SessionContext::new();
+    /// let a = ctx.sql("SELECT * FROM (VALUES (1), (2)) t(x)").unwrap();
+    /// let b = ctx.sql("SELECT * FROM (VALUES (2), (3)) t(x)").unwrap();
+    /// assert_eq!(a.union_all(&b).unwrap().count().unwrap(), 4);
+    /// ```
+    pub fn union_all(&self, other: &DataFrame) -> Result<DataFrame> {
+        Ok(self.with_plan(self.builder().union(other.logical_plan().clone())?))
+    }
+
+    /// The distinct rows found in both inputs (`INTERSECT`; NULLs match NULLs).
+    ///
+    /// ```
+    /// use flint::prelude::*;
+    /// let ctx = SessionContext::new();
+    /// let a = ctx.sql("SELECT * FROM (VALUES (1), (2), (2)) t(x)").unwrap();
+    /// let b = ctx.sql("SELECT * FROM (VALUES (2), (3)) t(x)").unwrap();
+    /// assert_eq!(a.intersect(&b).unwrap().count().unwrap(), 1);
+    /// ```
+    pub fn intersect(&self, other: &DataFrame) -> Result<DataFrame> {
+        Ok(self.with_plan(self.builder().intersect_or_except(
+            other.logical_plan().clone(),
+            true,
+            false,
+        )?))
+    }
+
+    /// The distinct rows of this input not found in `other` (`EXCEPT`; NULLs match NULLs).
+    ///
+    /// ```
+    /// use flint::prelude::*;
+    /// let ctx = SessionContext::new();
+    /// let a = ctx.sql("SELECT * FROM (VALUES (1), (2), (1)) t(x)").unwrap();
+    /// let b = ctx.sql("SELECT * FROM (VALUES (2), (3)) t(x)").unwrap();
+    /// assert_eq!(a.except(&b).unwrap().count().unwrap(), 1);
+    /// ```
+    pub fn except(&self, other: &DataFrame) -> Result<DataFrame> {
+        Ok(self.with_plan(self.builder().intersect_or_except(
+            other.logical_plan().clone(),
+            false,
+            false,
+        )?))
+    }
+}
