@@ -44,9 +44,13 @@ fn demo_data(ctx: &SessionContext) -> Result<(DataFrame, DataFrame)> {
         ("ts", Arc::new(Int64Array::from_iter_values(0..n)) as _),
         (
             "event_type",
-            Arc::new(StringArray::from_iter_values(
-                (0..n).map(|i| kinds[((i * 13) % 10).min(2) as usize]),
-            )) as _,
+            Arc::new(StringArray::from_iter_values((0..n).map(|i| {
+                match (i / 20 * 7) % 10 {
+                    0..=6 => kinds[0],
+                    7 | 8 => kinds[1],
+                    _ => kinds[2],
+                }
+            }))) as _,
         ),
         (
             "value",

@@ -28,7 +28,9 @@ fn main() -> Result<()> {
             Arc::new(Float64Array::from(vec![120.0, 150.0, 90.0, 110.0, 180.0])) as _,
         ),
     ])?;
-    let people = ctx.read_batches(batch.schema(), vec![batch])?;
+    let people = ctx
+        .read_batches(batch.schema(), vec![batch])?
+        .alias("people")?;
 
     // transformations build a plan; nothing runs yet
     let seniors = people
@@ -41,7 +43,7 @@ fn main() -> Result<()> {
             col("name"),
             col("dept"),
             col("band"),
-            (col("salary") * lit(1.1)).alias("raised"),
+            round_to(col("salary") * lit(1.1), lit(2)).alias("raised"),
         ])?
         .sort(vec![col("name").sort(true, false)])?;
     println!("{} seniors:", seniors.count()?);

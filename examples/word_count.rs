@@ -14,7 +14,7 @@ fn main() -> Result<()> {
         .unwrap_or_else(|| concat!(env!("CARGO_MANIFEST_DIR"), "/examples/data/hamlet.txt").into());
     let text = std::fs::read_to_string(&path)
         .map_err(|e| Error::io(format!("cannot read {path}: {e}")))?;
-    let lines: ArrayRef = Arc::new(StringArray::from_iter_values(text.lines()));
+    let lines: ArrayRef = Arc::new(StringArray::from(text.lines().collect::<Vec<_>>()));
     let batch = RecordBatch::try_from_iter(vec![("line", lines)])?;
 
     let ctx = SessionContext::new();

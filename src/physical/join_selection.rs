@@ -55,8 +55,8 @@ fn inputs_co_partitioned(
 
 /// Plans a logical join.
 pub fn plan_join(planner: &PhysicalPlanner, j: &Join) -> Result<Arc<dyn ExecutionPlan>> {
-    let left = planner.plan(&j.left)?;
-    let right = planner.plan(&j.right)?;
+    let left = planner.plan_enforced(&j.left)?;
+    let right = planner.plan_enforced(&j.right)?;
     let ls = j.left.schema();
     let rs = j.right.schema();
     if j.on.is_empty() {

@@ -76,6 +76,12 @@ impl PhysicalPlanner {
         })
     }
 
+    /// Plans a node with the exchanges its operators need, for a parent that decides its
+    /// strategy by its input's partitioning (enforcing again higher up changes nothing here).
+    pub fn plan_enforced(&self, plan: &LogicalPlan) -> Result<Arc<dyn ExecutionPlan>> {
+        enforce_distribution(self.plan(plan)?, &self.config)
+    }
+
     /// Plans a node and its inputs (without enforcing distributions).
     pub fn plan(&self, plan: &LogicalPlan) -> Result<Arc<dyn ExecutionPlan>> {
         Ok(match plan {
@@ -318,7 +324,8 @@ impl PhysicalPlanner {
         &self,
         a: &crate::logical::plan::Aggregate,
     ) -> Result<Arc<dyn ExecutionPlan>> {
-        let input = self.plan(&a.input)?;
+        // exchanges below first, so the input reports the partitioning it will really have
+        let input = self.plan_enforced(&a.input)?;
         let in_schema = a.input.schema();
         let g = a.group_exprs.len();
         let group_exprs = a
