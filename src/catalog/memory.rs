@@ -190,15 +190,7 @@ impl MemTable {
 /// Column expressions for the key columns `keys` of `schema`.
 fn key_exprs(schema: &SchemaRef, keys: &[usize]) -> Vec<PhysicalExprRef> {
     keys.iter()
-        .map(|k| {
-            let f = schema.field(*k);
-            Arc::new(ColumnExpr::new(
-                f.name().clone(),
-                *k,
-                f.data_type().clone(),
-                f.is_nullable(),
-            )) as PhysicalExprRef
-        })
+        .map(|k| Arc::new(ColumnExpr::of_field(*k, schema.field(*k))) as PhysicalExprRef)
         .collect()
 }
 

@@ -112,13 +112,8 @@ impl ExecutionPlan for ProjectionExec {
                                 .exprs
                                 .iter()
                                 .position(|(e, _)| e.column_index() == Some(idx))?;
-                            let f = self.schema.field(p);
-                            Some(Arc::new(ColumnExpr::new(
-                                f.name().clone(),
-                                p,
-                                f.data_type().clone(),
-                                f.is_nullable(),
-                            )) as PhysicalExprRef)
+                            Some(Arc::new(ColumnExpr::of_field(p, self.schema.field(p)))
+                                as PhysicalExprRef)
                         })
                         .collect();
                     match EquivalentKey::key(forms) {

@@ -8,7 +8,7 @@
 use std::any::Any;
 use std::sync::Arc;
 
-use arrow::array::{Array, ArrayRef, AsArray, UInt32Array, UInt64Array};
+use arrow::array::{Array, ArrayRef, AsArray, OffsetSizeTrait, UInt32Array, UInt64Array};
 use arrow::compute::take;
 use arrow::datatypes::{DataType, SchemaRef};
 use arrow::record_batch::{RecordBatch, RecordBatchOptions};
@@ -58,41 +58,28 @@ fn list_layout(array: &ArrayRef) -> Result<ListLayout> {
     let n = array.len();
     let nulls = array.logical_nulls();
     let valid = |i: usize| nulls.as_ref().is_none_or(|nb| nb.is_valid(i));
+    fn offsets<O: OffsetSizeTrait>(
+        array: &ArrayRef,
+        valid: impl Fn(usize) -> bool,
+    ) -> (ArrayRef, Vec<u64>, Vec<u64>) {
+        let l = array.as_list::<O>();
+        let o = l.value_offsets();
+        let n = l.len();
+        let starts = (0..n).map(|i| o[i].as_usize() as u64).collect();
+        let lens = (0..n)
+            .map(|i| {
+                if valid(i) {
+                    (o[i + 1] - o[i]).as_usize() as u64
+                } else {
+                    0
+                }
+            })
+            .collect();
+        (l.values().clone(), starts, lens)
+    }
     let (values, starts, lens): (ArrayRef, Vec<u64>, Vec<u64>) = match array.data_type() {
-        DataType::List(_) => {
-            let l = array.as_list::<i32>();
-            let o = l.value_offsets();
-            (
-                l.values().clone(),
-                (0..n).map(|i| o[i] as u64).collect(),
-                (0..n)
-                    .map(|i| {
-                        if valid(i) {
-                            (o[i + 1] - o[i]) as u64
-                        } else {
-                            0
-                        }
-                    })
-                    .collect(),
-            )
-        }
-        DataType::LargeList(_) => {
-            let l = array.as_list::<i64>();
-            let o = l.value_offsets();
-            (
-                l.values().clone(),
-                (0..n).map(|i| o[i] as u64).collect(),
-                (0..n)
-                    .map(|i| {
-                        if valid(i) {
-                            (o[i + 1] - o[i]) as u64
-                        } else {
-                            0
-                        }
-                    })
-                    .collect(),
-            )
-        }
+        DataType::List(_) => offsets::<i32>(array, valid),
+        DataType::LargeList(_) => offsets::<i64>(array, valid),
         DataType::FixedSizeList(_, size) => {
             let l = array.as_fixed_size_list();
             let size = *size as u64;

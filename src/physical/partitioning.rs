@@ -165,3 +165,63 @@ pub enum Distribution {
     /// Rows with equal keys in the same partition.
     HashPartitioned(Vec<PhysicalExprRef>),
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::physical_expr::column::ColumnExpr;
+
+    fn c(name: &str, i: usize) -> PhysicalExprRef {
+        Arc::new(ColumnExpr::new(name, i, DataType::Int64, true))
+    }
+
+    #[test]
+    fn hash_on_a_subset_of_the_keys_satisfies() {
+        let p = Partitioning::Hash(vec![c("k", 0)], 4);
+        let keys = vec![c("v", 1), c("k", 0)];
+        assert_eq!(p.hash_key_positions(&keys), Some(vec![1]));
+        assert!(p.satisfies(&Distribution::HashPartitioned(keys)));
+        assert!(!p.satisfies(&Distribution::HashPartitioned(vec![c("v", 1)])));
+        assert!(
+            Partitioning::Unknown(1).satisfies(&Distribution::HashPartitioned(vec![c("v", 1)]))
+        );
+        assert!(
+            !Partitioning::Unknown(2).satisfies(&Distribution::HashPartitioned(vec![c("v", 1)]))
+        );
+    }
+
+    #[test]
+    fn co_partitioning_needs_the_same_key_positions_and_counts() {
+        let left_keys = vec![c("a", 0), c("b", 1)];
+        let right_keys = vec![c("x", 0), c("y", 1)];
+        let l = Partitioning::Hash(vec![c("a", 0)], 4);
+        let r = Partitioning::Hash(vec![c("x", 0)], 4);
+        assert!(co_partitioned(&[(l.clone(), &left_keys), (r, &right_keys)]));
+        let r_other_key = Partitioning::Hash(vec![c("y", 1)], 4);
+        assert!(!co_partitioned(&[
+            (l.clone(), &left_keys),
+            (r_other_key, &right_keys)
+        ]));
+        let r_other_count = Partitioning::Hash(vec![c("x", 0)], 8);
+        assert!(!co_partitioned(&[
+            (l, &left_keys),
+            (r_other_count, &right_keys)
+        ]));
+    }
+
+    #[test]
+    fn an_equivalent_key_matches_any_of_its_columns() {
+        let key = EquivalentKey::key(vec![c("k", 0), c("k", 3)]).unwrap();
+        assert_eq!(key.to_string(), "k@0 = k@3");
+        let p = Partitioning::Hash(vec![key], 2);
+        assert_eq!(p.hash_key_positions(&[c("z", 5), c("k", 3)]), Some(vec![1]));
+        assert_eq!(p.hash_key_positions(&[c("k", 0)]), Some(vec![0]));
+        assert_eq!(p.hash_key_positions(&[c("k", 1)]), None);
+        // one column is just that column
+        assert_eq!(
+            EquivalentKey::key(vec![c("k", 0)]).unwrap().to_string(),
+            "k@0"
+        );
+        assert!(EquivalentKey::key(vec![]).is_none());
+    }
+}

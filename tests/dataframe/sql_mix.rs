@@ -66,3 +66,47 @@ fn table_of_a_view_and_read_batches() {
     let copy = ctx.read_batches(eng.schema(), batches).unwrap();
     assert_eq!(sorted_rows(&copy), sorted_rows(&eng));
 }
+
+#[test]
+fn parquet_files_as_dataframes() {
+    let ctx = ctx();
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/sql-tests/data/rowgroups.parquet"
+    );
+    let df = ctx.read_parquet(path).unwrap();
+    let out = df
+        .filter(
+            col("k")
+                .between(lit(2995), lit(4004))
+                .and(col("v").is_not_null()),
+        )
+        .unwrap()
+        .group_by(vec![col("v")])
+        .unwrap()
+        .agg(vec![count_all().alias("n"), max(col("k")).alias("top")])
+        .unwrap();
+    assert_same_as_sql(
+        &out,
+        &format!(
+            "SELECT v, count(*) AS n, max(k) AS top FROM '{path}' \
+             WHERE k BETWEEN 2995 AND 4004 AND v IS NOT NULL GROUP BY v"
+        ),
+    );
+    // a file scan streams batch by batch
+    let mut batches = 0;
+    let mut rows = 0;
+    for b in df.execute_stream().unwrap() {
+        batches += 1;
+        rows += b.unwrap().num_rows();
+    }
+    assert_eq!(rows, 10000);
+    assert!(
+        batches >= 10,
+        "one batch per row group at least, got {batches}"
+    );
+    assert_err(
+        ctx.read_parquet("/nonexistent/dir/x.parquet"),
+        "/nonexistent/dir/x.parquet",
+    );
+}

@@ -187,13 +187,8 @@ impl HashJoinExec {
                     else {
                         continue;
                     };
-                    let f = self.schema.field(width + idx);
-                    forms.push(Arc::new(ColumnExpr::new(
-                        f.name().clone(),
-                        width + idx,
-                        f.data_type().clone(),
-                        f.is_nullable(),
-                    )));
+                    let i = width + idx;
+                    forms.push(Arc::new(ColumnExpr::of_field(i, self.schema.field(i))));
                 }
                 EquivalentKey::key(forms).unwrap_or(k)
             })
