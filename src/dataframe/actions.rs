@@ -55,6 +55,14 @@ impl fmt::Display for Row {
 pub struct RecordBatchStream {
     schema: SchemaRef,
     inner: BatchIter,
+    /// The query's own token: dropping the stream cancels what is still running.
+    cancel: CancellationToken,
+}
+
+impl Drop for RecordBatchStream {
+    fn drop(&mut self) {
+        self.cancel.cancel();
+    }
 }
 
 impl RecordBatchStream {
@@ -254,10 +262,14 @@ impl DataFrame {
     /// ```
     pub fn execute_stream(&self) -> Result<RecordBatchStream> {
         let physical = self.physical_plan()?;
-        let ctx = self.session.task_context();
+        let cancel = CancellationToken::new();
+        let ctx = self
+            .session
+            .task_context_with(self.session.config(), cancel.clone());
         Ok(RecordBatchStream {
             schema: self.schema(),
             inner: scheduler::execute_stream(physical, ctx)?,
+            cancel,
         })
     }
 }

@@ -43,6 +43,9 @@ impl DataFrame {
     /// assert!(df.select(vec![col("c")]).unwrap_err().message().contains("available columns: a, b"));
     /// ```
     pub fn select(&self, exprs: Vec<Expr>) -> Result<DataFrame> {
+        if exprs.is_empty() {
+            return Err(Error::plan("select() needs at least one expression"));
+        }
         let schema = self.plan.schema().clone();
         let mut items = vec![];
         for e in exprs {

@@ -124,8 +124,12 @@ fn set_operations_match_sql() {
     let a = ctx.sql("SELECT dept FROM emp").unwrap();
     let b = ctx.sql("SELECT code FROM dept").unwrap();
     assert_same_as_sql(
-        &a.union(&b).unwrap(),
+        &a.union_distinct(&b).unwrap(),
         "SELECT dept FROM emp UNION SELECT code FROM dept",
+    );
+    assert_same_as_sql(
+        &a.union(&b).unwrap(),
+        "SELECT dept FROM emp UNION ALL SELECT code FROM dept",
     );
     assert_same_as_sql(
         &a.union_all(&b).unwrap(),
@@ -153,7 +157,7 @@ fn set_operations_match_sql() {
         "SELECT id FROM emp UNION ALL SELECT CAST(floor AS DOUBLE) AS f FROM dept",
     );
     let two = ctx.sql("SELECT id, name FROM emp").unwrap();
-    assert_err(a.union(&two), "different numbers of columns");
+    assert_err(a.union_distinct(&two), "different numbers of columns");
     let dates = ctx.sql("SELECT DATE '2020-01-01' AS d").unwrap();
     let bools = ctx.sql("SELECT true AS b").unwrap();
     assert_err(dates.union_all(&bools), "do not mix");

@@ -59,6 +59,7 @@ fn unknown_columns_fail_where_named_listing_the_columns() {
         emp.select_columns(&["other.name"]),
         "column \"other.name\" not found",
     );
+    assert_err(emp.select(vec![]), "at least one expression");
 }
 
 #[test]
