@@ -3,9 +3,9 @@
 //! flint aggregates in two phases (partial per partition, then final after the shuffle), so an
 //! accumulator both folds raw rows (`update_batch`) and merges the states of other accumulators
 //! (`merge_batch`), and exposes its state as values (`state`). [`GroupsAccumulatorAdapter`]
-//! runs one accumulator per group behind the engine's vectorized `GroupsAccumulator`: rows are
-//! sorted by group once per batch (one `take`), and each group's accumulator gets a zero-copy
-//! slice.
+//! runs one accumulator per group behind the engine's vectorized `GroupsAccumulator`: each batch's
+//! rows are sorted by group (one `take`), and each group present gets a zero-copy slice, so the
+//! work per batch does not grow with the number of groups.
 //!
 //! ```
 //! use arrow::array::{ArrayRef, AsArray};
@@ -201,33 +201,23 @@ impl GroupsAccumulatorAdapter {
         if group_indices.iter().all(|g| *g == first) {
             return feed(&mut self.groups[first as usize], arrays);
         }
-        // a counting sort of the rows by group, then one `take` and a slice per group
-        let mut starts = vec![0u32; total + 1];
-        for g in group_indices {
-            starts[*g as usize + 1] += 1;
-        }
-        for i in 0..total {
-            starts[i + 1] += starts[i];
-        }
-        let mut next = starts.clone();
-        let mut order = vec![0u32; group_indices.len()];
-        for (row, g) in group_indices.iter().enumerate() {
-            let slot = &mut next[*g as usize];
-            order[*slot as usize] = row as u32;
-            *slot += 1;
-        }
+        // the rows sorted by group (stable: a group sees its rows in order), one `take`, then a
+        // zero-copy slice per group present in the batch
+        let mut order: Vec<u32> = (0..group_indices.len() as u32).collect();
+        order.sort_by_key(|r| group_indices[*r as usize]);
+        let sorted_groups: Vec<u32> = order.iter().map(|r| group_indices[*r as usize]).collect();
         let order = UInt32Array::from(order);
         let sorted = arrays
             .iter()
             .map(|a| Ok(take(a.as_ref(), &order, None)?))
             .collect::<Result<Vec<ArrayRef>>>()?;
-        for g in 0..total {
-            let (s, e) = (starts[g] as usize, starts[g + 1] as usize);
-            if s == e {
-                continue;
-            }
-            let part: Vec<ArrayRef> = sorted.iter().map(|a| a.slice(s, e - s)).collect();
-            feed(&mut self.groups[g], &part)?;
+        let mut start = 0;
+        while start < sorted_groups.len() {
+            let g = sorted_groups[start];
+            let end = start + sorted_groups[start..].partition_point(|x| *x == g);
+            let part: Vec<ArrayRef> = sorted.iter().map(|a| a.slice(start, end - start)).collect();
+            feed(&mut self.groups[g as usize], &part)?;
+            start = end;
         }
         Ok(())
     }

@@ -37,7 +37,8 @@ impl SessionContext {
             .insert(&name.to_lowercase(), CatalogEntry::Plan(plan), true)
     }
 
-    /// A DataFrame over in-memory batches, without registering a table.
+    /// A DataFrame over in-memory batches, without registering a table. Its relation is named
+    /// `batches` (rename it with [`DataFrame::alias`]).
     ///
     /// ```
     /// use std::sync::Arc;
