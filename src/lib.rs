@@ -27,7 +27,7 @@
 //! - [`catalog`]: tables (memory, files), views, TPC-H demo data.
 //! - [`io`]: Parquet and CSV reading.
 //! - [`runtime`]: scheduler, task context, memory pool, metrics, cancellation.
-//! - [`dataframe`]: the lazy DataFrame API.
+//! - [`dataframe`]: the lazy DataFrame API ([`prelude`] imports what a program needs).
 //! - [`session`]: `SessionContext`, the entry point.
 //! - [`cli`]: the REPL, output formats and the sqllogictest runner.
 //!
@@ -49,6 +49,7 @@ pub mod logical;
 pub mod optimizer;
 pub mod physical;
 pub mod physical_expr;
+pub mod prelude;
 pub mod runtime;
 pub mod session;
 pub mod sql;

@@ -1,6 +1,11 @@
-//! `MemTable`: a table held as Arrow batches in memory. Scans split the rows
-//! into contiguous ranges, one per partition, so collecting the partitions in
-//! order returns the rows in insertion order.
+//! `MemTable`: a table held as Arrow batches in memory.
+//!
+//! By default the rows are kept in insertion order and scans split them into contiguous ranges,
+//! one per partition, so collecting the partitions in order returns the rows in insertion order.
+//! A table can instead keep fixed partitions (a cached DataFrame keeps the partitions it was
+//! computed in), optionally declaring that partition `i` holds exactly the rows with
+//! `hash(keys) % n == i` under flint's one partitioning hash. Its scan then reports
+//! `Partitioning::Hash`, and joins and aggregations on those keys need no exchange.
 
 use std::any::Any;
 use std::sync::{Arc, RwLock};
@@ -12,13 +17,30 @@ use crate::catalog::statistics::{TableStatistics, compute_statistics};
 use crate::catalog::{ScanArgs, TableKind, TableProvider};
 use crate::error::{Error, Result};
 use crate::exec::ExecutionPlan;
+use crate::exec::exchange::HashSplitter;
 use crate::exec::scan::MemoryScanExec;
+use crate::physical_expr::PhysicalExprRef;
+use crate::physical_expr::column::ColumnExpr;
+
+/// How a [`MemTable`] lays its rows out in partitions.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Layout {
+    /// One sequence of batches in insertion order, split into ranges when scanned.
+    Contiguous,
+    /// Fixed partitions; with `hash_keys` (column indices) rows are placed by their hash.
+    Fixed {
+        /// Columns whose hash places each row, if any.
+        hash_keys: Option<Vec<usize>>,
+    },
+}
 
 /// An in-memory table.
 #[derive(Debug)]
 pub struct MemTable {
     schema: SchemaRef,
-    batches: RwLock<Vec<RecordBatch>>,
+    /// The rows: one entry for a contiguous layout, one per partition for a fixed one.
+    partitions: RwLock<Vec<Vec<RecordBatch>>>,
+    layout: Layout,
     stats: RwLock<Option<Arc<TableStatistics>>>,
     defaults: Vec<Option<datafusion_common::ScalarValue>>,
 }
@@ -29,10 +51,94 @@ impl MemTable {
         let batches = conform_all(&schema, batches)?;
         Ok(MemTable {
             schema,
-            batches: RwLock::new(batches),
+            partitions: RwLock::new(vec![batches]),
+            layout: Layout::Contiguous,
             stats: RwLock::new(None),
             defaults: vec![],
         })
+    }
+
+    /// A table that keeps `partitions` as they are (scans read partition `i` as partition `i`).
+    ///
+    /// With `hash_keys` (column indices), the caller guarantees that partition `i` holds exactly
+    /// the rows whose keys hash to `i` (as a hash exchange into `partitions.len()` partitions
+    /// places them); use [`try_new_hash_partitioned`](Self::try_new_hash_partitioned) to have
+    /// the table place the rows itself.
+    pub(crate) fn try_new_partitioned(
+        schema: SchemaRef,
+        partitions: Vec<Vec<RecordBatch>>,
+        hash_keys: Option<Vec<usize>>,
+    ) -> Result<Self> {
+        if let Some(k) = hash_keys
+            .iter()
+            .flatten()
+            .find(|k| **k >= schema.fields().len())
+        {
+            return Err(Error::internal(format!("hash key column {k} out of range")));
+        }
+        let mut partitions = partitions
+            .into_iter()
+            .map(|p| conform_all(&schema, p))
+            .collect::<Result<Vec<_>>>()?;
+        if partitions.is_empty() {
+            partitions.push(vec![]);
+        }
+        Ok(MemTable {
+            schema,
+            partitions: RwLock::new(partitions),
+            layout: Layout::Fixed { hash_keys },
+            stats: RwLock::new(None),
+            defaults: vec![],
+        })
+    }
+
+    /// A table of `batches` hash-partitioned into `n` partitions by the columns named in `keys`,
+    /// the way a hash exchange would place them. Joins and aggregations on these keys (with the
+    /// same partition count) then run without moving rows.
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use arrow::array::{ArrayRef, Int64Array};
+    /// use arrow::record_batch::RecordBatch;
+    /// use flint::catalog::{MemTable, TableProvider};
+    /// let k: ArrayRef = Arc::new(Int64Array::from(vec![1, 2, 3, 4]));
+    /// let batch = RecordBatch::try_from_iter(vec![("k", k)]).unwrap();
+    /// let t = MemTable::try_new_hash_partitioned(batch.schema(), vec![batch], &["k"], 2).unwrap();
+    /// assert_eq!(t.row_count(), Some(4));
+    /// ```
+    pub fn try_new_hash_partitioned(
+        schema: SchemaRef,
+        batches: Vec<RecordBatch>,
+        keys: &[&str],
+        n: usize,
+    ) -> Result<Self> {
+        if n == 0 {
+            return Err(Error::plan("a table needs at least one partition"));
+        }
+        if keys.is_empty() {
+            return Err(Error::plan(
+                "hash partitioning needs at least one key column",
+            ));
+        }
+        let key_idx = keys
+            .iter()
+            .map(|k| {
+                schema.index_of(k).map_err(|_| {
+                    Error::not_found(format!(
+                        "column \"{k}\" not found (available columns: {})",
+                        schema
+                            .fields()
+                            .iter()
+                            .map(|f| f.name().as_str())
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    ))
+                })
+            })
+            .collect::<Result<Vec<_>>>()?;
+        let batches = conform_all(&schema, batches)?;
+        let partitions = hash_split_all(&schema, &key_idx, n, batches)?;
+        Self::try_new_partitioned(schema, partitions, Some(key_idx))
     }
 
     /// Sets the `DEFAULT` values of the columns.
@@ -43,11 +149,66 @@ impl MemTable {
 
     /// A copy of the current rows.
     pub fn batches(&self) -> Vec<RecordBatch> {
-        self.batches
+        self.partitions
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .iter()
+            .flatten()
+            .cloned()
+            .collect()
+    }
+
+    /// A copy of the current rows, partition by partition (one partition unless the table keeps
+    /// fixed partitions).
+    pub fn partitions(&self) -> Vec<Vec<RecordBatch>> {
+        self.partitions
             .read()
             .unwrap_or_else(|e| e.into_inner())
             .clone()
     }
+
+    /// The columns (indices) whose hash places rows in partitions, if the table is hash-partitioned.
+    pub fn hash_keys(&self) -> Option<&[usize]> {
+        match &self.layout {
+            Layout::Fixed { hash_keys } => hash_keys.as_deref(),
+            Layout::Contiguous => None,
+        }
+    }
+
+    /// Lays `batches` (already conformed) out in this table's layout.
+    fn lay_out(&self, batches: Vec<RecordBatch>, n: usize) -> Result<Vec<Vec<RecordBatch>>> {
+        Ok(match &self.layout {
+            Layout::Contiguous => vec![batches],
+            Layout::Fixed {
+                hash_keys: Some(keys),
+            } => hash_split_all(&self.schema, keys, n, batches)?,
+            Layout::Fixed { hash_keys: None } => split_contiguous(&batches, n),
+        })
+    }
+}
+
+/// Column expressions for the key columns `keys` of `schema`.
+fn key_exprs(schema: &SchemaRef, keys: &[usize]) -> Vec<PhysicalExprRef> {
+    keys.iter()
+        .map(|k| Arc::new(ColumnExpr::of_field(*k, schema.field(*k))) as PhysicalExprRef)
+        .collect()
+}
+
+/// Places rows into `n` partitions by the hash of the key columns.
+fn hash_split_all(
+    schema: &SchemaRef,
+    keys: &[usize],
+    n: usize,
+    batches: Vec<RecordBatch>,
+) -> Result<Vec<Vec<RecordBatch>>> {
+    let mut splitter = HashSplitter::new(key_exprs(schema, keys), n);
+    let mut partitions = vec![vec![]; n.max(1)];
+    for b in &batches {
+        for (j, piece) in splitter.split(b)? {
+            partitions[j].push(piece);
+        }
+    }
+    Ok(partitions)
 }
 
 /// Re-labels a batch with the table's schema, checking types and NOT NULL columns.
@@ -145,25 +306,42 @@ impl TableProvider for MemTable {
         TableKind::Memory
     }
     fn scan(&self, args: ScanArgs<'_>) -> Result<Arc<dyn ExecutionPlan>> {
-        let batches = self.batches();
-        let rows: usize = batches.iter().map(|b| b.num_rows()).sum();
-        // small tables are not worth splitting
-        let n = if rows < args.config.batch_size {
-            1
-        } else {
-            args.config.target_partitions
-        };
-        let partitions = split_contiguous(&batches, n);
+        let stored = self.partitions();
         let schema = match args.projection {
             Some(p) => Arc::new(self.schema.project(p)?),
             None => self.schema.clone(),
+        };
+        let (partitions, hash_keys) = match &self.layout {
+            Layout::Contiguous => {
+                let batches: Vec<RecordBatch> = stored.into_iter().flatten().collect();
+                let rows: usize = batches.iter().map(|b| b.num_rows()).sum();
+                // small tables are not worth splitting
+                let n = if rows < args.config.batch_size {
+                    1
+                } else {
+                    args.config.target_partitions
+                };
+                (split_contiguous(&batches, n), None)
+            }
+            Layout::Fixed { hash_keys } => {
+                // the keys as positions in the projected output; lost if one is not read
+                let projected = hash_keys.as_ref().and_then(|keys| {
+                    keys.iter()
+                        .map(|k| match args.projection {
+                            Some(p) => p.iter().position(|c| c == k),
+                            None => Some(*k),
+                        })
+                        .collect::<Option<Vec<usize>>>()
+                });
+                (stored, projected.map(|k| key_exprs(&schema, &k)))
+            }
         };
         Ok(Arc::new(MemoryScanExec::new(
             partitions,
             schema,
             args.projection.cloned(),
             args.fetch,
-            None,
+            hash_keys,
         )))
     }
     fn column_default(&self, i: usize) -> Option<datafusion_common::ScalarValue> {
@@ -180,10 +358,11 @@ impl TableProvider for MemTable {
     }
     fn row_count(&self) -> Option<usize> {
         Some(
-            self.batches
+            self.partitions
                 .read()
                 .unwrap_or_else(|e| e.into_inner())
                 .iter()
+                .flatten()
                 .map(|b| b.num_rows())
                 .sum(),
         )
@@ -191,15 +370,29 @@ impl TableProvider for MemTable {
     fn insert(&self, batches: Vec<RecordBatch>) -> Result<usize> {
         let batches = conform_all(&self.schema, batches)?;
         let n = batches.iter().map(|b| b.num_rows()).sum();
-        let mut data = self.batches.write().unwrap_or_else(|e| e.into_inner());
-        data.extend(batches);
-        compact_tail(&self.schema, &mut data)?;
+        let mut data = self.partitions.write().unwrap_or_else(|e| e.into_inner());
+        let count = data.len();
+        if self.layout == (Layout::Fixed { hash_keys: None }) {
+            // no placement rule: the new rows go to the smallest partition
+            let rows = |p: &Vec<RecordBatch>| p.iter().map(|b| b.num_rows()).sum::<usize>();
+            if let Some(p) = data.iter_mut().min_by_key(|p| rows(p)) {
+                p.extend(batches);
+                compact_tail(&self.schema, p)?;
+            }
+        } else {
+            for (p, new) in data.iter_mut().zip(self.lay_out(batches, count)?) {
+                p.extend(new);
+                compact_tail(&self.schema, p)?;
+            }
+        }
         *self.stats.write().unwrap_or_else(|e| e.into_inner()) = None;
         Ok(n)
     }
     fn replace(&self, batches: Vec<RecordBatch>) -> Result<()> {
         let batches = conform_all(&self.schema, batches)?;
-        *self.batches.write().unwrap_or_else(|e| e.into_inner()) = batches;
+        let mut data = self.partitions.write().unwrap_or_else(|e| e.into_inner());
+        let count = data.len();
+        *data = self.lay_out(batches, count)?;
         *self.stats.write().unwrap_or_else(|e| e.into_inner()) = None;
         Ok(())
     }

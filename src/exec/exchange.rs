@@ -42,6 +42,59 @@ pub fn partition_hashes(keys: &[ArrayRef], hashes: &mut Vec<u64>) -> Result<()> 
     Ok(())
 }
 
+/// Splits batches into `n` partitions by `hash(keys) % n` — the placement every hash exchange
+/// and every hash-partitioned table uses, so they co-partition.
+#[derive(Debug)]
+pub struct HashSplitter {
+    keys: Vec<PhysicalExprRef>,
+    n: usize,
+    hashes: Vec<u64>,
+    part_rows: Vec<Vec<u32>>,
+}
+
+impl HashSplitter {
+    /// A splitter by `keys` into `n` partitions.
+    pub fn new(keys: Vec<PhysicalExprRef>, n: usize) -> Self {
+        let n = n.max(1);
+        HashSplitter {
+            keys,
+            n,
+            hashes: vec![],
+            part_rows: vec![vec![]; n],
+        }
+    }
+
+    /// The rows of `batch` for each partition that gets any, as `(partition, rows)`.
+    pub fn split(&mut self, batch: &RecordBatch) -> Result<Vec<(usize, RecordBatch)>> {
+        let key_arrays = self
+            .keys
+            .iter()
+            .map(|k| k.evaluate(batch)?.into_array(batch.num_rows()))
+            .collect::<Result<Vec<_>>>()?;
+        let key_arrays = crate::physical_expr::normalize::normalize_keys(key_arrays)?;
+        partition_hashes(&key_arrays, &mut self.hashes)?;
+        for r in self.part_rows.iter_mut() {
+            r.clear();
+        }
+        for (i, h) in self.hashes.iter().enumerate() {
+            self.part_rows[(*h % self.n as u64) as usize].push(i as u32);
+        }
+        let mut out = vec![];
+        for (j, rows) in self.part_rows.iter().enumerate() {
+            if rows.is_empty() {
+                continue;
+            }
+            let piece = if rows.len() == batch.num_rows() {
+                batch.clone()
+            } else {
+                take_rows(batch, &UInt32Array::from(rows.clone()))?
+            };
+            out.push((j, piece));
+        }
+        Ok(out)
+    }
+}
+
 /// How an exchange distributes rows.
 #[derive(Debug, Clone)]
 pub enum ExchangeMode {
@@ -133,37 +186,14 @@ impl ExchangeExec {
                                 .map(|_| BatchCoalescer::new(schema.clone(), batch_size))
                                 .collect();
                             let mut outs: Vec<Vec<RecordBatch>> = vec![vec![]; *n];
-                            let mut hashes = vec![];
-                            let mut part_rows: Vec<Vec<u32>> = vec![vec![]; *n];
+                            let mut splitter = HashSplitter::new(keys.clone(), *n);
                             for b in iter {
                                 ctx.cancel.check()?;
                                 let b = b?;
                                 if b.num_rows() == 0 {
                                     continue;
                                 }
-                                let key_arrays = keys
-                                    .iter()
-                                    .map(|k| k.evaluate(&b)?.into_array(b.num_rows()))
-                                    .collect::<Result<Vec<_>>>()?;
-                                let key_arrays =
-                                    crate::physical_expr::normalize::normalize_keys(key_arrays)?;
-                                partition_hashes(&key_arrays, &mut hashes)?;
-                                for r in part_rows.iter_mut() {
-                                    r.clear();
-                                }
-                                for (i, h) in hashes.iter().enumerate() {
-                                    part_rows[(*h % *n as u64) as usize].push(i as u32);
-                                }
-                                for (j, rows) in part_rows.iter().enumerate() {
-                                    if rows.is_empty() {
-                                        continue;
-                                    }
-                                    let piece = if rows.len() == b.num_rows() {
-                                        b.clone()
-                                    } else {
-                                        let idx = UInt32Array::from(rows.clone());
-                                        take_rows(&b, &idx)?
-                                    };
+                                for (j, piece) in splitter.split(&b)? {
                                     coalescers[j].push_batch(piece)?;
                                     while let Some(done) = coalescers[j].next_completed_batch() {
                                         outs[j].push(done);

@@ -8,12 +8,15 @@ pub mod filter;
 pub mod hash_aggregate;
 pub mod hash_join;
 pub mod limit;
+pub mod map_partitions;
 pub mod nested_loop_join;
 pub mod projection;
 pub mod recursive_query;
+pub mod sample;
 pub mod scan;
 pub mod sort;
 pub mod union;
+pub mod unnest;
 pub mod values;
 pub mod window;
 

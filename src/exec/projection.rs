@@ -9,6 +9,7 @@ use arrow::record_batch::{RecordBatch, RecordBatchOptions};
 use crate::error::Result;
 use crate::exec::{BatchIter, ExecutionPlan};
 use crate::physical::Partitioning;
+use crate::physical::partitioning::{EquivalentKey, key_forms};
 use crate::physical_expr::PhysicalExprRef;
 use crate::physical_expr::column::ColumnExpr;
 use crate::runtime::metrics::MeteredIter;
@@ -102,23 +103,21 @@ impl ExecutionPlan for ProjectionExec {
             Partitioning::Hash(keys, n) => {
                 let mut mapped = vec![];
                 for k in &keys {
-                    let Some(idx) = k.column_index() else {
-                        return Partitioning::Unknown(n);
-                    };
-                    let pos = self
-                        .exprs
+                    // any of the columns a key stands for that the projection passes on
+                    let forms: Vec<PhysicalExprRef> = key_forms(k)
                         .iter()
-                        .position(|(e, _)| e.column_index() == Some(idx));
-                    match pos {
-                        Some(p) => {
-                            let f = self.schema.field(p);
-                            mapped.push(Arc::new(ColumnExpr::new(
-                                f.name().clone(),
-                                p,
-                                f.data_type().clone(),
-                                f.is_nullable(),
-                            )) as PhysicalExprRef);
-                        }
+                        .filter_map(|c| {
+                            let idx = c.column_index()?;
+                            let p = self
+                                .exprs
+                                .iter()
+                                .position(|(e, _)| e.column_index() == Some(idx))?;
+                            Some(Arc::new(ColumnExpr::of_field(p, self.schema.field(p)))
+                                as PhysicalExprRef)
+                        })
+                        .collect();
+                    match EquivalentKey::key(forms) {
+                        Some(key) => mapped.push(key),
                         None => return Partitioning::Unknown(n),
                     }
                 }

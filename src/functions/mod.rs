@@ -2,8 +2,11 @@
 //! the built-in library, and the registry the SQL planner looks names up in.
 
 pub mod aggregate;
+pub mod expr_fn;
 pub mod registry;
 pub mod scalar;
+pub mod udaf;
+pub mod udf;
 
 use std::fmt::Debug;
 

@@ -127,6 +127,21 @@ pub fn node_line(plan: &LogicalPlan) -> String {
             r.name,
             if r.distinct { "UNION" } else { "UNION ALL" }
         ),
+        LogicalPlan::Unnest(u) => {
+            let cols = u
+                .columns
+                .iter()
+                .map(|c| c.flat_name())
+                .collect::<Vec<_>>()
+                .join(", ");
+            if u.preserve_nulls {
+                format!("Unnest: [{cols}] preserve_nulls")
+            } else {
+                format!("Unnest: [{cols}]")
+            }
+        }
+        LogicalPlan::MapPartitions(m) => format!("MapPartitions: {} -> {}", m.name, m.schema),
+        LogicalPlan::Sample(s) => format!("Sample: fraction={}, seed={}", s.fraction, s.seed),
     }
 }
 

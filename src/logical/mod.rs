@@ -8,13 +8,16 @@ pub mod expr;
 pub mod expr_coerce;
 pub mod expr_display;
 pub mod expr_fn;
+pub mod expr_ops;
 pub mod expr_schema;
 pub mod join;
+pub mod map_partitions;
 pub mod plan;
 pub mod recursive;
 pub mod schema;
 pub mod tree_node;
 pub mod types;
+pub mod unnest;
 pub mod window;
 
 pub use builder::LogicalPlanBuilder;

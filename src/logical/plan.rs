@@ -12,8 +12,10 @@ use crate::catalog::TableProvider;
 use crate::error::{Error, Result};
 use crate::logical::expr::{Expr, SortExpr};
 pub use crate::logical::join::{Join, JoinType, join_schema};
+pub use crate::logical::map_partitions::{MapPartitions, PartitionFn, Sample};
 use crate::logical::recursive::RecursiveQuery;
 use crate::logical::schema::{PlanSchema, PlanSchemaRef};
+pub use crate::logical::unnest::Unnest;
 
 /// Computes expressions over each input row.
 #[derive(Debug, Clone, PartialEq)]
@@ -368,6 +370,12 @@ pub enum LogicalPlan {
     Repartition(Repartition),
     /// See [`RecursiveQuery`].
     RecursiveQuery(RecursiveQuery),
+    /// See [`Unnest`].
+    Unnest(Unnest),
+    /// See [`MapPartitions`].
+    MapPartitions(MapPartitions),
+    /// See [`Sample`].
+    Sample(Sample),
 }
 
 impl LogicalPlan {
@@ -388,6 +396,9 @@ impl LogicalPlan {
             LogicalPlan::EmptyRelation(e) => &e.schema,
             LogicalPlan::Repartition(r) => r.input.schema(),
             LogicalPlan::RecursiveQuery(r) => r.schema(),
+            LogicalPlan::Unnest(u) => &u.schema,
+            LogicalPlan::MapPartitions(m) => &m.schema,
+            LogicalPlan::Sample(s) => s.input.schema(),
         }
     }
 
@@ -405,6 +416,9 @@ impl LogicalPlan {
             LogicalPlan::SubqueryAlias(a) => vec![&a.input],
             LogicalPlan::Repartition(r) => vec![&r.input],
             LogicalPlan::RecursiveQuery(r) => vec![&r.static_term, &r.recursive_term],
+            LogicalPlan::Unnest(u) => vec![&u.input],
+            LogicalPlan::MapPartitions(m) => vec![&m.input],
+            LogicalPlan::Sample(s) => vec![&s.input],
             LogicalPlan::TableScan(_) | LogicalPlan::Values(_) | LogicalPlan::EmptyRelation(_) => {
                 vec![]
             }
@@ -508,6 +522,19 @@ impl LogicalPlan {
                 r.work_table.clone(),
                 r.distinct,
             )?),
+            LogicalPlan::Unnest(u) => LogicalPlan::Unnest(Unnest::try_new(
+                next()?,
+                u.columns.clone(),
+                u.preserve_nulls,
+            )?),
+            LogicalPlan::MapPartitions(m) => LogicalPlan::MapPartitions(MapPartitions {
+                input: next()?,
+                ..m.clone()
+            }),
+            LogicalPlan::Sample(s) => LogicalPlan::Sample(Sample {
+                input: next()?,
+                ..s.clone()
+            }),
             leaf @ (LogicalPlan::TableScan(_)
             | LogicalPlan::Values(_)
             | LogicalPlan::EmptyRelation(_)) => leaf.clone(),
@@ -531,6 +558,9 @@ impl LogicalPlan {
             LogicalPlan::EmptyRelation(_) => "EmptyRelation",
             LogicalPlan::Repartition(_) => "Repartition",
             LogicalPlan::RecursiveQuery(_) => "RecursiveQuery",
+            LogicalPlan::Unnest(_) => "Unnest",
+            LogicalPlan::MapPartitions(_) => "MapPartitions",
+            LogicalPlan::Sample(_) => "Sample",
         }
     }
 

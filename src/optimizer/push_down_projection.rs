@@ -253,6 +253,27 @@ fn prune(plan: LogicalPlan, req: Required) -> Result<LogicalPlan> {
                 r.distinct,
             )?))
         }
+        LogicalPlan::Unnest(u) => {
+            // the unnested columns decide how many rows there are: always needed
+            let mut need = req.unwrap_or_else(|| all_of(&u.schema));
+            need.extend(u.columns.iter().cloned());
+            let input = prune_arc(&u.input, Some(need))?;
+            Ok(LogicalPlan::Unnest(Unnest::try_new(
+                input,
+                u.columns,
+                u.preserve_nulls,
+            )?))
+        }
+        LogicalPlan::MapPartitions(m) => {
+            // user code sees whole input rows
+            let input = prune_arc(&m.input, None)?;
+            Ok(LogicalPlan::MapPartitions(MapPartitions { input, ..m }))
+        }
+        LogicalPlan::Sample(s) => {
+            // which rows are kept depends on row positions only, not on the columns read
+            let input = prune_arc(&s.input, req)?;
+            Ok(LogicalPlan::Sample(Sample { input, ..s }))
+        }
         leaf @ (LogicalPlan::Values(_) | LogicalPlan::EmptyRelation(_)) => Ok(leaf),
     }
 }

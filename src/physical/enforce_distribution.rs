@@ -9,7 +9,9 @@ use crate::config::SessionConfig;
 use crate::error::Result;
 use crate::exec::ExecutionPlan;
 use crate::exec::exchange::{ExchangeExec, ExchangeMode};
+use crate::physical::partitioning::co_partitioned;
 use crate::physical::{Distribution, Partitioning};
+use crate::physical_expr::PhysicalExprRef;
 
 /// Rewrites `plan` bottom-up so every operator's input distribution requirements hold.
 pub fn enforce_distribution(
@@ -33,37 +35,43 @@ pub fn enforce_distribution(
         .collect();
     let mut new_children = children.clone();
     if hash_children.len() >= 2 {
-        // co-partitioned inputs (joins): same keys order and the same partition count on all sides
-        let satisfied: Vec<bool> = hash_children
+        // co-partitioned inputs (joins): hashed on their keys at the same positions, into the
+        // same number of partitions
+        let keys_of = |i: usize| match &required[i] {
+            Distribution::HashPartitioned(keys) => keys.clone(),
+            _ => vec![],
+        };
+        let inputs: Vec<(Partitioning, Vec<PhysicalExprRef>)> = hash_children
             .iter()
-            .map(|i| children[*i].output_partitioning().satisfies(&required[*i]))
+            .map(|i| (children[*i].output_partitioning(), keys_of(*i)))
             .collect();
-        let counts: Vec<usize> = hash_children
+        let views: Vec<(Partitioning, &[PhysicalExprRef])> = inputs
             .iter()
-            .map(|i| children[*i].output_partitioning().partition_count())
+            .map(|(p, k)| (p.clone(), k.as_slice()))
             .collect();
-        let all_ok = satisfied.iter().all(|s| *s) && counts.iter().all(|c| *c == counts[0]);
-        if !all_ok {
-            // keep a side that is already hash-partitioned (with more than one partition), shuffle the others to match
+        let all_single = views.iter().all(|(p, _)| p.partition_count() == 1);
+        if !all_single && !co_partitioned(&views) {
+            // keep a side already hash-partitioned on some of its keys (with more than one
+            // partition); shuffle the others by their keys at the same positions to match
             let keep = hash_children
                 .iter()
-                .zip(satisfied.iter())
-                .find(|(i, s)| **s && matches!(children[**i].output_partitioning(), Partitioning::Hash(_, n) if n > 1))
-                .map(|(i, _)| *i);
-            let n = match keep {
-                Some(k) => children[k].output_partitioning().partition_count(),
-                None => config.target_partitions,
-            };
-            for i in &hash_children {
-                if Some(*i) == keep {
-                    continue;
-                }
-                if let Distribution::HashPartitioned(keys) = &required[*i] {
-                    new_children[*i] = Arc::new(ExchangeExec::new(
-                        children[*i].clone(),
-                        ExchangeMode::Hash(keys.clone(), n),
-                    ));
-                }
+                .zip(&inputs)
+                .find_map(|(i, (p, keys))| {
+                    match (p.hash_key_positions(keys), p.partition_count()) {
+                        (Some(pos), n) if n > 1 => Some((*i, pos, n)),
+                        _ => None,
+                    }
+                });
+            for (i, (_, keys)) in hash_children.iter().zip(&inputs) {
+                let (exprs, n) = match &keep {
+                    Some((k, _, _)) if k == i => continue,
+                    Some((_, pos, n)) => (pos.iter().map(|p| keys[*p].clone()).collect(), *n),
+                    None => (keys.clone(), config.target_partitions),
+                };
+                new_children[*i] = Arc::new(ExchangeExec::new(
+                    children[*i].clone(),
+                    ExchangeMode::Hash(exprs, n),
+                ));
             }
         }
     }

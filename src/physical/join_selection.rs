@@ -13,6 +13,7 @@ use crate::exec::hash_join::{HashJoinExec, HashJoinSpec, JoinMode};
 use crate::exec::nested_loop_join::NestedLoopJoinExec;
 use crate::exec::projection::ProjectionExec;
 use crate::logical::plan::{Join, JoinType, join_schema};
+use crate::physical::partitioning::co_partitioned;
 use crate::physical::planner::PhysicalPlanner;
 use crate::physical::statistics::estimate_rows;
 use crate::physical_expr::PhysicalExprRef;
@@ -26,10 +27,36 @@ fn can_broadcast(join_type: JoinType) -> bool {
     )
 }
 
+/// Whether both inputs are already hash-partitioned on their join keys (at the same positions)
+/// into the same number (more than one) of partitions, so a partitioned join needs no exchange.
+fn inputs_co_partitioned(
+    planner: &PhysicalPlanner,
+    j: &Join,
+    build: &Arc<dyn ExecutionPlan>,
+    probe: &Arc<dyn ExecutionPlan>,
+    swap: bool,
+) -> Result<bool> {
+    let (ls, rs) = (j.left.schema(), j.right.schema());
+    let mut left_keys = vec![];
+    let mut right_keys = vec![];
+    for (l, r) in &j.on {
+        left_keys.push(planner.expr(l, ls)?);
+        right_keys.push(planner.expr(r, rs)?);
+    }
+    let (build_keys, probe_keys) = if swap {
+        (right_keys, left_keys)
+    } else {
+        (left_keys, right_keys)
+    };
+    let (bp, pp) = (build.output_partitioning(), probe.output_partitioning());
+    Ok(bp.partition_count() > 1
+        && co_partitioned(&[(bp, build_keys.as_slice()), (pp, probe_keys.as_slice())]))
+}
+
 /// Plans a logical join.
 pub fn plan_join(planner: &PhysicalPlanner, j: &Join) -> Result<Arc<dyn ExecutionPlan>> {
-    let left = planner.plan(&j.left)?;
-    let right = planner.plan(&j.right)?;
+    let left = planner.plan_enforced(&j.left)?;
+    let right = planner.plan_enforced(&j.right)?;
     let ls = j.left.schema();
     let rs = j.right.schema();
     if j.on.is_empty() {
@@ -73,8 +100,13 @@ pub fn plan_join(planner: &PhysicalPlanner, j: &Join) -> Result<Arc<dyn Executio
     } else {
         (left, right, left_rows, ls, rs, j.join_type)
     };
-    let broadcast =
-        can_broadcast(join_type) && (j.null_aware || build_rows.is_some_and(|r| r <= threshold));
+    // inputs already hash-partitioned on the keys alike (cached or bucketed tables) join
+    // partition by partition: broadcasting would throw that away and move data
+    let co_partitioned =
+        !j.null_aware && inputs_co_partitioned(planner, j, &build_plan, &probe_plan, swap)?;
+    let broadcast = can_broadcast(join_type)
+        && !co_partitioned
+        && (j.null_aware || build_rows.is_some_and(|r| r <= threshold));
     let on =
         j.on.iter()
             .map(|(l, r)| {

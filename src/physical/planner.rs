@@ -19,10 +19,13 @@ use crate::exec::exchange::{ExchangeExec, ExchangeMode};
 use crate::exec::filter::FilterExec;
 use crate::exec::hash_aggregate::{AggregateMode, AggregateSpec, HashAggregateExec};
 use crate::exec::limit::LimitExec;
+use crate::exec::map_partitions::MapPartitionsExec;
 use crate::exec::projection::ProjectionExec;
 use crate::exec::recursive_query::RecursiveQueryExec;
+use crate::exec::sample::SampleExec;
 use crate::exec::sort::SortExec;
 use crate::exec::union::UnionExec;
+use crate::exec::unnest::UnnestExec;
 use crate::exec::values::ValuesExec;
 use crate::logical::expr::Expr;
 use crate::logical::plan::{LogicalPlan, RepartitionScheme};
@@ -72,6 +75,12 @@ impl PhysicalPlanner {
                 nulls_first: s.nulls_first,
             },
         })
+    }
+
+    /// Plans a node with the exchanges its operators need, for a parent that decides its
+    /// strategy by its input's partitioning (enforcing again higher up changes nothing here).
+    pub fn plan_enforced(&self, plan: &LogicalPlan) -> Result<Arc<dyn ExecutionPlan>> {
+        enforce_distribution(self.plan(plan)?, &self.config)
     }
 
     /// Plans a node and its inputs (without enforcing distributions).
@@ -269,6 +278,21 @@ impl PhysicalPlanner {
                     }
                 }
             }
+            LogicalPlan::Unnest(u) => Arc::new(UnnestExec::new(
+                self.plan(&u.input)?,
+                u.column_indices()?,
+                u.preserve_nulls,
+                u.schema.arrow_schema().clone(),
+            )),
+            LogicalPlan::MapPartitions(m) => Arc::new(MapPartitionsExec::new(
+                self.plan(&m.input)?,
+                m.func.clone(),
+                m.name.clone(),
+                m.schema.arrow_schema().clone(),
+            )),
+            LogicalPlan::Sample(s) => {
+                Arc::new(SampleExec::new(self.plan(&s.input)?, s.fraction, s.seed))
+            }
         })
     }
 
@@ -315,7 +339,8 @@ impl PhysicalPlanner {
         &self,
         a: &crate::logical::plan::Aggregate,
     ) -> Result<Arc<dyn ExecutionPlan>> {
-        let input = self.plan(&a.input)?;
+        // exchanges below first, so the input reports the partitioning it will really have
+        let input = self.plan_enforced(&a.input)?;
         let in_schema = a.input.schema();
         let g = a.group_exprs.len();
         let group_exprs = a

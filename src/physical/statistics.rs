@@ -38,6 +38,10 @@ pub fn estimate_rows(plan: &LogicalPlan) -> Option<usize> {
         LogicalPlan::Window(w) => estimate_rows(&w.input)?,
         LogicalPlan::Repartition(r) => estimate_rows(&r.input)?,
         LogicalPlan::RecursiveQuery(_) => return None,
+        LogicalPlan::Sample(s) => ((estimate_rows(&s.input)? as f64) * s.fraction).ceil() as usize,
+        // unknown fan-out / user code: the input's size is the best guess
+        LogicalPlan::Unnest(u) => estimate_rows(&u.input)?,
+        LogicalPlan::MapPartitions(m) => estimate_rows(&m.input)?,
         LogicalPlan::Limit(l) => {
             let n = estimate_rows(&l.input).unwrap_or(usize::MAX);
             let n = n.saturating_sub(l.skip);

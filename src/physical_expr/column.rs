@@ -28,6 +28,15 @@ impl ColumnExpr {
             nullable,
         }
     }
+    /// A reference to column `index`, described by its field.
+    pub fn of_field(index: usize, field: &arrow::datatypes::Field) -> Self {
+        Self::new(
+            field.name().clone(),
+            index,
+            field.data_type().clone(),
+            field.is_nullable(),
+        )
+    }
     /// Index into the input batch.
     pub fn index(&self) -> usize {
         self.index

@@ -94,6 +94,12 @@ pub trait PhysicalExpr: Debug + Display + Send + Sync {
         None
     }
 
+    /// For a partitioning key that several always-equal columns stand for (the keys of an
+    /// inner join, see `physical::partitioning::EquivalentKey`), those columns.
+    fn equivalent_columns(&self) -> Option<&[Arc<dyn PhysicalExpr>]> {
+        None
+    }
+
     /// Evaluates only on the rows where `selection` is true; other rows of the result are NULL.
     /// Used by CASE and short-circuit AND/OR so that, e.g., a division guarded by a WHEN never
     /// runs on the rows the guard excludes.

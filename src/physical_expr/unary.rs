@@ -1,4 +1,4 @@
-//! One-operand expressions: NOT, unary minus, IS [NOT] NULL, IS [NOT] TRUE/FALSE/UNKNOWN.
+//! One-operand expressions: `NOT`, unary minus, `IS [NOT] NULL`, `IS [NOT] TRUE/FALSE/UNKNOWN`.
 
 use std::fmt;
 use std::sync::Arc;

@@ -1,11 +1,12 @@
 //! Running physical plans: stages and tasks on a rayon pool (`scheduler`),
 //! the per-query context (`task_context`), memory accounting (`memory_pool`),
-//! operator metrics (`metrics`) and cancellation (`cancel`).
+//! operator metrics (`metrics`), cancellation (`cancel`) and streaming results (`stream`).
 
 pub mod cancel;
 pub mod memory_pool;
 pub mod metrics;
 pub mod scheduler;
+pub mod stream;
 pub mod task_context;
 
 pub use cancel::CancellationToken;

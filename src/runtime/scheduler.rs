@@ -11,6 +11,7 @@ use rayon::prelude::*;
 use crate::error::Result;
 use crate::exec::{BatchIter, ExecutionPlan};
 use crate::runtime::TaskContext;
+use crate::runtime::stream::PartitionStream;
 
 /// Materializes every stage boundary under `plan`, deepest first.
 pub fn run_stages(plan: &Arc<dyn ExecutionPlan>, ctx: &Arc<TaskContext>) -> Result<()> {
@@ -53,37 +54,13 @@ pub fn collect(plan: &Arc<dyn ExecutionPlan>, ctx: &Arc<TaskContext>) -> Result<
         .collect())
 }
 
-/// Runs the stages below the final one, then streams the final stage's partitions one after
-/// another on the calling thread (bounded memory for the final stage).
+/// Runs the stages below the final one, then streams the final stage's partitions in order
+/// (see [`PartitionStream`]: partitions compute ahead on their own threads, each holding at most
+/// a batch or two, so memory for the final stage stays bounded).
 pub fn execute_stream(plan: Arc<dyn ExecutionPlan>, ctx: Arc<TaskContext>) -> Result<BatchIter> {
     run_stages(&plan, &ctx)?;
-    let n = plan.output_partitioning().partition_count();
-    let mut partition = 0usize;
-    let mut current: Option<BatchIter> = None;
-    Ok(Box::new(std::iter::from_fn(move || {
-        loop {
-            if let Err(e) = ctx.cancel.check() {
-                return Some(Err(e));
-            }
-            if let Some(it) = current.as_mut() {
-                match it.next() {
-                    Some(b) => return Some(b),
-                    None => current = None,
-                }
-            }
-            if partition >= n {
-                return None;
-            }
-            match plan.execute(partition, &ctx) {
-                Ok(it) => current = Some(it),
-                Err(e) => {
-                    partition = n;
-                    return Some(Err(e));
-                }
-            }
-            partition += 1;
-        }
-    })))
+    let ahead = ctx.config.target_partitions;
+    Ok(Box::new(PartitionStream::new(plan, ctx, ahead)?))
 }
 
 fn drain(iter: BatchIter, ctx: &Arc<TaskContext>) -> Result<Vec<RecordBatch>> {

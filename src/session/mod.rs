@@ -31,6 +31,7 @@ use crate::runtime::scheduler;
 use crate::runtime::{CancellationToken, MemoryPool, TaskContext};
 use crate::sql::{FlintStatement, PlannerContext, SqlPlanner, StatementPlan, parse_sql};
 
+mod register;
 mod statement;
 pub use statement::result_batches;
 

@@ -35,6 +35,11 @@ impl SqlPlanner<'_> {
             .and_then(|p| p.as_ident())
             .map(|i| i.value.to_lowercase())
             .unwrap_or_default();
+        if name == "unnest" {
+            return Err(Error::not_implemented(
+                "UNNEST is only supported as a whole select-list item: SELECT unnest(list) [AS name] ...",
+            ));
+        }
         if !f.within_group.is_empty() {
             return Err(Error::not_implemented("WITHIN GROUP is not supported"));
         }

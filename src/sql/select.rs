@@ -13,7 +13,7 @@ use crate::error::{Error, Result, SqlSpan};
 use crate::logical::builder::{LogicalPlanBuilder, expand_wildcard};
 use crate::logical::expr::{Expr, SortExpr};
 use crate::logical::expr_schema::coerce_expr;
-use crate::logical::plan::LogicalPlan;
+use crate::logical::plan::{LogicalPlan, Unnest};
 use crate::logical::schema::PlanSchema;
 use crate::sql::planner::SqlPlanner;
 use crate::sql::scope::{Scope, normalize_ident};
@@ -22,6 +22,8 @@ use crate::sql::scope::{Scope, normalize_ident};
 struct SelectEntry {
     expr: Expr,
     name: String,
+    /// `unnest(list)`: `expr` is the list, whose elements become rows.
+    unnest: bool,
 }
 
 /// How an ORDER BY item refers to the query.
@@ -258,11 +260,20 @@ impl SqlPlanner<'_> {
             }
         };
 
-        if distinct {
-            // DISTINCT first, then ORDER BY on its output, which must only use selected columns
-            let mut b = LogicalPlanBuilder::from(plan)
-                .project(projection)?
-                .distinct()?;
+        let unnested: Vec<usize> = (0..entries.len()).filter(|k| entries[*k].unnest).collect();
+        if distinct || !unnested.is_empty() {
+            // UNNEST and DISTINCT apply to the projection's output; ORDER BY then sorts that
+            // output, so it must only use selected columns
+            let mut b = LogicalPlanBuilder::from(plan).project(projection)?;
+            if !unnested.is_empty() {
+                let out = b.schema().clone();
+                let cols = unnested.iter().map(|k| out.column(*k)).collect();
+                let node = Unnest::try_new(b.build_arc(), cols, false)?;
+                b = LogicalPlanBuilder::from(LogicalPlan::Unnest(node));
+            }
+            if distinct {
+                b = b.distinct()?;
+            }
             if !order_refs.is_empty() {
                 let out = b.schema().clone();
                 let mut keys = vec![];
@@ -274,7 +285,11 @@ impl SqlPlanner<'_> {
                                 .as_ref()
                                 .ok_or_else(|| Error::internal("missing ORDER BY expression"))?;
                             items.iter().position(|it| it == e).ok_or_else(|| {
-                                Error::plan("for SELECT DISTINCT, ORDER BY expressions must appear in the select list")
+                                Error::plan(if distinct {
+                                    "for SELECT DISTINCT, ORDER BY expressions must appear in the select list"
+                                } else {
+                                    "with UNNEST in the select list, ORDER BY expressions must appear in the select list"
+                                })
                             })?
                         }
                     };
@@ -371,6 +386,22 @@ impl SqlPlanner<'_> {
         let mut out = vec![];
         for item in items {
             match item {
+                SelectItem::UnnamedExpr(e) if unnest_arg(e).is_some() => {
+                    let arg = unnest_arg(e).ok_or_else(|| Error::internal("unnest argument"))?;
+                    out.push(SelectEntry {
+                        expr: self.sql_to_expr(arg, scope)?,
+                        name: e.to_string(),
+                        unnest: true,
+                    });
+                }
+                SelectItem::ExprWithAlias { expr, alias } if unnest_arg(expr).is_some() => {
+                    let arg = unnest_arg(expr).ok_or_else(|| Error::internal("unnest argument"))?;
+                    out.push(SelectEntry {
+                        expr: self.sql_to_expr(arg, scope)?,
+                        name: normalize_ident(alias),
+                        unnest: true,
+                    });
+                }
                 SelectItem::UnnamedExpr(e) => {
                     let expr = self.sql_to_expr(e, scope)?;
                     let name = match (&expr, e) {
@@ -384,13 +415,18 @@ impl SqlPlanner<'_> {
                         }
                         _ => e.to_string(),
                     };
-                    out.push(SelectEntry { expr, name });
+                    out.push(SelectEntry {
+                        expr,
+                        name,
+                        unnest: false,
+                    });
                 }
                 SelectItem::ExprWithAlias { expr, alias } => {
                     let e = self.sql_to_expr(expr, scope)?;
                     out.push(SelectEntry {
                         expr: e,
                         name: normalize_ident(alias),
+                        unnest: false,
                     });
                 }
                 SelectItem::ExprWithAliases { .. } => {
@@ -442,6 +478,7 @@ impl SqlPlanner<'_> {
                     out.push(SelectEntry {
                         expr: u.merged(),
                         name: u.name.clone(),
+                        unnest: false,
                     });
                     continue;
                 }
@@ -449,6 +486,7 @@ impl SqlPlanner<'_> {
             out.push(SelectEntry {
                 name: c.name.clone(),
                 expr: e,
+                unnest: false,
             });
         }
         Ok(out)
@@ -467,6 +505,25 @@ fn check_wildcard_options(o: &ast::WildcardAdditionalOptions) -> Result<()> {
         ));
     }
     Ok(())
+}
+
+/// The argument of a select item that is exactly `unnest(arg)`.
+fn unnest_arg(e: &ast::Expr) -> Option<&ast::Expr> {
+    let ast::Expr::Function(f) = e else {
+        return None;
+    };
+    let name = f.name.0.last()?.as_ident()?.value.to_lowercase();
+    let ast::FunctionArguments::List(l) = &f.args else {
+        return None;
+    };
+    match (name.as_str(), l.args.as_slice()) {
+        ("unnest", [ast::FunctionArg::Unnamed(ast::FunctionArgExpr::Expr(arg))])
+            if l.duplicate_treatment.is_none() && f.over.is_none() && f.filter.is_none() =>
+        {
+            Some(arg)
+        }
+        _ => None,
+    }
 }
 
 fn span_of(e: &ast::Expr) -> Option<SqlSpan> {
@@ -509,7 +566,7 @@ pub fn collect_windows(e: &Expr, out: &mut Vec<Expr>) {
 /// Rewrites an expression over an aggregation's input into one over its output:
 /// group expressions and aggregate calls become column references; any other
 /// input column left over is an error.
-fn rewrite_over_aggregate(
+pub(crate) fn rewrite_over_aggregate(
     e: Expr,
     groups: &[Expr],
     aggregates: &[Expr],

@@ -22,6 +22,7 @@ use crate::error::{Error, Result};
 use crate::exec::{BatchIter, ExecutionPlan};
 use crate::functions::aggregate::distinct::DistinctAccumulator;
 use crate::functions::{AggregateFunction, GroupsAccumulator};
+use crate::physical::partitioning::key_forms;
 use crate::physical::{Distribution, Partitioning};
 use crate::physical_expr::case::null_as_false;
 use crate::physical_expr::column::ColumnExpr;
@@ -305,10 +306,11 @@ impl ExecutionPlan for HashAggregateExec {
             Partitioning::Hash(keys, n) if self.mode != AggregateMode::Partial => {
                 let mut mapped = vec![];
                 for k in &keys {
+                    let forms: Vec<String> = key_forms(k).iter().map(|f| f.to_string()).collect();
                     let pos = self
                         .group_exprs
                         .iter()
-                        .position(|(g, _)| g.to_string() == k.to_string());
+                        .position(|(g, _)| forms.contains(&g.to_string()));
                     match pos {
                         Some(p) => {
                             let f = self.schema.field(p);

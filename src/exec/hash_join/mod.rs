@@ -24,8 +24,10 @@ use arrow::record_batch::RecordBatch;
 use crate::error::{Error, Result};
 use crate::exec::{BatchIter, ExecutionPlan};
 use crate::logical::plan::JoinType;
+use crate::physical::partitioning::{EquivalentKey, key_forms};
 use crate::physical::{Distribution, Partitioning};
 use crate::physical_expr::PhysicalExprRef;
+use crate::physical_expr::column::ColumnExpr;
 use crate::runtime::metrics::MeteredIter;
 use crate::runtime::{Metrics, TaskContext};
 use build::JoinHashTable;
@@ -170,6 +172,30 @@ impl HashJoinExec {
     }
 }
 
+impl HashJoinExec {
+    /// Build-side partitioning keys of an inner join, each extended with the probe-side key it
+    /// equals (a plain probe column, shifted past the build columns): both sides' keys partition
+    /// the output alike.
+    fn with_probe_equivalents(&self, keys: Vec<PhysicalExprRef>) -> Vec<PhysicalExprRef> {
+        let width = self.left.schema().fields().len();
+        keys.into_iter()
+            .map(|k| {
+                let mut forms = key_forms(&k);
+                let texts: Vec<String> = forms.iter().map(|f| f.to_string()).collect();
+                for (b, p) in &self.on {
+                    let (Some(idx), true) = (p.column_index(), texts.contains(&b.to_string()))
+                    else {
+                        continue;
+                    };
+                    let i = width + idx;
+                    forms.push(Arc::new(ColumnExpr::of_field(i, self.schema.field(i))));
+                }
+                EquivalentKey::key(forms).unwrap_or(k)
+            })
+            .collect()
+    }
+}
+
 impl ExecutionPlan for HashJoinExec {
     fn name(&self) -> &'static str {
         "HashJoinExec"
@@ -190,6 +216,9 @@ impl ExecutionPlan for HashJoinExec {
                 JoinType::Inner | JoinType::LeftSemi | JoinType::LeftAnti | JoinType::Left,
                 _,
             ) => match self.left.output_partitioning() {
+                Partitioning::Hash(k, n) if self.join_type == JoinType::Inner => {
+                    Partitioning::Hash(self.with_probe_equivalents(k), n)
+                }
                 Partitioning::Hash(k, n) => Partitioning::Hash(k, n),
                 _ => Partitioning::Unknown(n),
             },

@@ -1,4 +1,4 @@
-//! The built-in scalar function library: math, strings, dates and conditionals.
+//! The built-in scalar function library: math, strings, dates, conditionals and lists.
 //!
 //! Conventions shared by every function here:
 //!
@@ -14,6 +14,7 @@ mod calendar;
 mod conditional;
 mod datetime;
 mod datetime_ctor;
+mod list;
 mod math;
 mod math_round;
 mod string;
@@ -40,6 +41,7 @@ pub fn builtins() -> Vec<Arc<dyn ScalarFunction>> {
     all.extend(datetime::functions());
     all.extend(datetime_ctor::functions());
     all.extend(conditional::functions());
+    all.extend(list::functions());
     all
 }
 
@@ -66,6 +68,7 @@ pub const ALIASES: &[(&str, &str)] = &[
     ("dayofmonth", "day"),
     ("weekofyear", "week"),
     ("pg_typeof", "typeof"),
+    ("str_split", "string_split"),
 ];
 
 /// The kinds of parameter a [`Signature::Fixed`] or [`Signature::Variadic`] function takes.
