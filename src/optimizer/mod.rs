@@ -8,6 +8,7 @@ pub mod decorrelate_predicate_subquery;
 pub mod push_down_filter;
 pub mod push_down_limit;
 pub mod push_down_projection;
+pub mod push_down_semi_join;
 pub mod push_join_keys_into_aggregate;
 pub mod reorder_joins;
 pub mod rule;
@@ -58,6 +59,7 @@ impl Optimizer {
             Arc::new(decorrelate_predicate_subquery::DecorrelatePredicateSubquery),
             Arc::new(simplify_expressions::SimplifyExpressions),
             Arc::new(push_down_filter::PushDownFilter),
+            Arc::new(push_down_semi_join::PushDownSemiJoin),
             Arc::new(reorder_joins::ReorderJoins),
             Arc::new(push_join_keys_into_aggregate::PushJoinKeysIntoAggregate),
             Arc::new(push_down_filter::PushDownFilter),
