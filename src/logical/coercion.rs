@@ -22,6 +22,10 @@
 //! 7. `||` casts non-string operands to `VARCHAR`. `LIKE` needs strings.
 //! 8. `CASE`, `COALESCE`, `IN (...)`, `VALUES` rows and set operations use the common supertype of
 //!    all branches by the rules above.
+//! 9. A **number literal compared with a number** (`=`, `<`, ..., `BETWEEN`) takes the other
+//!    side's type when that type holds its value exactly (`qty < 24` with `qty DECIMAL(15,2)`
+//!    compares as `DECIMAL(15,2)`; `int_col = 1` as `INT`), so columns are compared as stored.
+//!    Otherwise rule 2 or 3 applies (`int_col < 2.5` compares as `DECIMAL`).
 
 use arrow::datatypes::{DataType, IntervalUnit, TimeUnit};
 

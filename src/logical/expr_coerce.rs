@@ -28,6 +28,16 @@ pub fn coerce_expr(expr: Expr, schema: &PlanSchema) -> Result<Expr> {
             let r = coerce_expr(*r, schema)?;
             let lt = l.data_type(schema)?;
             let rt = r.data_type(schema)?;
+            // a number literal compared with a number takes the other side's type when it fits
+            // exactly, so the column is compared as stored (no cast per row; scans can prune)
+            if op.is_comparison() {
+                if let Some(lit) = literal_as(&r, &rt, &lt) {
+                    return Ok(Expr::Binary(Box::new(l), op, Box::new(lit)));
+                }
+                if let Some(lit) = literal_as(&l, &lt, &rt) {
+                    return Ok(Expr::Binary(Box::new(lit), op, Box::new(r)));
+                }
+            }
             // date ± interval stays a date only when the interval has no time part
             let (l, lt, r, rt) = date_interval_to_timestamp(op, l, lt, r, rt)?;
             let sig = binary_signature(&lt, op, &rt)?;
@@ -71,6 +81,15 @@ pub fn coerce_expr(expr: Expr, schema: &PlanSchema) -> Result<Expr> {
                 lo.data_type(schema)?,
                 hi.data_type(schema)?,
             );
+            // number literal bounds that fit the value's type exactly take it (as comparisons do)
+            let (lo, lt) = match literal_as(&lo, &lt, &et) {
+                Some(l) => (l, et.clone()),
+                None => (lo, lt),
+            };
+            let (hi, ht) = match literal_as(&hi, &ht, &et) {
+                Some(h) => (h, et.clone()),
+                None => (hi, ht),
+            };
             let t = comparison_type(&et, &lt)
                 .and_then(|t| comparison_type(&t, &ht))
                 .ok_or_else(|| {
@@ -456,3 +475,19 @@ trait Pipe: Sized {
     }
 }
 impl<T> Pipe for T {}
+
+/// `lit` (of type `from`) as a literal of the numeric type `to`, when `lit` is a non-NULL
+/// number literal whose value `to` holds exactly (`24` as `DECIMAL(15,2)`, `1` as `INT`; not
+/// `0.055` as `DECIMAL(15,2)` nor `3000000000` as `INT`).
+fn literal_as(lit: &Expr, from: &DataType, to: &DataType) -> Option<Expr> {
+    let Expr::Literal(v) = lit else {
+        return None;
+    };
+    let number = |t: &DataType| t.is_integer() || matches!(t, DataType::Decimal128(..));
+    if v.is_null() || from == to || !number(from) || !number(to) {
+        return None;
+    }
+    let converted = cast_literal(v, to).ok()?;
+    let back = cast_literal(&converted, from).ok()?;
+    (back == *v).then_some(Expr::Literal(converted))
+}
