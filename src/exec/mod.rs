@@ -3,6 +3,7 @@
 //! within a task). Exchanges are stage boundaries: the scheduler materializes
 //! their input (all partitions, in parallel) before the stage that reads them.
 
+pub mod bucket_spill;
 pub mod exchange;
 pub mod filter;
 pub mod hash_aggregate;

@@ -1,6 +1,9 @@
 //! Memory accounting: operators reserve memory from a session-wide pool
-//! before holding data, and get a "resources exhausted" error naming the
-//! operator and sizes when the limit would be exceeded.
+//! before holding data. Operators that can spill (sort, aggregate, join build,
+//! exchange buffers) ask with [`MemoryReservation::grow_if_fits`] and write
+//! data to disk when refused; the others use [`MemoryReservation::try_grow`]
+//! and fail with a "resources exhausted" error naming the operator, the sizes
+//! and the setting to raise.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -40,19 +43,23 @@ impl MemoryPool {
         self.limit
     }
 
-    fn try_grow(&self, consumer: &str, bytes: usize) -> Result<()> {
+    /// Bytes that may still be reserved before the limit (`usize::MAX` without a limit).
+    pub fn available(&self) -> usize {
+        match self.limit {
+            Some(limit) => limit.saturating_sub(self.used()),
+            None => usize::MAX,
+        }
+    }
+
+    /// Reserves `bytes` if that keeps the pool within its limit; `Err(in use)` otherwise.
+    fn grow_within_limit(&self, bytes: usize) -> std::result::Result<(), usize> {
         let mut cur = self.used.load(Ordering::Relaxed);
         loop {
             let new = cur + bytes;
             if let Some(limit) = self.limit
                 && new > limit
             {
-                return Err(Error::resources_exhausted(format!(
-                    "{consumer} needs {} more but the memory limit is {} and {} are in use",
-                    human_bytes(bytes),
-                    human_bytes(limit),
-                    human_bytes(cur)
-                )));
+                return Err(cur);
             }
             match self
                 .used
@@ -65,6 +72,23 @@ impl MemoryPool {
                 Err(actual) => cur = actual,
             }
         }
+    }
+
+    fn try_grow(&self, consumer: &str, bytes: usize) -> Result<()> {
+        self.grow_within_limit(bytes).map_err(|in_use| {
+            Error::resources_exhausted(format!(
+                "{consumer} needs {} more but the memory limit is {} and {} are in use; \
+                 raise it with SET memory_limit = '...' (flint --memory-limit)",
+                human_bytes(bytes),
+                human_bytes(self.limit.unwrap_or(usize::MAX)),
+                human_bytes(in_use)
+            ))
+        })
+    }
+
+    fn grow(&self, bytes: usize) {
+        let new = self.used.fetch_add(bytes, Ordering::SeqCst) + bytes;
+        self.peak.fetch_max(new, Ordering::Relaxed);
     }
 
     fn shrink(&self, bytes: usize) {
@@ -94,11 +118,61 @@ impl MemoryReservation {
     pub fn size(&self) -> usize {
         self.size
     }
-    /// Grows by `bytes` or fails when the pool's limit would be exceeded.
+    /// The operator this reservation belongs to.
+    pub fn consumer(&self) -> &str {
+        &self.consumer
+    }
+    /// Grows by `bytes` or fails when the pool's limit would be exceeded (for operators that
+    /// cannot spill; the error names the operator and the setting to raise).
     pub fn try_grow(&mut self, bytes: usize) -> Result<()> {
         self.pool.try_grow(&self.consumer, bytes)?;
         self.size += bytes;
         Ok(())
+    }
+    /// Grows by `bytes` when that keeps the pool within its limit; `false` (nothing reserved)
+    /// tells a spilling operator to write data to disk first.
+    pub fn grow_if_fits(&mut self, bytes: usize) -> bool {
+        if self.pool.grow_within_limit(bytes).is_ok() {
+            self.size += bytes;
+            true
+        } else {
+            false
+        }
+    }
+    /// Sets the held size to `bytes` when growing fits (shrinking always does); `false` when
+    /// refused, leaving the size unchanged.
+    pub fn resize_if_fits(&mut self, bytes: usize) -> bool {
+        if bytes > self.size {
+            self.grow_if_fits(bytes - self.size)
+        } else {
+            self.shrink(self.size - bytes);
+            true
+        }
+    }
+    /// Grows by `bytes` even past the limit: for the little working memory a spilling
+    /// operator needs to make progress at all (one batch per input of a merge, say).
+    pub fn grow(&mut self, bytes: usize) {
+        self.pool.grow(bytes);
+        self.size += bytes;
+    }
+    /// Sets the held size to `bytes`, growing past the limit if needed (see [`grow`](Self::grow)).
+    pub fn resize(&mut self, bytes: usize) {
+        if bytes > self.size {
+            self.grow(bytes - self.size)
+        } else {
+            self.shrink(self.size - bytes)
+        }
+    }
+    /// Moves `bytes` (at most the held size) into a new reservation of the same consumer, so
+    /// the memory can be released with the data it stands for.
+    pub fn split(&mut self, bytes: usize) -> MemoryReservation {
+        let b = bytes.min(self.size);
+        self.size -= b;
+        MemoryReservation {
+            pool: self.pool.clone(),
+            consumer: self.consumer.clone(),
+            size: b,
+        }
     }
     /// Sets the held size to `bytes`, growing or shrinking.
     pub fn try_resize(&mut self, bytes: usize) -> Result<()> {
@@ -125,6 +199,20 @@ impl Drop for MemoryReservation {
     fn drop(&mut self) {
         self.free();
     }
+}
+
+/// Memory a batch holds, counting only the rows of sliced arrays (a batch cut into slices
+/// must not count the shared buffers once per slice).
+pub fn batch_memory_size(batch: &arrow::record_batch::RecordBatch) -> usize {
+    batch
+        .columns()
+        .iter()
+        .map(|c| {
+            c.to_data()
+                .get_slice_memory_size()
+                .unwrap_or_else(|_| c.get_array_memory_size())
+        })
+        .sum()
 }
 
 /// Formats a byte count as `12.3 MB`.
@@ -154,8 +242,31 @@ mod tests {
         r.try_grow(60).unwrap();
         let err = r.try_grow(50).unwrap_err();
         assert!(err.to_string().contains("test needs"));
+        assert!(err.to_string().contains("SET memory_limit"));
         drop(r);
         assert_eq!(pool.used(), 0);
         assert_eq!(pool.peak(), 60);
+    }
+
+    #[test]
+    fn spilling_operators_are_refused_without_an_error() {
+        let pool = MemoryPool::new(Some(100));
+        let mut a = pool.reserve("a");
+        assert!(a.grow_if_fits(70));
+        assert!(!a.grow_if_fits(40));
+        assert_eq!(a.size(), 70);
+        assert!(a.resize_if_fits(90));
+        assert!(!a.resize_if_fits(101));
+        assert!(a.resize_if_fits(10));
+        assert_eq!(pool.used(), 10);
+        // forced growth is accounted (and shows in the peak) but never refused
+        a.grow(200);
+        assert_eq!(pool.used(), 210);
+        assert_eq!(pool.peak(), 210);
+        let part = a.split(150);
+        assert_eq!((a.size(), part.size()), (60, 150));
+        drop(part);
+        assert_eq!(pool.used(), 60);
+        assert_eq!(pool.available(), 40);
     }
 }
