@@ -17,6 +17,7 @@ use arrow::compute::{concat_batches, filter_record_batch};
 use arrow::datatypes::SchemaRef;
 use arrow::record_batch::{RecordBatch, RecordBatchOptions};
 
+use crate::runtime::memory_pool::batch_memory_size;
 use crate::error::Result;
 use crate::exec::hash_join::probe::{pair_batch, with_nulls};
 use crate::exec::hash_join::split_into;
@@ -81,7 +82,7 @@ impl NestedLoopJoinExec {
                 let mut reservation = ctx.memory.reserve("NestedLoopJoinExec build");
                 for b in self.left.execute(0, ctx)? {
                     let b = b?;
-                    reservation.try_grow(b.get_array_memory_size())?;
+                    reservation.try_grow(batch_memory_size(&b))?;
                     batches.push(b);
                 }
                 let batch = concat_batches(&self.left.schema(), &batches)?;

@@ -20,6 +20,7 @@ use arrow::record_batch::{RecordBatch, RecordBatchOptions};
 use arrow::row::{RowConverter, SortField};
 use datafusion_common::tree_node::{Transformed, TreeNode};
 
+use crate::runtime::memory_pool::batch_memory_size;
 use crate::catalog::{MemTable, TableProvider};
 use crate::error::{Error, Result};
 use crate::exec::{BatchIter, ExecutionPlan, batches_iter, take_rows};
@@ -145,7 +146,7 @@ impl RecursiveQueryExec {
                 )));
             }
             for b in &new_rows {
-                reservation.try_grow(b.get_array_memory_size())?;
+                reservation.try_grow(batch_memory_size(&b))?;
             }
             out.extend(new_rows.iter().cloned());
             fresh.replace(new_rows)?;

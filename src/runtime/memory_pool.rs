@@ -4,6 +4,11 @@
 //! data to disk when refused; the others use [`MemoryReservation::try_grow`]
 //! and fail with a "resources exhausted" error naming the operator, the sizes
 //! and the setting to raise.
+//!
+//! Fairness: a spilling operator is refused once it would hold more than its
+//! share, `limit / max(spilling operators holding memory, tasks of the running
+//! stages)`. Without this, the tasks of a stage that ask first keep the pool
+//! and the last one spills one batch at a time.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -16,6 +21,10 @@ pub struct MemoryPool {
     limit: Option<usize>,
     used: AtomicUsize,
     peak: AtomicUsize,
+    /// Spillable reservations holding memory now.
+    active_spillable: AtomicUsize,
+    /// Tasks of the stages running now (see [`MemoryPool::tasks_started`]).
+    running_tasks: AtomicUsize,
 }
 
 impl MemoryPool {
@@ -25,7 +34,20 @@ impl MemoryPool {
             limit,
             used: AtomicUsize::new(0),
             peak: AtomicUsize::new(0),
+            active_spillable: AtomicUsize::new(0),
+            running_tasks: AtomicUsize::new(0),
         })
+    }
+
+    /// Counts `n` tasks that run at once (a stage's tasks, up to the worker threads) until
+    /// the guard is dropped: spilling operators share the pool with the other tasks of their
+    /// stage from the start, not just with those that asked first.
+    pub fn tasks_started(self: &Arc<Self>, n: usize) -> TaskGuard {
+        self.running_tasks.fetch_add(n, Ordering::SeqCst);
+        TaskGuard {
+            pool: self.clone(),
+            n,
+        }
     }
 
     /// Bytes reserved now.
@@ -101,7 +123,32 @@ impl MemoryPool {
             pool: self.clone(),
             consumer: consumer.into(),
             size: 0,
+            spillable: false,
         }
+    }
+
+    /// A new reservation for an operator that spills when refused: besides the limit, it is
+    /// held to a fair share of the pool (see the module docs).
+    pub fn reserve_spillable(self: &Arc<Self>, consumer: impl Into<String>) -> MemoryReservation {
+        MemoryReservation {
+            pool: self.clone(),
+            consumer: consumer.into(),
+            size: 0,
+            spillable: true,
+        }
+    }
+}
+
+/// Running tasks, counted by their pool until dropped.
+#[derive(Debug)]
+pub struct TaskGuard {
+    pool: Arc<MemoryPool>,
+    n: usize,
+}
+
+impl Drop for TaskGuard {
+    fn drop(&mut self) {
+        self.pool.running_tasks.fetch_sub(self.n, Ordering::SeqCst);
     }
 }
 
@@ -111,9 +158,42 @@ pub struct MemoryReservation {
     pool: Arc<MemoryPool>,
     consumer: String,
     size: usize,
+    spillable: bool,
 }
 
 impl MemoryReservation {
+    /// Records a size change (keeping the count of spillable reservations that hold memory).
+    fn set_size(&mut self, new: usize) {
+        if self.spillable {
+            match (self.size > 0, new > 0) {
+                (false, true) => {
+                    self.pool.active_spillable.fetch_add(1, Ordering::SeqCst);
+                }
+                (true, false) => {
+                    self.pool.active_spillable.fetch_sub(1, Ordering::SeqCst);
+                }
+                _ => {}
+            }
+        }
+        self.size = new;
+    }
+
+    /// Whether growing by `bytes` keeps a spillable reservation within its fair share.
+    fn within_share(&self, bytes: usize) -> bool {
+        let Some(limit) = self.pool.limit else {
+            return true;
+        };
+        if !self.spillable {
+            return true;
+        }
+        let active = self.pool.active_spillable.load(Ordering::Relaxed);
+        let holders = if self.size == 0 { active + 1 } else { active };
+        let sharers = holders
+            .max(self.pool.running_tasks.load(Ordering::Relaxed))
+            .max(1);
+        self.size + bytes <= limit / sharers
+    }
+
     /// Bytes held.
     pub fn size(&self) -> usize {
         self.size
@@ -126,14 +206,14 @@ impl MemoryReservation {
     /// cannot spill; the error names the operator and the setting to raise).
     pub fn try_grow(&mut self, bytes: usize) -> Result<()> {
         self.pool.try_grow(&self.consumer, bytes)?;
-        self.size += bytes;
+        self.set_size(self.size + bytes);
         Ok(())
     }
     /// Grows by `bytes` when that keeps the pool within its limit; `false` (nothing reserved)
     /// tells a spilling operator to write data to disk first.
     pub fn grow_if_fits(&mut self, bytes: usize) -> bool {
-        if self.pool.grow_within_limit(bytes).is_ok() {
-            self.size += bytes;
+        if self.within_share(bytes) && self.pool.grow_within_limit(bytes).is_ok() {
+            self.set_size(self.size + bytes);
             true
         } else {
             false
@@ -153,7 +233,7 @@ impl MemoryReservation {
     /// operator needs to make progress at all (one batch per input of a merge, say).
     pub fn grow(&mut self, bytes: usize) {
         self.pool.grow(bytes);
-        self.size += bytes;
+        self.set_size(self.size + bytes);
     }
     /// Sets the held size to `bytes`, growing past the limit if needed (see [`grow`](Self::grow)).
     pub fn resize(&mut self, bytes: usize) {
@@ -165,13 +245,16 @@ impl MemoryReservation {
     }
     /// Moves `bytes` (at most the held size) into a new reservation of the same consumer, so
     /// the memory can be released with the data it stands for.
+    /// The new reservation is not spillable: it stands for data waiting to be read, not for an
+    /// operator asking for more.
     pub fn split(&mut self, bytes: usize) -> MemoryReservation {
         let b = bytes.min(self.size);
-        self.size -= b;
+        self.set_size(self.size - b);
         MemoryReservation {
             pool: self.pool.clone(),
             consumer: self.consumer.clone(),
             size: b,
+            spillable: false,
         }
     }
     /// Sets the held size to `bytes`, growing or shrinking.
@@ -187,7 +270,7 @@ impl MemoryReservation {
     pub fn shrink(&mut self, bytes: usize) {
         let b = bytes.min(self.size);
         self.pool.shrink(b);
-        self.size -= b;
+        self.set_size(self.size - b);
     }
     /// Releases everything.
     pub fn free(&mut self) {
@@ -207,12 +290,16 @@ pub fn batch_memory_size(batch: &arrow::record_batch::RecordBatch) -> usize {
     batch
         .columns()
         .iter()
-        .map(|c| {
-            c.to_data()
-                .get_slice_memory_size()
-                .unwrap_or_else(|_| c.get_array_memory_size())
-        })
+        .map(|c| array_memory_size(c.as_ref()))
         .sum()
+}
+
+/// Memory an array holds, counting only its rows when it is a slice.
+pub fn array_memory_size(array: &dyn arrow::array::Array) -> usize {
+    array
+        .to_data()
+        .get_slice_memory_size()
+        .unwrap_or_else(|_| array.get_array_memory_size())
 }
 
 /// Formats a byte count as `12.3 MB`.
@@ -246,6 +333,37 @@ mod tests {
         drop(r);
         assert_eq!(pool.used(), 0);
         assert_eq!(pool.peak(), 60);
+    }
+
+    #[test]
+    fn spilling_operators_get_fair_shares() {
+        let pool = MemoryPool::new(Some(100));
+        let mut a = pool.reserve_spillable("a");
+        let mut b = pool.reserve_spillable("b");
+        assert!(a.grow_if_fits(60));
+        // b would be the second holder: its share is 50
+        assert!(!b.grow_if_fits(45));
+        assert!(b.grow_if_fits(40));
+        // now a is over its share and may not grow, though the pool has room
+        assert!(!a.grow_if_fits(1));
+        b.free();
+        assert!(a.grow_if_fits(30));
+        assert_eq!(pool.used(), 90);
+        // plain reservations only see the limit
+        let mut c = pool.reserve("c");
+        assert!(c.grow_if_fits(10));
+        assert!(!c.grow_if_fits(1));
+    }
+
+    #[test]
+    fn running_tasks_share_the_pool_from_the_start() {
+        let pool = MemoryPool::new(Some(100));
+        let tasks = pool.tasks_started(4);
+        let mut a = pool.reserve_spillable("a");
+        assert!(a.grow_if_fits(25));
+        assert!(!a.grow_if_fits(1));
+        drop(tasks);
+        assert!(a.grow_if_fits(70));
     }
 
     #[test]

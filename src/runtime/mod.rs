@@ -12,6 +12,6 @@ pub mod stream;
 pub mod task_context;
 
 pub use cancel::CancellationToken;
-pub use memory_pool::{MemoryPool, MemoryReservation};
+pub use memory_pool::{MemoryPool, MemoryReservation, TaskGuard};
 pub use metrics::Metrics;
 pub use task_context::TaskContext;

@@ -23,6 +23,7 @@ use arrow::ipc::writer::StreamWriter;
 use arrow::record_batch::RecordBatch;
 use tempfile::TempPath;
 
+use crate::runtime::memory_pool::batch_memory_size;
 use crate::error::{Error, Result};
 use crate::runtime::Metrics;
 
@@ -301,7 +302,7 @@ impl SpillWriter {
         }
         self.rows += batch.num_rows();
         self.batches += 1;
-        self.max_batch_bytes = self.max_batch_bytes.max(batch.get_array_memory_size());
+        self.max_batch_bytes = self.max_batch_bytes.max(batch_memory_size(&batch));
         Ok(())
     }
 

@@ -158,6 +158,9 @@ impl ExchangeExec {
         let n_out = self.output_count();
         let schema = self.input.schema();
         let batch_size = ctx.batch_size();
+        let _tasks = ctx
+            .memory
+            .tasks_started(n_in.min(ctx.pool.current_num_threads()));
         let per_input: Vec<Vec<Segment>> = ctx.pool.install(|| {
             (0..n_in)
                 .into_par_iter()

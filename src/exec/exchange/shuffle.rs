@@ -116,7 +116,7 @@ impl ShuffleWriter {
                     writer: None,
                 })
                 .collect(),
-            reservation: ctx.memory.reserve(consumer),
+            reservation: ctx.memory.reserve_spillable(consumer),
             ctx: ctx.clone(),
             metrics,
         }

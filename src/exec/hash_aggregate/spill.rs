@@ -122,7 +122,9 @@ impl BucketMerge {
         ctx: &Arc<TaskContext>,
         metrics: &Arc<Metrics>,
     ) -> Self {
-        let reservation = ctx.memory.reserve(format!("{} merge", spec.operator));
+        let reservation = ctx
+            .memory
+            .reserve_spillable(format!("{} merge", spec.operator));
         BucketMerge {
             spec,
             // popped from the end: reverse so buckets come out in order

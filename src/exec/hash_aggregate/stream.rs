@@ -61,7 +61,7 @@ impl AggregateStream {
             input: Some(input),
             state,
             schema,
-            reservation: ctx.memory.reserve(operator.clone()),
+            reservation: ctx.memory.reserve_spillable(operator.clone()),
             spiller: None,
             merge: None,
             pending: VecDeque::new(),

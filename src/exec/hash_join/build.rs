@@ -98,7 +98,7 @@ impl JoinHashTable {
         }
         let extra = map.allocation_size() + next.len() * 4 + hashes.len() * 8;
         // the estimate reserved room for the concatenation; keep what the table holds
-        reservation.resize(batch.get_array_memory_size() + extra);
+        reservation.resize(batch_memory_size(&batch) + extra);
         Ok(JoinHashTable {
             batch,
             keys,
@@ -162,7 +162,7 @@ pub fn build_side(
     level: usize,
     ctx: &Arc<TaskContext>,
 ) -> Result<BuildSide> {
-    let mut reservation = ctx.memory.reserve(params.consumer.clone());
+    let mut reservation = ctx.memory.reserve_spillable(params.consumer.clone());
     let mut batches = vec![];
     let mut input = input;
     for b in input.by_ref() {

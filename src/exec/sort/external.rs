@@ -24,6 +24,7 @@ use crate::error::Result;
 use crate::exec::sort::merge::merge_sorted;
 use crate::exec::{BatchIter, take_rows};
 use crate::physical_expr::{PhysicalSortExpr, evaluate_sort_keys};
+use crate::runtime::memory_pool::{array_memory_size, batch_memory_size};
 use crate::runtime::spill::{SpillFile, SpillWriter};
 use crate::runtime::{MemoryReservation, Metrics, TaskContext};
 
@@ -35,6 +36,8 @@ pub struct ExternalSorter {
     buffer: Vec<RecordBatch>,
     buffer_keys: Vec<Vec<SortColumn>>,
     reservation: MemoryReservation,
+    /// The most memory the buffer held: what a merge of the runs may use.
+    max_buffer: usize,
     runs: Vec<Arc<SpillFile>>,
     ctx: Arc<TaskContext>,
     metrics: Arc<Metrics>,
@@ -55,7 +58,8 @@ impl ExternalSorter {
             batch_size: ctx.batch_size(),
             buffer: vec![],
             buffer_keys: vec![],
-            reservation: ctx.memory.reserve(format!("SortExec[{partition}]")),
+            reservation: ctx.memory.reserve_spillable(format!("SortExec[{partition}]")),
+            max_buffer: 0,
             runs: vec![],
             ctx: ctx.clone(),
             metrics,
@@ -69,10 +73,10 @@ impl ExternalSorter {
         }
         let keys = evaluate_sort_keys(&self.keys, &batch)?;
         // the batch, a concatenated copy of its keys and the sort indices
-        let size = batch.get_array_memory_size()
+        let size = batch_memory_size(&batch)
             + keys
                 .iter()
-                .map(|k| k.values.get_array_memory_size())
+                .map(|k| array_memory_size(k.values.as_ref()))
                 .sum::<usize>()
             + batch.num_rows() * 4;
         if !self.reservation.grow_if_fits(size) {
@@ -84,6 +88,7 @@ impl ExternalSorter {
                 self.reservation.grow(size);
             }
         }
+        self.max_buffer = self.max_buffer.max(self.reservation.size());
         self.buffer.push(batch);
         self.buffer_keys.push(keys);
         Ok(())
@@ -125,12 +130,12 @@ impl ExternalSorter {
         let mut runs = std::mem::take(&mut self.runs);
         // merge passes until the heads of all runs fit in memory at once
         loop {
-            let fan_in = self.fan_in(&runs);
+            let (fan_in, heads) = self.reserve_heads(&runs);
             if runs.len() <= fan_in {
-                break;
+                return self.merge(runs, heads);
             }
             let rest = runs.split_off(fan_in);
-            let merged = self.merge(runs)?;
+            let merged = self.merge(runs, heads)?;
             let mut writer = SpillWriter::new(&self.ctx.spill, &self.schema, Some(&self.metrics))?;
             for b in merged {
                 self.ctx.cancel.check()?;
@@ -139,23 +144,32 @@ impl ExternalSorter {
             runs = rest;
             runs.push(writer.finish()?);
         }
-        self.merge(runs)
     }
 
-    /// How many runs can be merged at once: their largest batches (and row-format keys) must
-    /// fit in what the pool has left; at least two.
-    fn fan_in(&self, runs: &[Arc<SpillFile>]) -> usize {
+    /// Reserves memory for the current batches (and row-format keys) of as many runs as fit
+    /// — within what the buffer held, so that a merge does not starve the other tasks — and at
+    /// least two: how many runs one merge pass reads at once.
+    fn reserve_heads(&self, runs: &[Arc<SpillFile>]) -> (usize, MemoryReservation) {
         let per_run = runs
             .iter()
             .map(|r| r.max_batch_bytes())
             .max()
             .unwrap_or(0)
-            .saturating_mul(2)
+            .saturating_mul(3)
             .max(1);
-        (self.ctx.memory.available() / per_run).max(2)
+        let most = (self.max_buffer / per_run).max(2);
+        let mut heads = self
+            .ctx
+            .memory
+            .reserve_spillable(format!("{} merge", self.reservation.consumer()));
+        let mut n = 0;
+        while n < runs.len().min(most) && heads.grow_if_fits(per_run) {
+            n += 1;
+        }
+        (n.max(2), heads)
     }
 
-    fn merge(&self, runs: Vec<Arc<SpillFile>>) -> Result<BatchIter> {
+    fn merge(&self, runs: Vec<Arc<SpillFile>>, heads: MemoryReservation) -> Result<BatchIter> {
         let inputs = runs
             .iter()
             .map(|r| Ok(Box::new(r.read()?) as BatchIter))
@@ -167,7 +181,7 @@ impl ExternalSorter {
             inputs,
             None,
             self.batch_size,
-            Some(self.ctx.memory.reserve(self.reservation.consumer().to_string())),
+            Some(heads),
         )
     }
 }

@@ -15,6 +15,7 @@ use arrow::datatypes::SchemaRef;
 use arrow::record_batch::RecordBatch;
 use arrow::row::{RowConverter, Rows, SortField};
 
+use crate::runtime::memory_pool::batch_memory_size;
 use crate::error::Result;
 use crate::exec::BatchIter;
 use crate::physical_expr::{PhysicalSortExpr, evaluate_sort_keys};
@@ -111,7 +112,7 @@ impl MergeStream {
             let held: usize = self
                 .slots
                 .iter()
-                .map(|b| b.get_array_memory_size())
+                .map(batch_memory_size)
                 .sum::<usize>()
                 + self
                     .cursors

@@ -22,6 +22,7 @@ use arrow::compute::{concat_batches, lexsort_to_indices};
 use arrow::datatypes::SchemaRef;
 use arrow::record_batch::RecordBatch;
 
+use crate::runtime::memory_pool::batch_memory_size;
 use crate::error::Result;
 use crate::exec::sort::external::ExternalSorter;
 use crate::exec::{BatchIter, ExecutionPlan, take_rows};
@@ -199,7 +200,7 @@ fn top_k(
                     if b.num_rows() == 0 {
                         continue;
                     }
-                    reservation.try_grow(b.get_array_memory_size())?;
+                    reservation.try_grow(batch_memory_size(&b))?;
                     buffered_rows += b.num_rows();
                     buffer.push(b);
                     if buffered_rows > (2 * k).max(batch_size) {
@@ -207,7 +208,7 @@ fn top_k(
                         let top = sort_batch(&all, &keys, Some(k))?;
                         buffered_rows = top.num_rows();
                         buffer = vec![top];
-                        reservation.try_resize(buffer[0].get_array_memory_size())?;
+                        reservation.try_resize(batch_memory_size(&buffer[0]))?;
                     }
                 }
                 if buffer.is_empty() {
