@@ -8,10 +8,14 @@
 //! Each recursion level has its own hash seed, different from the partitioning hash (whose
 //! `hash % n` all rows of one partition share) and from the hash-table hash, so a bucket that
 //! is still too big splits again when partitioned one level deeper.
+//!
+//! Rows with a NULL key can go to a bucket of their own ([`BucketSpiller::with_null_bucket`],
+//! index [`BUCKETS`]): a join never matches them, and all of them sharing one hash bucket would
+//! make that bucket impossible to split.
 
 use std::sync::Arc;
 
-use arrow::array::{ArrayRef, UInt32Array};
+use arrow::array::{Array, ArrayRef, UInt32Array};
 use arrow::datatypes::SchemaRef;
 use arrow::record_batch::RecordBatch;
 
@@ -45,6 +49,7 @@ pub struct BucketSpiller {
     writers: Vec<Option<SpillWriter>>,
     hashes: Vec<u64>,
     rows: Vec<Vec<u32>>,
+    null_bucket: bool,
     ctx: Arc<TaskContext>,
     metrics: Arc<Metrics>,
 }
@@ -68,17 +73,19 @@ impl BucketSpiller {
         Ok(BucketSpiller {
             schema,
             level,
-            writers: (0..BUCKETS).map(|_| None).collect(),
+            writers: (0..=BUCKETS).map(|_| None).collect(),
             hashes: vec![],
-            rows: vec![vec![]; BUCKETS],
+            rows: vec![vec![]; BUCKETS + 1],
+            null_bucket: false,
             ctx: ctx.clone(),
             metrics: metrics.clone(),
         })
     }
 
-    /// The recursion level.
-    pub fn level(&self) -> usize {
-        self.level
+    /// Sends rows with a NULL in any key to an extra bucket, index [`BUCKETS`].
+    pub fn with_null_bucket(mut self) -> Self {
+        self.null_bucket = true;
+        self
     }
 
     /// Writes the rows of `batch` to their buckets by `keys` (normalized key arrays of `batch`).
@@ -90,10 +97,19 @@ impl BucketSpiller {
         for r in self.rows.iter_mut() {
             r.clear();
         }
+        let nulls = if self.null_bucket && keys.iter().any(|k| k.null_count() > 0) {
+            Some(any_null(keys))
+        } else {
+            None
+        };
         for (i, h) in self.hashes.iter().enumerate() {
-            self.rows[(*h % BUCKETS as u64) as usize].push(i as u32);
+            let b = match &nulls {
+                Some(n) if n[i] => BUCKETS,
+                _ => (*h % BUCKETS as u64) as usize,
+            };
+            self.rows[b].push(i as u32);
         }
-        for b in 0..BUCKETS {
+        for b in 0..=BUCKETS {
             if self.rows[b].is_empty() {
                 continue;
             }
@@ -116,11 +132,26 @@ impl BucketSpiller {
         Ok(())
     }
 
-    /// The bucket files (`None` for buckets that got no rows).
+    /// The bucket files (`None` for buckets that got no rows), [`BUCKETS`] of them and the NULL
+    /// bucket last.
     pub fn finish(self) -> Result<Vec<Option<Arc<SpillFile>>>> {
         self.writers
             .into_iter()
             .map(|w| w.map(|w| w.finish()).transpose())
             .collect()
     }
+}
+
+/// For each row, whether some key is NULL.
+pub fn any_null(keys: &[ArrayRef]) -> Vec<bool> {
+    let n = keys.first().map(|k| k.len()).unwrap_or(0);
+    let mut out = vec![false; n];
+    for k in keys {
+        if let Some(nulls) = k.nulls() {
+            for (i, o) in out.iter_mut().enumerate() {
+                *o |= nulls.is_null(i);
+            }
+        }
+    }
+    out
 }

@@ -8,7 +8,10 @@
 //! Fairness: a spilling operator is refused once it would hold more than its
 //! share, `limit / max(spilling operators holding memory, tasks of the running
 //! stages)`. Without this, the tasks of a stage that ask first keep the pool
-//! and the last one spills one batch at a time.
+//! and the last one spills one batch at a time. An operator that cannot spill
+//! is never refused its task's share (`limit / tasks`), even while spilling
+//! operators of other tasks fill the pool: it takes the memory and they spill
+//! at their next request, so the pool may pass the limit by up to that share.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -205,7 +208,15 @@ impl MemoryReservation {
     /// Grows by `bytes` or fails when the pool's limit would be exceeded (for operators that
     /// cannot spill; the error names the operator and the setting to raise).
     pub fn try_grow(&mut self, bytes: usize) -> Result<()> {
-        self.pool.try_grow(&self.consumer, bytes)?;
+        if let Err(e) = self.pool.try_grow(&self.consumer, bytes) {
+            let tasks = self.pool.running_tasks.load(Ordering::Relaxed).max(1);
+            let share = self.pool.limit.unwrap_or(usize::MAX) / tasks;
+            if self.size + bytes > share {
+                return Err(e);
+            }
+            // within its task's share: spilling operators make room at their next request
+            self.pool.grow(bytes);
+        }
         self.set_size(self.size + bytes);
         Ok(())
     }
@@ -353,6 +364,23 @@ mod tests {
         let mut c = pool.reserve("c");
         assert!(c.grow_if_fits(10));
         assert!(!c.grow_if_fits(1));
+    }
+
+    #[test]
+    fn operators_that_cannot_spill_get_their_task_share() {
+        let pool = MemoryPool::new(Some(100));
+        let _tasks = pool.tasks_started(2);
+        let mut spilling = pool.reserve_spillable("sort");
+        let mut other = pool.reserve_spillable("sort 2");
+        assert!(spilling.grow_if_fits(50));
+        assert!(other.grow_if_fits(50));
+        let mut window = pool.reserve("window");
+        // the pool is full, but 40 is within the window's task share of 50
+        window.try_grow(40).unwrap();
+        assert_eq!(pool.used(), 140);
+        assert!(window.try_grow(20).is_err());
+        // the spilling operators are refused until the pool is back under the limit
+        assert!(!spilling.grow_if_fits(1));
     }
 
     #[test]

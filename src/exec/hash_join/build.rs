@@ -130,7 +130,7 @@ pub enum BuildSide {
 /// A build side written to hash buckets, with the facts the probe needs about all of it.
 #[derive(Debug)]
 pub struct SpilledBuild {
-    /// One file per bucket (`None`: no rows).
+    /// One file per bucket (`None`: no rows), the bucket of NULL keys last.
     pub buckets: Vec<Option<Arc<SpillFile>>>,
     /// Rows of the whole build side.
     pub rows: usize,
@@ -203,6 +203,9 @@ fn spill_build(
         params.metrics,
         &params.consumer,
     )?;
+    if !params.null_equals_null {
+        spiller = spiller.with_null_bucket();
+    }
     let mut rows = 0;
     let mut has_null_key = false;
     for b in buffered.into_iter().map(Ok).chain(rest) {

@@ -8,9 +8,12 @@
 //!                     └─ build bucket still too big: split both buckets one level deeper
 //! ```
 //! Rows with equal keys share a bucket on both sides, so every match, and every row without
-//! one, is found within its bucket; all join types work as in memory. NOT IN (null-aware anti
-//! join) needs two facts about the whole build side — whether it has rows and whether one has
-//! a NULL key — which each bucket's table carries over from the spilled build.
+//! one, is found within its bucket; all join types work as in memory. Rows with a NULL key
+//! (unless NULLs match) go to a bucket of their own on each side: they match nothing, so they
+//! are streamed out (outer joins) or dropped without a hash table, however many there are.
+//! NOT IN (null-aware anti join) needs two facts about the whole build side — whether it has
+//! rows and whether one has a NULL key — which each bucket's table carries over from the
+//! spilled build.
 
 use std::collections::VecDeque;
 use std::sync::Arc;
@@ -19,9 +22,10 @@ use arrow::datatypes::SchemaRef;
 use arrow::record_batch::RecordBatch;
 
 use crate::error::{Error, Result};
-use crate::exec::bucket_spill::BucketSpiller;
+use crate::exec::bucket_spill::{BUCKETS, BucketSpiller};
 use crate::exec::hash_join::build::{
-    BuildParams, BuildSide, JoinHashTable, SpilledBuild, build_side, evaluate_keys,
+    BuildParams, BuildSide, JoinHashTable, SpilledBuild, build_estimate, build_side,
+    evaluate_keys,
 };
 use crate::exec::hash_join::probe::{ProbeSpec, finish_build_side, probe_batch};
 use crate::exec::hash_join::split_into;
@@ -43,18 +47,40 @@ pub struct GraceBuild {
     pub consumer: String,
 }
 
+/// What a bucket pair holds.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum PairKind {
+    /// Rows hashed into the same bucket on both sides.
+    Keys,
+    /// Build rows with a NULL key (they match nothing).
+    NullBuild,
+    /// Probe rows with a NULL key (they match nothing).
+    NullProbe,
+}
+
 /// A pair of buckets still to join.
 struct BucketPair {
     build: Option<Arc<SpillFile>>,
     probe: Option<Arc<SpillFile>>,
     level: usize,
+    kind: PairKind,
 }
 
-/// The bucket being probed now.
-struct Current {
-    table: Arc<JoinHashTable>,
-    probe: Option<SpillReader>,
-    visited: Vec<bool>,
+/// The work in progress.
+enum Current {
+    /// Probing the table of one bucket's build rows with that bucket's probe rows.
+    Bucket {
+        table: Arc<JoinHashTable>,
+        probe: Option<SpillReader>,
+        visited: Vec<bool>,
+    },
+    /// Emitting build rows with NULL keys as unmatched, a batch at a time.
+    NullBuild(SpillReader),
+    /// Passing probe rows with NULL keys through an empty table (no matches).
+    NullProbe {
+        table: Arc<JoinHashTable>,
+        probe: SpillReader,
+    },
 }
 
 /// The output of a grace hash join task.
@@ -89,24 +115,13 @@ impl GraceJoin {
         let probe_buckets = split_probe(
             probe,
             &probe_schema,
-            &spec.keys,
+            &spec,
             spilled.level,
             ctx,
             metrics,
             &build.consumer,
         )?;
-        let stack = spilled
-            .buckets
-            .iter()
-            .cloned()
-            .zip(probe_buckets)
-            .rev()
-            .map(|(b, p)| BucketPair {
-                build: b,
-                probe: p,
-                level: spilled.level,
-            })
-            .collect();
+        let stack = bucket_pairs(&spilled.buckets, probe_buckets, spilled.level);
         Ok(GraceJoin {
             build,
             spec,
@@ -136,6 +151,42 @@ impl GraceJoin {
         }
     }
 
+    /// An empty table that carries the facts about the whole build side.
+    fn empty_table(&self) -> Result<JoinHashTable> {
+        let mut table = JoinHashTable::build(
+            vec![],
+            &self.build.schema,
+            &self.build.key_exprs,
+            self.build.null_equals_null,
+            self.ctx.memory.reserve(self.build.consumer.clone()),
+        )?;
+        table.build_side_rows = self.build_rows;
+        table.has_null_key = self.build_has_null_key;
+        Ok(table)
+    }
+
+    /// Starts on the next pair of buckets.
+    fn start_pair(&mut self, pair: BucketPair) -> Result<()> {
+        match pair.kind {
+            PairKind::Keys => self.start_bucket(pair),
+            PairKind::NullBuild => {
+                if let Some(f) = &pair.build {
+                    self.current = Some(Current::NullBuild(f.read()?));
+                }
+                Ok(())
+            }
+            PairKind::NullProbe => {
+                if let Some(f) = &pair.probe {
+                    self.current = Some(Current::NullProbe {
+                        table: Arc::new(self.empty_table()?),
+                        probe: f.read()?,
+                    });
+                }
+                Ok(())
+            }
+        }
+    }
+
     /// Loads the next bucket's table, or splits a bucket too big for memory one level deeper.
     fn start_bucket(&mut self, pair: BucketPair) -> Result<()> {
         let params = BuildParams {
@@ -156,7 +207,7 @@ impl GraceJoin {
                 table.build_side_rows = self.build_rows;
                 table.has_null_key = self.build_has_null_key;
                 let visited = vec![false; table.num_rows()];
-                self.current = Some(Current {
+                self.current = Some(Current::Bucket {
                     table: Arc::new(table),
                     probe: pair.probe.as_ref().map(|f| f.read()).transpose()?,
                     visited,
@@ -170,19 +221,14 @@ impl GraceJoin {
                 let probe_buckets = split_probe(
                     probe,
                     &self.probe_schema,
-                    &self.spec.keys,
+                    &self.spec,
                     sub.level,
                     &self.ctx,
                     &self.metrics,
                     &self.build.consumer,
                 )?;
-                for (b, p) in sub.buckets.iter().cloned().zip(probe_buckets).rev() {
-                    self.stack.push(BucketPair {
-                        build: b,
-                        probe: p,
-                        level: sub.level,
-                    });
-                }
+                self.stack
+                    .extend(bucket_pairs(&sub.buckets, probe_buckets, sub.level));
             }
         }
         Ok(())
@@ -192,36 +238,96 @@ impl GraceJoin {
         let batch_size = self.ctx.batch_size();
         let Some(cur) = self.current.as_mut() else {
             match self.stack.pop() {
-                Some(pair) if self.may_produce(&pair) => self.start_bucket(pair)?,
+                Some(pair) if self.may_produce(&pair) => self.start_pair(pair)?,
                 Some(_) => {}
                 None => self.done = true,
             }
             return Ok(());
         };
         self.ctx.cancel.check()?;
-        let next = cur.probe.as_mut().and_then(|r| r.next());
-        match next {
-            Some(batch) => {
-                let batch = batch?;
-                if let Some(out) = probe_batch(
-                    &cur.table,
-                    &self.spec,
-                    &batch,
-                    &mut cur.visited,
-                    &mut self.hashes,
-                )? {
-                    split_into(&mut self.pending, out, batch_size);
+        let out = match cur {
+            Current::Bucket {
+                table,
+                probe,
+                visited,
+            } => match probe.as_mut().and_then(|r| r.next()) {
+                Some(batch) => probe_batch(table, &self.spec, &batch?, visited, &mut self.hashes)?,
+                None => {
+                    let out = finish_build_side(table, &self.spec, visited)?;
+                    self.current = None;
+                    out
                 }
-            }
-            None => {
-                if let Some(out) = finish_build_side(&cur.table, &self.spec, &cur.visited)? {
-                    split_into(&mut self.pending, out, batch_size);
+            },
+            Current::NullBuild(reader) => match reader.next() {
+                Some(batch) => {
+                    let batch = batch?;
+                    let mut reservation = self.ctx.memory.reserve(self.build.consumer.clone());
+                    reservation.grow(build_estimate(&batch));
+                    let table = JoinHashTable::build(
+                        vec![batch],
+                        &self.build.schema,
+                        &self.build.key_exprs,
+                        self.build.null_equals_null,
+                        reservation,
+                    )?;
+                    finish_build_side(&table, &self.spec, &vec![false; table.num_rows()])?
                 }
-                self.current = None;
-            }
+                None => {
+                    self.current = None;
+                    None
+                }
+            },
+            Current::NullProbe { table, probe } => match probe.next() {
+                Some(batch) => {
+                    let mut visited = vec![];
+                    probe_batch(table, &self.spec, &batch?, &mut visited, &mut self.hashes)?
+                }
+                None => {
+                    self.current = None;
+                    None
+                }
+            },
+        };
+        if let Some(out) = out {
+            split_into(&mut self.pending, out, batch_size);
         }
         Ok(())
     }
+}
+
+/// The pairs of same-numbered build and probe buckets, to be popped in bucket order; the NULL
+/// buckets become one pair per side.
+fn bucket_pairs(
+    build: &[Option<Arc<SpillFile>>],
+    probe: Vec<Option<Arc<SpillFile>>>,
+    level: usize,
+) -> Vec<BucketPair> {
+    let mut pairs = vec![];
+    for (i, (b, p)) in build.iter().cloned().zip(probe).enumerate() {
+        if i == BUCKETS {
+            pairs.push(BucketPair {
+                build: b,
+                probe: None,
+                level,
+                kind: PairKind::NullBuild,
+            });
+            pairs.push(BucketPair {
+                build: None,
+                probe: p,
+                level,
+                kind: PairKind::NullProbe,
+            });
+        } else {
+            pairs.push(BucketPair {
+                build: b,
+                probe: p,
+                level,
+                kind: PairKind::Keys,
+            });
+        }
+    }
+    pairs.reverse();
+    pairs
 }
 
 impl Iterator for GraceJoin {
@@ -244,17 +350,22 @@ impl Iterator for GraceJoin {
     }
 }
 
-/// Writes the probe input to buckets by the hash of its keys at `level`.
+/// Writes the probe input to buckets by the hash of its keys at `level` (NULL keys apart, unless
+/// NULLs match).
 fn split_probe(
     probe: BatchIter,
     schema: &SchemaRef,
-    keys: &[PhysicalExprRef],
+    spec: &ProbeSpec,
     level: usize,
     ctx: &Arc<TaskContext>,
     metrics: &Arc<Metrics>,
     consumer: &str,
 ) -> Result<Vec<Option<Arc<SpillFile>>>> {
+    let keys = &spec.keys;
     let mut spiller = BucketSpiller::try_new(schema.clone(), level, ctx, metrics, consumer)?;
+    if !spec.null_equals_null {
+        spiller = spiller.with_null_bucket();
+    }
     for b in probe {
         ctx.cancel.check()?;
         let b = b?;

@@ -4,7 +4,8 @@
 //!  input batches ─▶ buffer (+ their sort keys), memory reserved batch by batch
 //!        │ refused: sort the buffer, write it as a sorted run (spill file), free the memory
 //!        ▼
-//!  end of input ─▶ no runs: sort in memory, emit batch_size slices
+//!  end of input ─▶ no runs: sort in memory, emit batch_size slices (or, when the pool has less
+//!                           room left than the buffer takes, write it as one run and stream it)
 //!               └▶ runs:    spill the rest as a last run; while the run heads do not fit in
 //!                           memory, merge the first few runs into one; then stream a k-way
 //!                           merge of all runs (MergeStream)
@@ -110,6 +111,14 @@ impl ExternalSorter {
 
     /// The sorted output: from memory when nothing was spilled, else a merge of the runs.
     pub fn finish(mut self) -> Result<BatchIter> {
+        // sorted in memory, the rows stay reserved until the last one is read; when the pool has
+        // less room left than they take, the operators downstream would be starved: stream them
+        // from a spill file instead
+        let tight = self.ctx.memory.limit().is_some()
+            && self.ctx.memory.available() < self.reservation.size();
+        if self.runs.is_empty() && tight && !self.buffer.is_empty() {
+            self.spill_buffer()?;
+        }
         if self.runs.is_empty() {
             let buffer = std::mem::take(&mut self.buffer);
             let keys = std::mem::take(&mut self.buffer_keys);
