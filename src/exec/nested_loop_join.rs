@@ -17,7 +17,6 @@ use arrow::compute::{concat_batches, filter_record_batch};
 use arrow::datatypes::SchemaRef;
 use arrow::record_batch::{RecordBatch, RecordBatchOptions};
 
-use crate::runtime::memory_pool::batch_memory_size;
 use crate::error::Result;
 use crate::exec::hash_join::probe::{pair_batch, with_nulls};
 use crate::exec::hash_join::split_into;
@@ -26,6 +25,7 @@ use crate::logical::plan::JoinType;
 use crate::physical::{Distribution, Partitioning};
 use crate::physical_expr::case::null_as_false;
 use crate::physical_expr::{PhysicalExprRef, evaluate_predicate};
+use crate::runtime::memory_pool::batch_memory_size;
 use crate::runtime::metrics::MeteredIter;
 use crate::runtime::{Metrics, TaskContext};
 

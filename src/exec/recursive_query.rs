@@ -20,7 +20,6 @@ use arrow::record_batch::{RecordBatch, RecordBatchOptions};
 use arrow::row::{RowConverter, SortField};
 use datafusion_common::tree_node::{Transformed, TreeNode};
 
-use crate::runtime::memory_pool::batch_memory_size;
 use crate::catalog::{MemTable, TableProvider};
 use crate::error::{Error, Result};
 use crate::exec::{BatchIter, ExecutionPlan, batches_iter, take_rows};
@@ -28,6 +27,7 @@ use crate::logical::plan::{LogicalPlan, TableScan};
 use crate::physical::Partitioning;
 use crate::physical_expr::cast::cast_array;
 use crate::physical_expr::subquery::SubqueryRunner;
+use crate::runtime::memory_pool::batch_memory_size;
 use crate::runtime::metrics::MeteredIter;
 use crate::runtime::{Metrics, TaskContext};
 

@@ -507,7 +507,8 @@ impl ExecutionPlan for WindowExec {
                     while split > 0 && rows.row(split - 1) == last {
                         split -= 1;
                     }
-                    let continues = split == 0 && tail_key.as_ref().is_some_and(|t| t.row() == last);
+                    let continues =
+                        split == 0 && tail_key.as_ref().is_some_and(|t| t.row() == last);
                     tail_key = Some(last.owned());
                     if continues || (split == 0 && buffer.is_empty()) {
                         buffer.push(b);

@@ -34,7 +34,9 @@ pub fn collect_partitioned(
 ) -> Result<Vec<Vec<RecordBatch>>> {
     run_stages(plan, ctx)?;
     let n = plan.output_partitioning().partition_count();
-    let _tasks = ctx.memory.tasks_started(n.min(ctx.pool.current_num_threads()));
+    let _tasks = ctx
+        .memory
+        .tasks_started(n.min(ctx.pool.current_num_threads()));
     if n == 1 {
         let batches = drain(plan.execute(0, ctx)?, ctx)?;
         return Ok(vec![batches]);

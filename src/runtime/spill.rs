@@ -23,9 +23,9 @@ use arrow::ipc::writer::StreamWriter;
 use arrow::record_batch::RecordBatch;
 use tempfile::TempPath;
 
-use crate::runtime::memory_pool::batch_memory_size;
 use crate::error::{Error, Result};
 use crate::runtime::Metrics;
+use crate::runtime::memory_pool::batch_memory_size;
 
 /// Where a query's spill files go, how much they may take, and how many exist.
 #[derive(Debug)]
@@ -208,11 +208,15 @@ impl Write for QuotaWriter {
             Ok(n) => {
                 self.written += n;
                 // only what was really written stays counted
-                self.manager.bytes_on_disk.fetch_sub(buf.len() - n, Ordering::SeqCst);
+                self.manager
+                    .bytes_on_disk
+                    .fetch_sub(buf.len() - n, Ordering::SeqCst);
                 Ok(n)
             }
             Err(e) => {
-                self.manager.bytes_on_disk.fetch_sub(buf.len(), Ordering::SeqCst);
+                self.manager
+                    .bytes_on_disk
+                    .fetch_sub(buf.len(), Ordering::SeqCst);
                 Err(e)
             }
         }

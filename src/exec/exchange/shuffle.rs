@@ -16,8 +16,8 @@ use arrow::record_batch::RecordBatch;
 
 use crate::error::Result;
 use crate::exec::BatchIter;
-use crate::runtime::spill::{SpillFile, SpillWriter, spill_batches};
 use crate::runtime::memory_pool::batch_memory_size;
+use crate::runtime::spill::{SpillFile, SpillWriter, spill_batches};
 use crate::runtime::{MemoryReservation, Metrics, TaskContext};
 
 /// A piece of one output partition's rows from one input task.

@@ -24,8 +24,7 @@ use arrow::record_batch::RecordBatch;
 use crate::error::{Error, Result};
 use crate::exec::bucket_spill::{BUCKETS, BucketSpiller};
 use crate::exec::hash_join::build::{
-    BuildParams, BuildSide, JoinHashTable, SpilledBuild, build_estimate, build_side,
-    evaluate_keys,
+    BuildParams, BuildSide, JoinHashTable, SpilledBuild, build_estimate, build_side, evaluate_keys,
 };
 use crate::exec::hash_join::probe::{ProbeSpec, finish_build_side, probe_batch};
 use crate::exec::hash_join::split_into;

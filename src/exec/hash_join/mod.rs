@@ -165,7 +165,9 @@ impl HashJoinExec {
             metrics: &self.metrics,
         };
         match self.mode {
-            JoinMode::Partitioned => build_side(self.left.execute(partition, ctx)?, &params, 0, ctx),
+            JoinMode::Partitioned => {
+                build_side(self.left.execute(partition, ctx)?, &params, 0, ctx)
+            }
             JoinMode::CollectLeft => self
                 .shared
                 .get_or_init(|| build_side(self.left.execute(0, ctx)?, &params, 0, ctx))

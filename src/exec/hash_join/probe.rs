@@ -260,7 +260,8 @@ pub fn probe_batch(
             let matched = probe_matched();
             let keep_matched = spec.join_type == JoinType::RightSemi;
             let mut keep: Vec<bool> = matched.iter().map(|m| *m == keep_matched).collect();
-            if spec.join_type == JoinType::RightAnti && spec.null_aware && table.build_side_rows > 0 {
+            if spec.join_type == JoinType::RightAnti && spec.null_aware && table.build_side_rows > 0
+            {
                 // a NULL probe key is "unknown" against a non-empty set: excluded
                 let keys = spec
                     .keys

@@ -59,7 +59,9 @@ impl ExternalSorter {
             batch_size: ctx.batch_size(),
             buffer: vec![],
             buffer_keys: vec![],
-            reservation: ctx.memory.reserve_spillable(format!("SortExec[{partition}]")),
+            reservation: ctx
+                .memory
+                .reserve_spillable(format!("SortExec[{partition}]")),
             max_buffer: 0,
             runs: vec![],
             ctx: ctx.clone(),

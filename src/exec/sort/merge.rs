@@ -15,11 +15,11 @@ use arrow::datatypes::SchemaRef;
 use arrow::record_batch::RecordBatch;
 use arrow::row::{RowConverter, Rows, SortField};
 
-use crate::runtime::memory_pool::batch_memory_size;
 use crate::error::Result;
 use crate::exec::BatchIter;
 use crate::physical_expr::{PhysicalSortExpr, evaluate_sort_keys};
 use crate::runtime::MemoryReservation;
+use crate::runtime::memory_pool::batch_memory_size;
 
 /// The current batch of one input and the position in it.
 struct Cursor {
@@ -109,11 +109,7 @@ impl MergeStream {
 
     fn account(&mut self) {
         if let Some(r) = self.reservation.as_mut() {
-            let held: usize = self
-                .slots
-                .iter()
-                .map(batch_memory_size)
-                .sum::<usize>()
+            let held: usize = self.slots.iter().map(batch_memory_size).sum::<usize>()
                 + self
                     .cursors
                     .iter()

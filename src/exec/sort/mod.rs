@@ -22,12 +22,12 @@ use arrow::compute::{concat_batches, lexsort_to_indices};
 use arrow::datatypes::SchemaRef;
 use arrow::record_batch::RecordBatch;
 
-use crate::runtime::memory_pool::batch_memory_size;
 use crate::error::Result;
 use crate::exec::sort::external::ExternalSorter;
 use crate::exec::{BatchIter, ExecutionPlan, take_rows};
 use crate::physical::{Distribution, Partitioning};
 use crate::physical_expr::{PhysicalSortExpr, evaluate_sort_keys};
+use crate::runtime::memory_pool::batch_memory_size;
 use crate::runtime::metrics::MeteredIter;
 use crate::runtime::{Metrics, TaskContext};
 
@@ -189,57 +189,59 @@ fn top_k(
     let cancel = ctx.cancel.clone();
     let mut output: Option<std::vec::IntoIter<RecordBatch>> = None;
     let mut input = Some(input);
-    Box::new(std::iter::from_fn(move || -> Option<Result<RecordBatch>> {
-        if output.is_none() {
-            let mut run = || -> Result<Vec<RecordBatch>> {
-                let mut buffer: Vec<RecordBatch> = vec![];
-                let mut buffered_rows = 0usize;
-                for b in input.take().into_iter().flatten() {
-                    cancel.check()?;
-                    let b = b?;
-                    if b.num_rows() == 0 {
-                        continue;
+    Box::new(std::iter::from_fn(
+        move || -> Option<Result<RecordBatch>> {
+            if output.is_none() {
+                let mut run = || -> Result<Vec<RecordBatch>> {
+                    let mut buffer: Vec<RecordBatch> = vec![];
+                    let mut buffered_rows = 0usize;
+                    for b in input.take().into_iter().flatten() {
+                        cancel.check()?;
+                        let b = b?;
+                        if b.num_rows() == 0 {
+                            continue;
+                        }
+                        reservation.try_grow(batch_memory_size(&b))?;
+                        buffered_rows += b.num_rows();
+                        buffer.push(b);
+                        if buffered_rows > (2 * k).max(batch_size) {
+                            let all = concat_batches(&schema, &buffer)?;
+                            let top = sort_batch(&all, &keys, Some(k))?;
+                            buffered_rows = top.num_rows();
+                            buffer = vec![top];
+                            reservation.try_resize(batch_memory_size(&buffer[0]))?;
+                        }
                     }
-                    reservation.try_grow(batch_memory_size(&b))?;
-                    buffered_rows += b.num_rows();
-                    buffer.push(b);
-                    if buffered_rows > (2 * k).max(batch_size) {
-                        let all = concat_batches(&schema, &buffer)?;
-                        let top = sort_batch(&all, &keys, Some(k))?;
-                        buffered_rows = top.num_rows();
-                        buffer = vec![top];
-                        reservation.try_resize(batch_memory_size(&buffer[0]))?;
+                    if buffer.is_empty() {
+                        return Ok(vec![]);
                     }
-                }
-                if buffer.is_empty() {
-                    return Ok(vec![]);
-                }
-                let all = if buffer.len() == 1 {
-                    buffer
-                        .pop()
-                        .unwrap_or_else(|| RecordBatch::new_empty(schema.clone()))
-                } else {
-                    concat_batches(&schema, &buffer)?
+                    let all = if buffer.len() == 1 {
+                        buffer
+                            .pop()
+                            .unwrap_or_else(|| RecordBatch::new_empty(schema.clone()))
+                    } else {
+                        concat_batches(&schema, &buffer)?
+                    };
+                    drop(buffer);
+                    let sorted = sort_batch(&all, &keys, Some(k))?;
+                    let mut out = vec![];
+                    let mut offset = 0;
+                    while offset < sorted.num_rows() {
+                        let len = batch_size.min(sorted.num_rows() - offset);
+                        out.push(sorted.slice(offset, len));
+                        offset += len;
+                    }
+                    Ok(out)
                 };
-                drop(buffer);
-                let sorted = sort_batch(&all, &keys, Some(k))?;
-                let mut out = vec![];
-                let mut offset = 0;
-                while offset < sorted.num_rows() {
-                    let len = batch_size.min(sorted.num_rows() - offset);
-                    out.push(sorted.slice(offset, len));
-                    offset += len;
-                }
-                Ok(out)
-            };
-            match run() {
-                Ok(v) => output = Some(v.into_iter()),
-                Err(e) => {
-                    output = Some(Vec::new().into_iter());
-                    return Some(Err(e));
+                match run() {
+                    Ok(v) => output = Some(v.into_iter()),
+                    Err(e) => {
+                        output = Some(Vec::new().into_iter());
+                        return Some(Err(e));
+                    }
                 }
             }
-        }
-        output.as_mut().and_then(|o| o.next()).map(Ok)
-    }))
+            output.as_mut().and_then(|o| o.next()).map(Ok)
+        },
+    ))
 }
