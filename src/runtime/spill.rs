@@ -376,3 +376,77 @@ pub fn spill_batches<'a>(
     }
     w.finish()
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use arrow::array::{Int64Array, StringArray};
+    use arrow::datatypes::{DataType, Field, Schema};
+    use arrow::record_batch::RecordBatch;
+
+    use super::{SpillManager, SpillWriter, spill_batches};
+    use crate::error::ErrorKind;
+
+    fn batch(from: i64, n: i64) -> RecordBatch {
+        let schema = Arc::new(Schema::new(vec![
+            Field::new("a", DataType::Int64, true),
+            Field::new("b", DataType::Utf8, true),
+        ]));
+        let a = Int64Array::from_iter((from..from + n).map(|v| (v % 3 != 0).then_some(v)));
+        let b = StringArray::from_iter_values((from..from + n).map(|v| format!("s{v}")));
+        RecordBatch::try_new(schema, vec![Arc::new(a), Arc::new(b)]).unwrap()
+    }
+
+    #[test]
+    fn batches_come_back_in_order_and_the_file_goes_with_its_handle() {
+        let dir = tempfile::tempdir().unwrap();
+        let manager = SpillManager::new(dir.path().to_path_buf(), None);
+        let input = vec![batch(0, 100), batch(100, 5).slice(1, 3), batch(200, 50)];
+        let file = spill_batches(&manager, &input[0].schema(), &input, None).unwrap();
+        assert_eq!((file.rows(), file.batches()), (153, 3));
+        assert!(file.path().exists() && file.path().starts_with(dir.path()));
+        assert_eq!(manager.live_files(), 1);
+        assert_eq!(manager.bytes_on_disk(), file.bytes());
+        let back: Vec<RecordBatch> = file.read().unwrap().collect::<Result<_, _>>().unwrap();
+        assert_eq!(back, input);
+        let path = file.path().to_path_buf();
+        // a reader keeps the file alive after the handle is gone
+        let reader = file.read().unwrap();
+        drop(file);
+        assert!(path.exists());
+        assert_eq!(reader.count(), 3);
+        assert!(!path.exists());
+        assert_eq!((manager.live_files(), manager.bytes_on_disk()), (0, 0));
+    }
+
+    #[test]
+    fn an_unfinished_file_is_removed() {
+        let dir = tempfile::tempdir().unwrap();
+        let manager = SpillManager::new(dir.path().to_path_buf(), None);
+        let b = batch(0, 10);
+        let mut w = SpillWriter::new(&manager, &b.schema(), None).unwrap();
+        w.write(&b).unwrap();
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
+        drop(w);
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
+        assert_eq!(manager.live_files(), 0);
+    }
+
+    #[test]
+    fn the_quota_and_a_missing_directory_are_errors_naming_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let manager = SpillManager::new(dir.path().to_path_buf(), Some(4096));
+        let b = batch(0, 2000);
+        let err = spill_batches(&manager, &b.schema(), [&b], None).unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::ResourcesExhausted);
+        assert!(err.to_string().contains("flint-spill-"), "{err}");
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
+        assert_eq!(manager.bytes_on_disk(), 0);
+
+        let missing = SpillManager::new(dir.path().join("gone"), None);
+        let err = SpillWriter::new(&missing, &b.schema(), None).err().unwrap();
+        assert_eq!(err.kind(), ErrorKind::Io);
+        assert!(err.to_string().contains("gone"), "{err}");
+    }
+}

@@ -303,3 +303,81 @@ pub fn merge_sorted(
         reservation,
     )?))
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use arrow::array::{AsArray, Int64Array};
+    use arrow::compute::SortOptions;
+    use arrow::datatypes::{DataType, Field, Int64Type, Schema};
+    use arrow::record_batch::RecordBatch;
+
+    use super::merge_sorted;
+    use crate::exec::BatchIter;
+    use crate::physical_expr::PhysicalSortExpr;
+    use crate::physical_expr::column::ColumnExpr;
+
+    fn run(values: &[Option<i64>], batch: usize) -> BatchIter {
+        let schema = Arc::new(Schema::new(vec![Field::new("a", DataType::Int64, true)]));
+        let batches: Vec<_> = values
+            .chunks(batch)
+            .map(|c| {
+                RecordBatch::try_new(schema.clone(), vec![Arc::new(Int64Array::from(c.to_vec()))])
+                    .unwrap()
+            })
+            .collect();
+        Box::new(batches.into_iter().map(Ok))
+    }
+
+    #[test]
+    fn merges_sorted_inputs_with_duplicates_nulls_and_a_fetch() {
+        let schema = Arc::new(Schema::new(vec![Field::new("a", DataType::Int64, true)]));
+        let keys = vec![PhysicalSortExpr {
+            expr: Arc::new(ColumnExpr::new("a", 0, DataType::Int64, true)),
+            options: SortOptions {
+                descending: false,
+                nulls_first: true,
+            },
+        }];
+        let inputs = || {
+            vec![
+                run(&[None, Some(1), Some(4), Some(4), Some(9)], 2),
+                run(&[], 3),
+                run(&[Some(0), Some(4), Some(5)], 1),
+                run(&[None, Some(2), Some(3), Some(10), Some(11), Some(12)], 4),
+            ]
+        };
+        let collect = |it: BatchIter| -> Vec<Option<i64>> {
+            it.flat_map(|b| {
+                let b = b.unwrap();
+                b.column(0)
+                    .as_primitive::<Int64Type>()
+                    .iter()
+                    .collect::<Vec<_>>()
+            })
+            .collect()
+        };
+        let all = collect(merge_sorted(schema.clone(), &keys, inputs(), None, 3, None).unwrap());
+        let mut expected = vec![
+            None,
+            None,
+            Some(0),
+            Some(1),
+            Some(2),
+            Some(3),
+            Some(4),
+            Some(4),
+            Some(4),
+            Some(5),
+            Some(9),
+            Some(10),
+            Some(11),
+            Some(12),
+        ];
+        assert_eq!(all, expected);
+        let top = collect(merge_sorted(schema, &keys, inputs(), Some(5), 2, None).unwrap());
+        expected.truncate(5);
+        assert_eq!(top, expected);
+    }
+}

@@ -157,3 +157,61 @@ impl GroupsAccumulator for DistinctAccumulator {
         self.inner.size() + self.bytes + self.seen.capacity() * 48
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use arrow::array::{ArrayRef, AsArray, StringArray};
+    use arrow::datatypes::{DataType, Int64Type};
+
+    use super::DistinctAccumulator;
+    use crate::functions::aggregate::count::Count;
+    use crate::functions::{AggregateFunction, GroupsAccumulator};
+
+    fn count_distinct() -> DistinctAccumulator {
+        let inner = Count
+            .create_accumulator(&[DataType::Utf8], &DataType::Int64)
+            .unwrap();
+        DistinctAccumulator::new(inner, vec![DataType::Utf8])
+    }
+
+    #[test]
+    fn spilled_states_merge_into_the_same_counts() {
+        let values = |v: &[Option<&str>]| -> Vec<ArrayRef> {
+            vec![Arc::new(StringArray::from(v.to_vec())) as ArrayRef]
+        };
+        // all rows in one accumulator
+        let mut whole = count_distinct();
+        whole
+            .update_batch(
+                &values(&[Some("a"), Some("b"), None, Some("a")]),
+                &[0, 0, 1, 1],
+                2,
+            )
+            .unwrap();
+        whole
+            .update_batch(&values(&[Some("b"), Some("c"), Some("a")]), &[0, 1, 2], 3)
+            .unwrap();
+        // the same rows split in two, the first half written out as states and merged back
+        let mut first = count_distinct();
+        first
+            .update_batch(
+                &values(&[Some("a"), Some("b"), None, Some("a")]),
+                &[0, 0, 1, 1],
+                2,
+            )
+            .unwrap();
+        let states = first.state().unwrap();
+        let mut second = count_distinct();
+        second
+            .update_batch(&values(&[Some("b"), Some("c"), Some("a")]), &[0, 1, 2], 3)
+            .unwrap();
+        second.merge_batch(&states, &[0, 1], 3).unwrap();
+        let a = whole.evaluate().unwrap();
+        let b = second.evaluate().unwrap();
+        let counts = |x: &ArrayRef| x.as_primitive::<Int64Type>().values().to_vec();
+        assert_eq!(counts(&a), vec![2, 2, 1]);
+        assert_eq!(counts(&a), counts(&b));
+    }
+}
