@@ -146,7 +146,7 @@ impl RecursiveQueryExec {
                 )));
             }
             for b in &new_rows {
-                reservation.try_grow(batch_memory_size(&b))?;
+                reservation.try_grow(batch_memory_size(b))?;
             }
             out.extend(new_rows.iter().cloned());
             fresh.replace(new_rows)?;

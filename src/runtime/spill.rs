@@ -306,7 +306,7 @@ impl SpillWriter {
         }
         self.rows += batch.num_rows();
         self.batches += 1;
-        self.max_batch_bytes = self.max_batch_bytes.max(batch_memory_size(&batch));
+        self.max_batch_bytes = self.max_batch_bytes.max(batch_memory_size(batch));
         Ok(())
     }
 

@@ -136,9 +136,7 @@ impl ExecutionPlan for SortExec {
                 let mut output: Option<BatchIter> = None;
                 Box::new(std::iter::from_fn(move || {
                     if output.is_none() {
-                        let Some(mut s) = sorter.take() else {
-                            return None;
-                        };
+                        let mut s = sorter.take()?;
                         let run = || -> Result<BatchIter> {
                             for b in input.take().into_iter().flatten() {
                                 cancel.check()?;
