@@ -63,6 +63,11 @@ impl MemoryPool {
         self.peak.load(Ordering::Relaxed)
     }
 
+    /// Starts counting the peak from what is in use now (for one query's `EXPLAIN ANALYZE`).
+    pub fn reset_peak(&self) {
+        self.peak.store(self.used(), Ordering::Relaxed);
+    }
+
     /// The limit, if any.
     pub fn limit(&self) -> Option<usize> {
         self.limit

@@ -21,6 +21,7 @@ use arrow::error::ArrowError;
 use arrow::ipc::reader::StreamReader;
 use arrow::ipc::writer::StreamWriter;
 use arrow::record_batch::RecordBatch;
+use arrow_select::coalesce::BatchCoalescer;
 use tempfile::TempPath;
 
 use crate::error::{Error, Result};
@@ -158,6 +159,43 @@ impl SpillFile {
             file: self.clone(),
             reader,
         })
+    }
+}
+
+impl SpillFile {
+    /// Streams the batches back joined into `batch_size`-row batches (bucket files hold many
+    /// small pieces).
+    pub fn read_coalesced(
+        self: &Arc<Self>,
+        batch_size: usize,
+    ) -> Result<Box<dyn Iterator<Item = Result<RecordBatch>> + Send>> {
+        let mut reader = self.read()?;
+        let mut coalescer = BatchCoalescer::new(self.schema.clone(), batch_size.max(1));
+        let mut finished = false;
+        Ok(Box::new(std::iter::from_fn(move || {
+            loop {
+                if let Some(b) = coalescer.next_completed_batch() {
+                    return Some(Ok(b));
+                }
+                if finished {
+                    return None;
+                }
+                match reader.next() {
+                    Some(Ok(b)) => {
+                        if let Err(e) = coalescer.push_batch(b) {
+                            return Some(Err(e.into()));
+                        }
+                    }
+                    Some(Err(e)) => return Some(Err(e)),
+                    None => {
+                        finished = true;
+                        if let Err(e) = coalescer.finish_buffered_batch() {
+                            return Some(Err(e.into()));
+                        }
+                    }
+                }
+            }
+        })))
     }
 }
 

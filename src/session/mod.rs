@@ -527,6 +527,7 @@ impl SessionContext {
         text.push_str(&optimized.to_string());
         if analyze {
             let ctx = self.task_context_with(config, cancel.clone());
+            ctx.memory.reset_peak();
             let start = std::time::Instant::now();
             let batches = scheduler::collect(&physical, &ctx)?;
             let rows: usize = batches.iter().map(|b| b.num_rows()).sum();

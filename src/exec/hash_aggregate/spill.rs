@@ -142,7 +142,7 @@ impl BucketMerge {
         let mut overflow: Option<BucketSpiller> = None;
         let g = self.spec.g;
         let batch_size = self.ctx.batch_size();
-        for b in file.read()? {
+        for b in file.read_coalesced(batch_size)? {
             self.ctx.cancel.check()?;
             let b = b?;
             if let Some(sp) = overflow.as_mut() {

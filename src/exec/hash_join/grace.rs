@@ -15,11 +15,11 @@
 //! rows and whether one has a NULL key — which each bucket's table carries over from the
 //! spilled build.
 
-use std::collections::VecDeque;
 use std::sync::Arc;
 
 use arrow::datatypes::SchemaRef;
 use arrow::record_batch::RecordBatch;
+use arrow_select::coalesce::BatchCoalescer;
 
 use crate::error::{Error, Result};
 use crate::exec::bucket_spill::{BUCKETS, BucketSpiller};
@@ -27,11 +27,10 @@ use crate::exec::hash_join::build::{
     BuildParams, BuildSide, JoinHashTable, SpilledBuild, build_estimate, build_side, evaluate_keys,
 };
 use crate::exec::hash_join::probe::{ProbeSpec, finish_build_side, probe_batch};
-use crate::exec::hash_join::split_into;
 use crate::exec::{BatchIter, empty_iter};
 use crate::logical::plan::JoinType;
 use crate::physical_expr::PhysicalExprRef;
-use crate::runtime::spill::{SpillFile, SpillReader};
+use crate::runtime::spill::SpillFile;
 use crate::runtime::{Metrics, TaskContext};
 
 /// The build side's description, for re-reading bucket files.
@@ -70,15 +69,15 @@ enum Current {
     /// Probing the table of one bucket's build rows with that bucket's probe rows.
     Bucket {
         table: Arc<JoinHashTable>,
-        probe: Option<SpillReader>,
+        probe: Option<BatchIter>,
         visited: Vec<bool>,
     },
     /// Emitting build rows with NULL keys as unmatched, a batch at a time.
-    NullBuild(SpillReader),
+    NullBuild(BatchIter),
     /// Passing probe rows with NULL keys through an empty table (no matches).
     NullProbe {
         table: Arc<JoinHashTable>,
-        probe: SpillReader,
+        probe: BatchIter,
     },
 }
 
@@ -91,7 +90,8 @@ pub struct GraceJoin {
     build_has_null_key: bool,
     stack: Vec<BucketPair>,
     current: Option<Current>,
-    pending: VecDeque<RecordBatch>,
+    /// Output rows, joined into full batches (a bucket's probe gives small pieces).
+    output: BatchCoalescer,
     hashes: Vec<u64>,
     ctx: Arc<TaskContext>,
     metrics: Arc<Metrics>,
@@ -121,6 +121,7 @@ impl GraceJoin {
             &build.consumer,
         )?;
         let stack = bucket_pairs(&spilled.buckets, probe_buckets, spilled.level);
+        let spec_schema = spec.output_schema.clone();
         Ok(GraceJoin {
             build,
             spec,
@@ -129,7 +130,7 @@ impl GraceJoin {
             build_has_null_key: spilled.has_null_key,
             stack,
             current: None,
-            pending: VecDeque::new(),
+            output: BatchCoalescer::new(spec_schema, ctx.batch_size()),
             hashes: vec![],
             ctx: ctx.clone(),
             metrics: metrics.clone(),
@@ -166,11 +167,12 @@ impl GraceJoin {
 
     /// Starts on the next pair of buckets.
     fn start_pair(&mut self, pair: BucketPair) -> Result<()> {
+        let batch_size = self.ctx.batch_size();
         match pair.kind {
             PairKind::Keys => self.start_bucket(pair),
             PairKind::NullBuild => {
                 if let Some(f) = &pair.build {
-                    self.current = Some(Current::NullBuild(f.read()?));
+                    self.current = Some(Current::NullBuild(f.read_coalesced(batch_size)?));
                 }
                 Ok(())
             }
@@ -178,7 +180,7 @@ impl GraceJoin {
                 if let Some(f) = &pair.probe {
                     self.current = Some(Current::NullProbe {
                         table: Arc::new(self.empty_table()?),
-                        probe: f.read()?,
+                        probe: f.read_coalesced(batch_size)?,
                     });
                 }
                 Ok(())
@@ -208,7 +210,11 @@ impl GraceJoin {
                 let visited = vec![false; table.num_rows()];
                 self.current = Some(Current::Bucket {
                     table: Arc::new(table),
-                    probe: pair.probe.as_ref().map(|f| f.read()).transpose()?,
+                    probe: pair
+                        .probe
+                        .as_ref()
+                        .map(|f| f.read_coalesced(self.ctx.batch_size()))
+                        .transpose()?,
                     visited,
                 });
             }
@@ -234,12 +240,14 @@ impl GraceJoin {
     }
 
     fn step(&mut self) -> Result<()> {
-        let batch_size = self.ctx.batch_size();
         let Some(cur) = self.current.as_mut() else {
             match self.stack.pop() {
                 Some(pair) if self.may_produce(&pair) => self.start_pair(pair)?,
                 Some(_) => {}
-                None => self.done = true,
+                None => {
+                    self.output.finish_buffered_batch()?;
+                    self.done = true;
+                }
             }
             return Ok(());
         };
@@ -287,8 +295,10 @@ impl GraceJoin {
                 }
             },
         };
-        if let Some(out) = out {
-            split_into(&mut self.pending, out, batch_size);
+        if let Some(out) = out
+            && out.num_rows() > 0
+        {
+            self.output.push_batch(out)?;
         }
         Ok(())
     }
@@ -333,7 +343,7 @@ impl Iterator for GraceJoin {
     type Item = Result<RecordBatch>;
     fn next(&mut self) -> Option<Result<RecordBatch>> {
         loop {
-            if let Some(b) = self.pending.pop_front() {
+            if let Some(b) = self.output.next_completed_batch() {
                 return Some(Ok(b));
             }
             if self.done {
