@@ -11,7 +11,9 @@
 //! one, is found within its bucket; all join types work as in memory. Rows with a NULL key
 //! (unless NULLs match) go to a bucket of their own on each side: they match nothing, so they
 //! are streamed out (outer joins) or dropped without a hash table, however many there are.
-//! NOT IN (null-aware anti join) needs two facts about the whole build side — whether it has
+//! A bucket that cannot be split — it stays (almost) whole one level deeper, or the deepest
+//! level is reached, because many rows share one key — is joined chunk by chunk
+//! (`chunked.rs`). NOT IN (null-aware anti join) needs two facts about the whole build side — whether it has
 //! rows and whether one has a NULL key — which each bucket's table carries over from the
 //! spilled build.
 
@@ -22,10 +24,11 @@ use arrow::record_batch::RecordBatch;
 use arrow_select::coalesce::BatchCoalescer;
 
 use crate::error::{Error, Result};
-use crate::exec::bucket_spill::{BUCKETS, BucketSpiller};
+use crate::exec::bucket_spill::{BUCKETS, BucketSpiller, MAX_LEVEL};
 use crate::exec::hash_join::build::{
     BuildParams, BuildSide, JoinHashTable, SpilledBuild, build_estimate, build_side, evaluate_keys,
 };
+use crate::exec::hash_join::chunked::ChunkedBucket;
 use crate::exec::hash_join::probe::{ProbeSpec, finish_build_side, probe_batch};
 use crate::exec::{BatchIter, empty_iter};
 use crate::logical::plan::JoinType;
@@ -62,6 +65,8 @@ struct BucketPair {
     probe: Option<Arc<SpillFile>>,
     level: usize,
     kind: PairKind,
+    /// Splitting did not make the build bucket smaller: join it chunk by chunk.
+    chunked: bool,
 }
 
 /// The work in progress.
@@ -79,6 +84,8 @@ enum Current {
         table: Arc<JoinHashTable>,
         probe: BatchIter,
     },
+    /// A bucket too big for memory however it is split, joined chunk by chunk.
+    Chunked(Box<ChunkedBucket>),
 }
 
 /// The output of a grace hash join task.
@@ -120,7 +127,7 @@ impl GraceJoin {
             metrics,
             &build.consumer,
         )?;
-        let stack = bucket_pairs(&spilled.buckets, probe_buckets, spilled.level);
+        let stack = bucket_pairs(&spilled.buckets, probe_buckets, spilled.level, None);
         let spec_schema = spec.output_schema.clone();
         Ok(GraceJoin {
             build,
@@ -190,6 +197,20 @@ impl GraceJoin {
 
     /// Loads the next bucket's table, or splits a bucket too big for memory one level deeper.
     fn start_bucket(&mut self, pair: BucketPair) -> Result<()> {
+        if let Some(build) = &pair.build
+            && (pair.chunked || pair.level >= MAX_LEVEL)
+        {
+            let chunked = ChunkedBucket::try_new(
+                build,
+                pair.probe.clone(),
+                &self.spec,
+                self.empty_table()?,
+                &self.ctx,
+            )?;
+            self.current = Some(Current::Chunked(Box::new(chunked)));
+            self.metrics.add("chunked_buckets", 1);
+            return Ok(());
+        }
         let params = BuildParams {
             schema: &self.build.schema,
             key_exprs: &self.build.key_exprs,
@@ -232,8 +253,13 @@ impl GraceJoin {
                     &self.metrics,
                     &self.build.consumer,
                 )?;
-                self.stack
-                    .extend(bucket_pairs(&sub.buckets, probe_buckets, sub.level));
+                let parent_rows = pair.build.as_ref().map(|f| f.rows());
+                self.stack.extend(bucket_pairs(
+                    &sub.buckets,
+                    probe_buckets,
+                    sub.level,
+                    parent_rows,
+                ));
             }
         }
         Ok(())
@@ -284,6 +310,15 @@ impl GraceJoin {
                     None
                 }
             },
+            Current::Chunked(chunked) => {
+                match chunked.step(&self.build, &self.spec, &mut self.hashes, &self.ctx)? {
+                    Some(out) => out,
+                    None => {
+                        self.current = None;
+                        None
+                    }
+                }
+            }
             Current::NullProbe { table, probe } => match probe.next() {
                 Some(batch) => {
                     let mut visited = vec![];
@@ -305,26 +340,34 @@ impl GraceJoin {
 }
 
 /// The pairs of same-numbered build and probe buckets, to be popped in bucket order; the NULL
-/// buckets become one pair per side.
+/// buckets become one pair per side. A build bucket with (nearly) all of `parent_rows`, the
+/// rows of the bucket just split, is joined chunk by chunk: splitting does not shrink it.
 fn bucket_pairs(
     build: &[Option<Arc<SpillFile>>],
     probe: Vec<Option<Arc<SpillFile>>>,
     level: usize,
+    parent_rows: Option<usize>,
 ) -> Vec<BucketPair> {
     let mut pairs = vec![];
     for (i, (b, p)) in build.iter().cloned().zip(probe).enumerate() {
+        let chunked = match (&b, parent_rows) {
+            (Some(f), Some(parent)) => f.rows() * 20 >= parent * 19,
+            _ => false,
+        };
         if i == BUCKETS {
             pairs.push(BucketPair {
                 build: b,
                 probe: None,
                 level,
                 kind: PairKind::NullBuild,
+                chunked: false,
             });
             pairs.push(BucketPair {
                 build: None,
                 probe: p,
                 level,
                 kind: PairKind::NullProbe,
+                chunked: false,
             });
         } else {
             pairs.push(BucketPair {
@@ -332,6 +375,7 @@ fn bucket_pairs(
                 probe: p,
                 level,
                 kind: PairKind::Keys,
+                chunked,
             });
         }
     }

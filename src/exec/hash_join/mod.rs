@@ -14,6 +14,7 @@
 //! by exactly one task.
 
 pub mod build;
+pub mod chunked;
 pub mod grace;
 pub mod probe;
 

@@ -195,8 +195,32 @@ pub fn probe_batch(
     visited: &mut [bool],
     hashes: &mut Vec<u64>,
 ) -> Result<Option<RecordBatch>> {
-    let n = probe.num_rows();
-    let build_width = table.batch.num_columns();
+    let Some((pairs, pi)) = probe_pairs(table, spec, probe, visited, hashes)? else {
+        return Ok(None);
+    };
+    let mut matched = vec![false; probe.num_rows()];
+    for i in pi.values() {
+        matched[*i as usize] = true;
+    }
+    let rest = probe_side_rows(table, spec, probe, &matched)?;
+    let out = match (pairs, rest) {
+        (None, None) => return Ok(None),
+        (Some(p), None) | (None, Some(p)) => p,
+        (Some(p), Some(r)) => arrow::compute::concat_batches(&spec.output_schema, &[p, r])?,
+    };
+    Ok(if out.num_rows() == 0 { None } else { Some(out) })
+}
+
+/// The matches of one probe batch: the joined rows of matching pairs (for the join types that
+/// output them) and the matching probe rows' indices; marks matched build rows in `visited`.
+/// `None` when nothing can match (NOT IN against a set with a NULL).
+pub fn probe_pairs(
+    table: &JoinHashTable,
+    spec: &ProbeSpec,
+    probe: &RecordBatch,
+    visited: &mut [bool],
+    hashes: &mut Vec<u64>,
+) -> Result<Option<(Option<RecordBatch>, UInt32Array)>> {
     // NOT IN: a NULL on the build (subquery) side makes every comparison unknown
     if spec.null_aware
         && spec.join_type == JoinType::RightAnti
@@ -211,53 +235,55 @@ pub fn probe_batch(
             *v = true;
         }
     }
-    let probe_matched = || -> Vec<bool> {
-        let mut m = vec![false; n];
-        for i in pi.values() {
-            m[*i as usize] = true;
+    let pairs = match spec.join_type {
+        JoinType::Inner | JoinType::Left | JoinType::Right | JoinType::Full if !bi.is_empty() => {
+            Some(pair_batch(
+                &spec.output_schema,
+                &table.batch,
+                probe,
+                &bi,
+                &pi,
+            )?)
         }
-        m
+        _ => None,
     };
+    Ok(Some((pairs, pi)))
+}
+
+/// The probe rows a join outputs by whether they matched (`matched[i]`, over every build row
+/// the probe row was checked against): unmatched ones with NULL build columns (RIGHT, FULL),
+/// matched ones (RIGHT SEMI) or unmatched ones (RIGHT ANTI, with NOT IN's NULL rules).
+pub fn probe_side_rows(
+    table: &JoinHashTable,
+    spec: &ProbeSpec,
+    probe: &RecordBatch,
+    matched: &[bool],
+) -> Result<Option<RecordBatch>> {
+    let n = probe.num_rows();
+    let build_width = table.batch.num_columns();
     let out = match spec.join_type {
-        JoinType::Inner | JoinType::Left => {
-            if bi.is_empty() {
+        JoinType::Right | JoinType::Full => {
+            let unmatched: BooleanArray = matched.iter().map(|m| Some(!m)).collect();
+            if unmatched.true_count() == 0 {
                 return Ok(None);
             }
-            pair_batch(&spec.output_schema, &table.batch, probe, &bi, &pi)?
-        }
-        JoinType::Right | JoinType::Full => {
-            let matched = probe_matched();
-            let unmatched: BooleanArray = matched.iter().map(|m| Some(!m)).collect();
-            let mut parts = vec![];
-            if !bi.is_empty() {
-                parts.push(pair_batch(
-                    &spec.output_schema,
-                    &table.batch,
-                    probe,
-                    &bi,
-                    &pi,
-                )?);
-            }
-            if unmatched.true_count() > 0 {
-                let rest = filter_record_batch(probe, &unmatched)?;
-                parts.push(with_nulls(
-                    &spec.output_schema,
-                    None,
-                    Some(&rest),
-                    build_width,
-                    rest.num_rows(),
-                )?);
-            }
-            match parts.len() {
-                0 => return Ok(None),
-                1 => parts
-                    .pop()
-                    .unwrap_or_else(|| RecordBatch::new_empty(spec.output_schema.clone())),
-                _ => arrow::compute::concat_batches(&spec.output_schema, &parts)?,
-            }
+            let rest = filter_record_batch(probe, &unmatched)?;
+            with_nulls(
+                &spec.output_schema,
+                None,
+                Some(&rest),
+                build_width,
+                rest.num_rows(),
+            )?
         }
         JoinType::RightSemi | JoinType::RightAnti => {
-            let matched = probe_matched();
+            if spec.null_aware
+                && spec.join_type == JoinType::RightAnti
+                && table.build_side_rows > 0
+                && table.has_null_key
+            {
+                return Ok(None);
+            }
             let keep_matched = spec.join_type == JoinType::RightSemi;
             let mut keep: Vec<bool> = matched.iter().map(|m| *m == keep_matched).collect();
             if spec.join_type == JoinType::RightAnti && spec.null_aware && table.build_side_rows > 0
@@ -285,7 +311,7 @@ pub fn probe_batch(
                 &RecordBatchOptions::new().with_row_count(Some(kept.num_rows())),
             )?
         }
-        JoinType::LeftSemi | JoinType::LeftAnti | JoinType::LeftMark => return Ok(None),
+        _ => return Ok(None),
     };
     Ok(if out.num_rows() == 0 { None } else { Some(out) })
 }
