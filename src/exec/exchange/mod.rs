@@ -33,6 +33,7 @@ use crate::error::{Error, Result};
 use crate::exec::sort::merge::merge_sorted;
 use crate::exec::{BatchIter, ExecutionPlan, StageBoundary, take_rows};
 use crate::physical::{Distribution, Partitioning};
+use crate::physical_expr::normalize::evaluate_keys;
 use crate::physical_expr::{PhysicalExprRef, PhysicalSortExpr};
 use crate::runtime::{Metrics, TaskContext};
 use shuffle::{Segment, ShuffleWriter};
@@ -71,12 +72,7 @@ impl HashSplitter {
 
     /// The rows of `batch` for each partition that gets any, as `(partition, rows)`.
     pub fn split(&mut self, batch: &RecordBatch) -> Result<Vec<(usize, RecordBatch)>> {
-        let key_arrays = self
-            .keys
-            .iter()
-            .map(|k| k.evaluate(batch)?.into_array(batch.num_rows()))
-            .collect::<Result<Vec<_>>>()?;
-        let key_arrays = crate::physical_expr::normalize::normalize_keys(key_arrays)?;
+        let key_arrays = evaluate_keys(&self.keys, batch)?;
         partition_hashes(&key_arrays, &mut self.hashes)?;
         for r in self.part_rows.iter_mut() {
             r.clear();

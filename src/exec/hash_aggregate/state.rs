@@ -3,13 +3,14 @@
 
 use arrow::array::{ArrayRef, BooleanArray, UInt32Array};
 use arrow::datatypes::{DataType, SchemaRef};
-use arrow::record_batch::{RecordBatch, RecordBatchOptions};
+use arrow::record_batch::RecordBatch;
 
 use crate::error::Result;
 use crate::exec::hash_aggregate::group_values::{GroupValues, new_group_values};
 use crate::exec::hash_aggregate::{AggregateMode, AggregateSpec};
 use crate::functions::GroupsAccumulator;
 use crate::physical_expr::case::null_as_false;
+use crate::physical_expr::normalize::evaluate_keys;
 use crate::physical_expr::{PhysicalExprRef, evaluate_predicate};
 
 /// Groups and accumulators of one aggregation.
@@ -78,12 +79,7 @@ impl AggregateState {
         let n = batch.num_rows();
         match &mut self.groups {
             Some(gv) => {
-                let keys = self
-                    .group_exprs
-                    .iter()
-                    .map(|e| e.evaluate(batch)?.into_array(n))
-                    .collect::<Result<Vec<_>>>()?;
-                let keys = crate::physical_expr::normalize::normalize_keys(keys)?;
+                let keys = evaluate_keys(&self.group_exprs, batch)?;
                 gv.intern(&keys, &mut self.group_indices)?;
             }
             None => {
@@ -196,23 +192,8 @@ impl AggregateState {
     }
 }
 
-/// A batch of `schema` from `columns`, casting those whose type differs only nominally
-/// (accumulator output types must match the declared schema, e.g. decimal precision).
+/// A batch of `schema` from `columns` (accumulator output types must match the declared
+/// schema, e.g. decimal precision).
 pub fn to_schema(schema: &SchemaRef, columns: Vec<ArrayRef>, rows: usize) -> Result<RecordBatch> {
-    let columns = columns
-        .into_iter()
-        .zip(schema.fields())
-        .map(|(c, f)| {
-            if c.data_type() != f.data_type() {
-                crate::physical_expr::cast::cast_array(&c, f.data_type(), false)
-            } else {
-                Ok(c)
-            }
-        })
-        .collect::<Result<Vec<_>>>()?;
-    Ok(RecordBatch::try_new_with_options(
-        schema.clone(),
-        columns,
-        &RecordBatchOptions::new().with_row_count(Some(rows)),
-    )?)
+    crate::exec::batch_with_schema(schema, columns, rows)
 }

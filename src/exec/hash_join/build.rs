@@ -16,6 +16,7 @@ use crate::exec::BatchIter;
 use crate::exec::bucket_spill::BucketSpiller;
 use crate::exec::hash_aggregate::group_values::table_hashes;
 use crate::physical_expr::PhysicalExprRef;
+use crate::physical_expr::normalize::evaluate_keys;
 use crate::runtime::memory_pool::batch_memory_size;
 use crate::runtime::spill::SpillFile;
 use crate::runtime::{MemoryReservation, Metrics, TaskContext};
@@ -225,14 +226,4 @@ fn spill_build(
         has_null_key,
         level,
     })
-}
-
-/// Normalized join key arrays of a batch.
-pub fn evaluate_keys(key_exprs: &[PhysicalExprRef], batch: &RecordBatch) -> Result<Vec<ArrayRef>> {
-    let n = batch.num_rows();
-    let keys = key_exprs
-        .iter()
-        .map(|e| e.evaluate(batch)?.into_array(n))
-        .collect::<Result<Vec<_>>>()?;
-    crate::physical_expr::normalize::normalize_keys(keys)
 }

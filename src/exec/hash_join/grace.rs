@@ -26,13 +26,14 @@ use arrow_select::coalesce::BatchCoalescer;
 use crate::error::{Error, Result};
 use crate::exec::bucket_spill::{BUCKETS, BucketSpiller, MAX_LEVEL};
 use crate::exec::hash_join::build::{
-    BuildParams, BuildSide, JoinHashTable, SpilledBuild, build_estimate, build_side, evaluate_keys,
+    BuildParams, BuildSide, JoinHashTable, SpilledBuild, build_estimate, build_side,
 };
 use crate::exec::hash_join::chunked::ChunkedBucket;
 use crate::exec::hash_join::probe::{ProbeSpec, finish_build_side, probe_batch};
 use crate::exec::{BatchIter, empty_iter};
 use crate::logical::plan::JoinType;
 use crate::physical_expr::PhysicalExprRef;
+use crate::physical_expr::normalize::evaluate_keys;
 use crate::runtime::spill::SpillFile;
 use crate::runtime::{Metrics, TaskContext};
 

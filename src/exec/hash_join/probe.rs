@@ -12,10 +12,12 @@ use arrow::datatypes::SchemaRef;
 use arrow::record_batch::{RecordBatch, RecordBatchOptions};
 
 use crate::error::Result;
+use crate::exec::cast_to_schema as align_types;
 use crate::exec::hash_aggregate::group_values::table_hashes;
 use crate::exec::hash_join::build::{CHAIN_END, JoinHashTable};
 use crate::logical::plan::JoinType;
 use crate::physical_expr::case::null_as_false;
+use crate::physical_expr::normalize::evaluate_keys;
 use crate::physical_expr::{PhysicalExprRef, evaluate_predicate};
 
 /// Everything the probe loop needs that does not change between batches.
@@ -44,12 +46,7 @@ fn matches(
     hashes: &mut Vec<u64>,
 ) -> Result<(UInt32Array, UInt32Array)> {
     let n = probe.num_rows();
-    let keys = spec
-        .keys
-        .iter()
-        .map(|e| e.evaluate(probe)?.into_array(n))
-        .collect::<Result<Vec<_>>>()?;
-    let keys = crate::physical_expr::normalize::normalize_keys(keys)?;
+    let keys = evaluate_keys(&spec.keys, probe)?;
     table_hashes(&keys, hashes)?;
     let probe_has_nulls = keys.iter().any(|k| k.null_count() > 0);
     let mut build_idx: Vec<u32> = Vec::with_capacity(n);
@@ -141,20 +138,6 @@ pub fn pair_batch(
         cols,
         &RecordBatchOptions::new().with_row_count(Some(bi.len())),
     )?)
-}
-
-/// Casts columns whose nullability/type differ only nominally from the schema.
-fn align_types(schema: &SchemaRef, cols: Vec<ArrayRef>) -> Result<Vec<ArrayRef>> {
-    cols.into_iter()
-        .zip(schema.fields())
-        .map(|(c, f)| {
-            if c.data_type() != f.data_type() {
-                crate::physical_expr::cast::cast_array(&c, f.data_type(), false)
-            } else {
-                Ok(c)
-            }
-        })
-        .collect()
 }
 
 /// Builds a batch with NULL columns for one side.
