@@ -13,8 +13,12 @@ pub struct SessionConfig {
     pub batch_size: usize,
     /// Memory limit in bytes for query execution (`None`: no limit).
     pub memory_limit: Option<usize>,
-    /// Directory for spill files.
+    /// Directory for spill files: operators that run out of memory under `memory_limit` write
+    /// Arrow IPC files here (removed when no longer needed).
     pub spill_dir: PathBuf,
+    /// Most bytes of spill files one query may have on disk at once (`None`: no limit);
+    /// DuckDB's `max_temp_directory_size`.
+    pub max_spill_size: Option<usize>,
     /// A join side estimated below this many rows is broadcast instead of shuffled.
     pub broadcast_rows_threshold: usize,
     /// Optimizer rules switched off by name.
@@ -91,6 +95,7 @@ impl Default for SessionConfig {
             batch_size: 8192,
             memory_limit: None,
             spill_dir: std::env::temp_dir(),
+            max_spill_size: None,
             broadcast_rows_threshold: 200_000,
             disabled_rules: vec![],
             explain_on_error: false,
@@ -124,6 +129,12 @@ impl SessionConfig {
         self
     }
 
+    /// Sets the directory for spill files.
+    pub fn with_spill_dir(mut self, dir: impl Into<PathBuf>) -> Self {
+        self.spill_dir = dir.into();
+        self
+    }
+
     /// Sets a setting by its SQL name (`SET target_partitions = 4`).
     pub fn set(&mut self, name: &str, value: &str) -> Result<()> {
         let v = value.trim().trim_matches('\'');
@@ -134,6 +145,7 @@ impl SessionConfig {
             "batch_size" => self.batch_size = parse_usize(name, v)?.max(1),
             "memory_limit" => self.memory_limit = parse_bytes(v)?,
             "spill_dir" | "temp_directory" => self.spill_dir = PathBuf::from(v),
+            "max_spill_size" | "max_temp_directory_size" => self.max_spill_size = parse_bytes(v)?,
             "broadcast_rows_threshold" => self.broadcast_rows_threshold = parse_usize(name, v)?,
             "default_null_order" => self.default_null_order = NullOrder::parse(v)?,
             "recursion_limit" => self.recursion_limit = parse_usize(name, v)?,
@@ -146,7 +158,7 @@ impl SessionConfig {
             }
             other => {
                 return Err(Error::plan(format!(
-                    "unknown setting \"{other}\" (settings: target_partitions, batch_size, memory_limit, spill_dir, broadcast_rows_threshold, disabled_rules, default_null_order, recursion_limit)"
+                    "unknown setting \"{other}\" (settings: target_partitions, batch_size, memory_limit, spill_dir, max_spill_size, broadcast_rows_threshold, disabled_rules, default_null_order, recursion_limit)"
                 )));
             }
         }
@@ -168,6 +180,12 @@ impl SessionConfig {
                     .unwrap_or_else(|| "unlimited".into()),
             ),
             ("spill_dir".into(), self.spill_dir.display().to_string()),
+            (
+                "max_spill_size".into(),
+                self.max_spill_size
+                    .map(|b| b.to_string())
+                    .unwrap_or_else(|| "unlimited".into()),
+            ),
             (
                 "broadcast_rows_threshold".into(),
                 self.broadcast_rows_threshold.to_string(),

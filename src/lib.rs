@@ -26,7 +26,7 @@
 //! - [`functions`]: scalar and aggregate functions, UDF traits.
 //! - [`catalog`]: tables (memory, files), views, TPC-H demo data.
 //! - [`io`]: Parquet and CSV reading.
-//! - [`runtime`]: scheduler, task context, memory pool, metrics, cancellation.
+//! - [`runtime`]: scheduler, task context, memory pool, spill files, metrics, cancellation.
 //! - [`dataframe`]: the lazy DataFrame API ([`prelude`] imports what a program needs).
 //! - [`session`]: `SessionContext`, the entry point.
 //! - [`cli`]: the REPL, output formats and the sqllogictest runner.

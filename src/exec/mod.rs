@@ -3,6 +3,7 @@
 //! within a task). Exchanges are stage boundaries: the scheduler materializes
 //! their input (all partitions, in parallel) before the stage that reads them.
 
+pub mod bucket_spill;
 pub mod exchange;
 pub mod filter;
 pub mod hash_aggregate;
@@ -130,6 +131,38 @@ pub fn take_rows(batch: &RecordBatch, indices: &arrow::array::UInt32Array) -> Re
         columns,
         &arrow::record_batch::RecordBatchOptions::new().with_row_count(Some(indices.len())),
     )?)
+}
+
+/// A batch of `schema` from `columns` with `rows` rows, casting the columns whose type differs
+/// only nominally from the schema's (a decimal's precision, say).
+pub fn batch_with_schema(
+    schema: &SchemaRef,
+    columns: Vec<arrow::array::ArrayRef>,
+    rows: usize,
+) -> Result<RecordBatch> {
+    Ok(RecordBatch::try_new_with_options(
+        schema.clone(),
+        cast_to_schema(schema, columns)?,
+        &arrow::record_batch::RecordBatchOptions::new().with_row_count(Some(rows)),
+    )?)
+}
+
+/// `columns` cast to the types of `schema`'s fields where they differ only nominally.
+pub fn cast_to_schema(
+    schema: &SchemaRef,
+    columns: Vec<arrow::array::ArrayRef>,
+) -> Result<Vec<arrow::array::ArrayRef>> {
+    columns
+        .into_iter()
+        .zip(schema.fields())
+        .map(|(c, f)| {
+            if c.data_type() != f.data_type() {
+                crate::physical_expr::cast::cast_array(&c, f.data_type(), false)
+            } else {
+                Ok(c)
+            }
+        })
+        .collect()
 }
 
 /// Collects every batch of an iterator.

@@ -25,6 +25,7 @@ use crate::logical::plan::JoinType;
 use crate::physical::{Distribution, Partitioning};
 use crate::physical_expr::case::null_as_false;
 use crate::physical_expr::{PhysicalExprRef, evaluate_predicate};
+use crate::runtime::memory_pool::batch_memory_size;
 use crate::runtime::metrics::MeteredIter;
 use crate::runtime::{Metrics, TaskContext};
 
@@ -81,7 +82,7 @@ impl NestedLoopJoinExec {
                 let mut reservation = ctx.memory.reserve("NestedLoopJoinExec build");
                 for b in self.left.execute(0, ctx)? {
                     let b = b?;
-                    reservation.try_grow(b.get_array_memory_size())?;
+                    reservation.try_grow(batch_memory_size(&b))?;
                     batches.push(b);
                 }
                 let batch = concat_batches(&self.left.schema(), &batches)?;

@@ -4,7 +4,7 @@ use std::any::Any;
 use std::sync::Arc;
 
 use arrow::datatypes::{Field, Schema, SchemaRef};
-use arrow::record_batch::{RecordBatch, RecordBatchOptions};
+use arrow::record_batch::RecordBatch;
 
 use crate::error::Result;
 use crate::exec::{BatchIter, ExecutionPlan};
@@ -69,22 +69,7 @@ pub fn project_batch(
         .iter()
         .map(|(e, _)| e.evaluate(batch)?.into_array(n))
         .collect::<Result<Vec<_>>>()?;
-    let cols = cols
-        .into_iter()
-        .zip(schema.fields())
-        .map(|(c, f)| {
-            if c.data_type() != f.data_type() {
-                crate::physical_expr::cast::cast_array(&c, f.data_type(), false)
-            } else {
-                Ok(c)
-            }
-        })
-        .collect::<Result<Vec<_>>>()?;
-    Ok(RecordBatch::try_new_with_options(
-        schema.clone(),
-        cols,
-        &RecordBatchOptions::new().with_row_count(Some(n)),
-    )?)
+    crate::exec::batch_with_schema(schema, cols, n)
 }
 
 impl ExecutionPlan for ProjectionExec {

@@ -27,6 +27,7 @@ use crate::logical::plan::{LogicalPlan, TableScan};
 use crate::physical::Partitioning;
 use crate::physical_expr::cast::cast_array;
 use crate::physical_expr::subquery::SubqueryRunner;
+use crate::runtime::memory_pool::batch_memory_size;
 use crate::runtime::metrics::MeteredIter;
 use crate::runtime::{Metrics, TaskContext};
 
@@ -145,7 +146,7 @@ impl RecursiveQueryExec {
                 )));
             }
             for b in &new_rows {
-                reservation.try_grow(b.get_array_memory_size())?;
+                reservation.try_grow(batch_memory_size(b))?;
             }
             out.extend(new_rows.iter().cloned());
             fresh.replace(new_rows)?;

@@ -8,6 +8,12 @@
 //! Aggregates over a whole partition are computed once per partition; other
 //! frames feed each row's frame rows into the aggregate's accumulator with the
 //! row as its group (cost: the total size of all frames).
+//!
+//! Memory: rows are buffered only until their window partition is complete (the
+//! PARTITION BY key changes), then computed and emitted, so memory is bounded by
+//! the largest window partition plus a batch. A window partition larger than the
+//! memory limit (or a window without PARTITION BY over more rows than fit) fails
+//! with a "resources exhausted" error naming the operator: windows do not spill.
 
 use std::any::Any;
 use std::ops::Range;
@@ -17,6 +23,7 @@ use arrow::array::{Array, ArrayRef, Float64Array, Int64Array, UInt32Array};
 use arrow::compute::{concat_batches, take};
 use arrow::datatypes::{DataType, Field, Schema, SchemaRef};
 use arrow::record_batch::RecordBatch;
+use arrow::row::{OwnedRow, RowConverter, SortField};
 use datafusion_common::ScalarValue;
 
 use crate::error::{Error, Result};
@@ -26,6 +33,7 @@ use crate::functions::aggregate::distinct::DistinctAccumulator;
 use crate::logical::expr::{FrameBound, FrameUnits, WindowFrame, WindowFunc};
 use crate::physical::{Distribution, Partitioning};
 use crate::physical_expr::{PhysicalExprRef, PhysicalSortExpr};
+use crate::runtime::memory_pool::batch_memory_size;
 use crate::runtime::metrics::MeteredIter;
 use crate::runtime::{Metrics, TaskContext};
 
@@ -84,6 +92,68 @@ impl WindowExec {
             schema: Arc::new(Schema::new(fields)),
             metrics: Arc::new(Metrics::new()),
         }
+    }
+}
+
+/// What computing the window functions over complete window partitions needs.
+struct WindowComputer {
+    schema: SchemaRef,
+    partition_by: Vec<PhysicalExprRef>,
+    order_by: Vec<PhysicalSortExpr>,
+    functions: Vec<WindowSpec>,
+}
+
+impl WindowComputer {
+    /// The input rows of `batches` (whole window partitions) with the window columns added.
+    fn compute_rows(
+        &self,
+        in_schema: &SchemaRef,
+        batches: &[RecordBatch],
+    ) -> Result<Option<RecordBatch>> {
+        let all = concat_batches(in_schema, batches)?;
+        let n = all.num_rows();
+        if n == 0 {
+            return Ok(None);
+        }
+        let pkeys = self
+            .partition_by
+            .iter()
+            .map(|e| e.evaluate(&all)?.into_array(n))
+            .collect::<Result<Vec<_>>>()?;
+        let okeys = self
+            .order_by
+            .iter()
+            .map(|e| e.expr.evaluate(&all)?.into_array(n))
+            .collect::<Result<Vec<_>>>()?;
+        let parts = ranges_of(&pkeys, n)?;
+        let mut peers = vec![];
+        for part in &parts {
+            let slice: Vec<ArrayRef> = okeys
+                .iter()
+                .map(|k| k.slice(part.start, part.len()))
+                .collect();
+            let rel = if slice.is_empty() {
+                std::iter::once(0..part.len()).collect()
+            } else {
+                ranges_of(&slice, part.len())?
+            };
+            peers.push(
+                rel.into_iter()
+                    .map(|r| r.start + part.start..r.end + part.start)
+                    .collect::<Vec<_>>(),
+            );
+        }
+        let mut cols = all.columns().to_vec();
+        for f in &self.functions {
+            let c = compute(f, &all, &parts, &peers)?;
+            let c = if c.data_type() != &f.return_type {
+                crate::physical_expr::cast::cast_array(&c, &f.return_type, false)?
+            } else {
+                c
+            };
+            cols.push(c);
+        }
+        Ok(Some(RecordBatch::try_new(self.schema.clone(), cols)?))
     }
 }
 
@@ -297,7 +367,7 @@ fn aggregate_over_frames(
     let make = || -> Result<Box<dyn crate::functions::GroupsAccumulator>> {
         let inner = f.create_accumulator(&spec.arg_types, &spec.return_type)?;
         Ok(if spec.distinct {
-            Box::new(DistinctAccumulator::new(inner))
+            Box::new(DistinctAccumulator::new(inner, spec.arg_types.clone()))
         } else {
             inner
         })
@@ -380,73 +450,85 @@ impl ExecutionPlan for WindowExec {
         )))
     }
     fn execute(&self, partition: usize, ctx: &Arc<TaskContext>) -> Result<BatchIter> {
-        let input = self.input.execute(partition, ctx)?;
-        let schema = self.schema.clone();
+        let mut input = self.input.execute(partition, ctx)?;
         let in_schema = self.input.schema();
-        let partition_by = self.partition_by.clone();
-        let order_by = self.order_by.clone();
-        let functions = self.functions.clone();
+        let computer = WindowComputer {
+            schema: self.schema.clone(),
+            partition_by: self.partition_by.clone(),
+            order_by: self.order_by.clone(),
+            functions: self.functions.clone(),
+        };
         let cancel = ctx.cancel.clone();
         let mut reservation = ctx.memory.reserve(format!("WindowExec[{partition}]"));
-        let mut input = Some(input);
+        let key_types: Vec<SortField> = self
+            .partition_by
+            .iter()
+            .map(|e| SortField::new(e.data_type().clone()))
+            .collect();
+        let converter = if key_types.is_empty() {
+            None
+        } else {
+            Some(RowConverter::new(key_types)?)
+        };
+        // rows of window partitions not known to be complete yet, and the key of the last one
+        let mut buffer: Vec<RecordBatch> = vec![];
+        let mut tail_key: Option<OwnedRow> = None;
         let mut done = false;
         let iter = std::iter::from_fn(move || -> Option<Result<RecordBatch>> {
-            if done {
-                return None;
-            }
-            done = true;
-            let mut run = || -> Result<Option<RecordBatch>> {
-                let mut batches = vec![];
-                for b in input.take().into_iter().flatten() {
+            let mut step = || -> Result<Option<RecordBatch>> {
+                loop {
+                    if done {
+                        return Ok(None);
+                    }
                     cancel.check()?;
-                    let b = b?;
-                    reservation.try_grow(b.get_array_memory_size())?;
-                    batches.push(b);
-                }
-                let all = concat_batches(&in_schema, &batches)?;
-                let n = all.num_rows();
-                if n == 0 {
-                    return Ok(None);
-                }
-                let pkeys = partition_by
-                    .iter()
-                    .map(|e| e.evaluate(&all)?.into_array(n))
-                    .collect::<Result<Vec<_>>>()?;
-                let okeys = order_by
-                    .iter()
-                    .map(|e| e.expr.evaluate(&all)?.into_array(n))
-                    .collect::<Result<Vec<_>>>()?;
-                let parts = ranges_of(&pkeys, n)?;
-                let mut peers = vec![];
-                for part in &parts {
-                    let slice: Vec<ArrayRef> = okeys
+                    let Some(b) = input.next().transpose()? else {
+                        done = true;
+                        let rest = std::mem::take(&mut buffer);
+                        return computer.compute_rows(&in_schema, &rest);
+                    };
+                    if b.num_rows() == 0 {
+                        continue;
+                    }
+                    reservation.try_grow(batch_memory_size(&b))?;
+                    let Some(converter) = converter.as_ref() else {
+                        buffer.push(b);
+                        continue;
+                    };
+                    let n = b.num_rows();
+                    let keys = computer
+                        .partition_by
                         .iter()
-                        .map(|k| k.slice(part.start, part.len()))
-                        .collect();
-                    let rel = if slice.is_empty() {
-                        std::iter::once(0..part.len()).collect()
-                    } else {
-                        ranges_of(&slice, part.len())?
-                    };
-                    peers.push(
-                        rel.into_iter()
-                            .map(|r| r.start + part.start..r.end + part.start)
-                            .collect::<Vec<_>>(),
-                    );
+                        .map(|e| e.evaluate(&b)?.into_array(n))
+                        .collect::<Result<Vec<_>>>()?;
+                    let rows = converter.convert_columns(&keys)?;
+                    let last = rows.row(n - 1);
+                    // the last window partition of this batch starts at `split`
+                    let mut split = n - 1;
+                    while split > 0 && rows.row(split - 1) == last {
+                        split -= 1;
+                    }
+                    let continues =
+                        split == 0 && tail_key.as_ref().is_some_and(|t| t.row() == last);
+                    tail_key = Some(last.owned());
+                    if continues || (split == 0 && buffer.is_empty()) {
+                        buffer.push(b);
+                        continue;
+                    }
+                    // everything before `split` completes the buffered window partitions
+                    let mut complete = std::mem::take(&mut buffer);
+                    if split > 0 {
+                        complete.push(b.slice(0, split));
+                    }
+                    buffer.push(b.slice(split, n - split));
+                    let out = computer.compute_rows(&in_schema, &complete)?;
+                    drop(complete);
+                    reservation.resize(buffer.iter().map(batch_memory_size).sum());
+                    if out.is_some() {
+                        return Ok(out);
+                    }
                 }
-                let mut cols = all.columns().to_vec();
-                for f in &functions {
-                    let c = compute(f, &all, &parts, &peers)?;
-                    let c = if c.data_type() != &f.return_type {
-                        crate::physical_expr::cast::cast_array(&c, &f.return_type, false)?
-                    } else {
-                        c
-                    };
-                    cols.push(c);
-                }
-                Ok(Some(RecordBatch::try_new(schema.clone(), cols)?))
             };
-            run().transpose()
+            step().transpose()
         });
         Ok(Box::new(MeteredIter::new(iter, self.metrics.clone())))
     }

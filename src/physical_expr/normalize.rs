@@ -36,6 +36,20 @@ pub fn normalize_keys(keys: Vec<ArrayRef>) -> Result<Vec<ArrayRef>> {
     keys.iter().map(normalize_floats).collect()
 }
 
+/// The key expressions evaluated over `batch` and normalized: the keys that grouping, joins and
+/// hash partitioning compare and hash.
+pub fn evaluate_keys(
+    exprs: &[crate::physical_expr::PhysicalExprRef],
+    batch: &arrow::record_batch::RecordBatch,
+) -> Result<Vec<ArrayRef>> {
+    let n = batch.num_rows();
+    let keys = exprs
+        .iter()
+        .map(|e| e.evaluate(batch)?.into_array(n))
+        .collect::<Result<Vec<_>>>()?;
+    normalize_keys(keys)
+}
+
 /// Whether the type needs normalizing.
 pub fn is_float(a: &dyn Array) -> bool {
     matches!(a.data_type(), DataType::Float32 | DataType::Float64)

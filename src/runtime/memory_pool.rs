@@ -1,6 +1,17 @@
 //! Memory accounting: operators reserve memory from a session-wide pool
-//! before holding data, and get a "resources exhausted" error naming the
-//! operator and sizes when the limit would be exceeded.
+//! before holding data. Operators that can spill (sort, aggregate, join build,
+//! exchange buffers) ask with [`MemoryReservation::grow_if_fits`] and write
+//! data to disk when refused; the others use [`MemoryReservation::try_grow`]
+//! and fail with a "resources exhausted" error naming the operator, the sizes
+//! and the setting to raise.
+//!
+//! Fairness: a spilling operator is refused once it would hold more than its
+//! share, `limit / max(spilling operators holding memory, tasks of the running
+//! stages)`. Without this, the tasks of a stage that ask first keep the pool
+//! and the last one spills one batch at a time. An operator that cannot spill
+//! is never refused its task's share (`limit / tasks`), even while spilling
+//! operators of other tasks fill the pool: it takes the memory and they spill
+//! at their next request, so the pool may pass the limit by up to that share.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -13,6 +24,10 @@ pub struct MemoryPool {
     limit: Option<usize>,
     used: AtomicUsize,
     peak: AtomicUsize,
+    /// Spillable reservations holding memory now.
+    active_spillable: AtomicUsize,
+    /// Tasks of the stages running now (see [`MemoryPool::tasks_started`]).
+    running_tasks: AtomicUsize,
 }
 
 impl MemoryPool {
@@ -22,7 +37,20 @@ impl MemoryPool {
             limit,
             used: AtomicUsize::new(0),
             peak: AtomicUsize::new(0),
+            active_spillable: AtomicUsize::new(0),
+            running_tasks: AtomicUsize::new(0),
         })
+    }
+
+    /// Counts `n` tasks that run at once (a stage's tasks, up to the worker threads) until
+    /// the guard is dropped: spilling operators share the pool with the other tasks of their
+    /// stage from the start, not just with those that asked first.
+    pub fn tasks_started(self: &Arc<Self>, n: usize) -> TaskGuard {
+        self.running_tasks.fetch_add(n, Ordering::SeqCst);
+        TaskGuard {
+            pool: self.clone(),
+            n,
+        }
     }
 
     /// Bytes reserved now.
@@ -35,24 +63,33 @@ impl MemoryPool {
         self.peak.load(Ordering::Relaxed)
     }
 
+    /// Starts counting the peak from what is in use now (for one query's `EXPLAIN ANALYZE`).
+    pub fn reset_peak(&self) {
+        self.peak.store(self.used(), Ordering::Relaxed);
+    }
+
     /// The limit, if any.
     pub fn limit(&self) -> Option<usize> {
         self.limit
     }
 
-    fn try_grow(&self, consumer: &str, bytes: usize) -> Result<()> {
+    /// Bytes that may still be reserved before the limit (`usize::MAX` without a limit).
+    pub fn available(&self) -> usize {
+        match self.limit {
+            Some(limit) => limit.saturating_sub(self.used()),
+            None => usize::MAX,
+        }
+    }
+
+    /// Reserves `bytes` if that keeps the pool within its limit; `Err(in use)` otherwise.
+    fn grow_within_limit(&self, bytes: usize) -> std::result::Result<(), usize> {
         let mut cur = self.used.load(Ordering::Relaxed);
         loop {
             let new = cur + bytes;
             if let Some(limit) = self.limit
                 && new > limit
             {
-                return Err(Error::resources_exhausted(format!(
-                    "{consumer} needs {} more but the memory limit is {} and {} are in use",
-                    human_bytes(bytes),
-                    human_bytes(limit),
-                    human_bytes(cur)
-                )));
+                return Err(cur);
             }
             match self
                 .used
@@ -67,6 +104,23 @@ impl MemoryPool {
         }
     }
 
+    fn try_grow(&self, consumer: &str, bytes: usize) -> Result<()> {
+        self.grow_within_limit(bytes).map_err(|in_use| {
+            Error::resources_exhausted(format!(
+                "{consumer} needs {} more but the memory limit is {} and {} are in use; \
+                 raise it with SET memory_limit = '...' (flint --memory-limit)",
+                human_bytes(bytes),
+                human_bytes(self.limit.unwrap_or(usize::MAX)),
+                human_bytes(in_use)
+            ))
+        })
+    }
+
+    fn grow(&self, bytes: usize) {
+        let new = self.used.fetch_add(bytes, Ordering::SeqCst) + bytes;
+        self.peak.fetch_max(new, Ordering::Relaxed);
+    }
+
     fn shrink(&self, bytes: usize) {
         self.used.fetch_sub(bytes, Ordering::SeqCst);
     }
@@ -77,7 +131,32 @@ impl MemoryPool {
             pool: self.clone(),
             consumer: consumer.into(),
             size: 0,
+            spillable: false,
         }
+    }
+
+    /// A new reservation for an operator that spills when refused: besides the limit, it is
+    /// held to a fair share of the pool (see the module docs).
+    pub fn reserve_spillable(self: &Arc<Self>, consumer: impl Into<String>) -> MemoryReservation {
+        MemoryReservation {
+            pool: self.clone(),
+            consumer: consumer.into(),
+            size: 0,
+            spillable: true,
+        }
+    }
+}
+
+/// Running tasks, counted by their pool until dropped.
+#[derive(Debug)]
+pub struct TaskGuard {
+    pool: Arc<MemoryPool>,
+    n: usize,
+}
+
+impl Drop for TaskGuard {
+    fn drop(&mut self) {
+        self.pool.running_tasks.fetch_sub(self.n, Ordering::SeqCst);
     }
 }
 
@@ -87,18 +166,112 @@ pub struct MemoryReservation {
     pool: Arc<MemoryPool>,
     consumer: String,
     size: usize,
+    spillable: bool,
 }
 
 impl MemoryReservation {
+    /// Records a size change (keeping the count of spillable reservations that hold memory).
+    fn set_size(&mut self, new: usize) {
+        if self.spillable {
+            match (self.size > 0, new > 0) {
+                (false, true) => {
+                    self.pool.active_spillable.fetch_add(1, Ordering::SeqCst);
+                }
+                (true, false) => {
+                    self.pool.active_spillable.fetch_sub(1, Ordering::SeqCst);
+                }
+                _ => {}
+            }
+        }
+        self.size = new;
+    }
+
+    /// Whether growing by `bytes` keeps a spillable reservation within its fair share.
+    fn within_share(&self, bytes: usize) -> bool {
+        let Some(limit) = self.pool.limit else {
+            return true;
+        };
+        if !self.spillable {
+            return true;
+        }
+        let active = self.pool.active_spillable.load(Ordering::Relaxed);
+        let holders = if self.size == 0 { active + 1 } else { active };
+        let sharers = holders
+            .max(self.pool.running_tasks.load(Ordering::Relaxed))
+            .max(1);
+        self.size + bytes <= limit / sharers
+    }
+
     /// Bytes held.
     pub fn size(&self) -> usize {
         self.size
     }
-    /// Grows by `bytes` or fails when the pool's limit would be exceeded.
+    /// The operator this reservation belongs to.
+    pub fn consumer(&self) -> &str {
+        &self.consumer
+    }
+    /// Grows by `bytes` or fails when the pool's limit would be exceeded (for operators that
+    /// cannot spill; the error names the operator and the setting to raise).
     pub fn try_grow(&mut self, bytes: usize) -> Result<()> {
-        self.pool.try_grow(&self.consumer, bytes)?;
-        self.size += bytes;
+        if let Err(e) = self.pool.try_grow(&self.consumer, bytes) {
+            let tasks = self.pool.running_tasks.load(Ordering::Relaxed).max(1);
+            let share = self.pool.limit.unwrap_or(usize::MAX) / tasks;
+            if self.size + bytes > share {
+                return Err(e);
+            }
+            // within its task's share: spilling operators make room at their next request
+            self.pool.grow(bytes);
+        }
+        self.set_size(self.size + bytes);
         Ok(())
+    }
+    /// Grows by `bytes` when that keeps the pool within its limit; `false` (nothing reserved)
+    /// tells a spilling operator to write data to disk first.
+    pub fn grow_if_fits(&mut self, bytes: usize) -> bool {
+        if self.within_share(bytes) && self.pool.grow_within_limit(bytes).is_ok() {
+            self.set_size(self.size + bytes);
+            true
+        } else {
+            false
+        }
+    }
+    /// Sets the held size to `bytes` when growing fits (shrinking always does); `false` when
+    /// refused, leaving the size unchanged.
+    pub fn resize_if_fits(&mut self, bytes: usize) -> bool {
+        if bytes > self.size {
+            self.grow_if_fits(bytes - self.size)
+        } else {
+            self.shrink(self.size - bytes);
+            true
+        }
+    }
+    /// Grows by `bytes` even past the limit: for the little working memory a spilling
+    /// operator needs to make progress at all (one batch per input of a merge, say).
+    pub fn grow(&mut self, bytes: usize) {
+        self.pool.grow(bytes);
+        self.set_size(self.size + bytes);
+    }
+    /// Sets the held size to `bytes`, growing past the limit if needed (see [`grow`](Self::grow)).
+    pub fn resize(&mut self, bytes: usize) {
+        if bytes > self.size {
+            self.grow(bytes - self.size)
+        } else {
+            self.shrink(self.size - bytes)
+        }
+    }
+    /// Moves `bytes` (at most the held size) into a new reservation of the same consumer, so
+    /// the memory can be released with the data it stands for.
+    /// The new reservation is not spillable: it stands for data waiting to be read, not for an
+    /// operator asking for more.
+    pub fn split(&mut self, bytes: usize) -> MemoryReservation {
+        let b = bytes.min(self.size);
+        self.set_size(self.size - b);
+        MemoryReservation {
+            pool: self.pool.clone(),
+            consumer: self.consumer.clone(),
+            size: b,
+            spillable: false,
+        }
     }
     /// Sets the held size to `bytes`, growing or shrinking.
     pub fn try_resize(&mut self, bytes: usize) -> Result<()> {
@@ -113,7 +286,7 @@ impl MemoryReservation {
     pub fn shrink(&mut self, bytes: usize) {
         let b = bytes.min(self.size);
         self.pool.shrink(b);
-        self.size -= b;
+        self.set_size(self.size - b);
     }
     /// Releases everything.
     pub fn free(&mut self) {
@@ -125,6 +298,24 @@ impl Drop for MemoryReservation {
     fn drop(&mut self) {
         self.free();
     }
+}
+
+/// Memory a batch holds, counting only the rows of sliced arrays (a batch cut into slices
+/// must not count the shared buffers once per slice).
+pub fn batch_memory_size(batch: &arrow::record_batch::RecordBatch) -> usize {
+    batch
+        .columns()
+        .iter()
+        .map(|c| array_memory_size(c.as_ref()))
+        .sum()
+}
+
+/// Memory an array holds, counting only its rows when it is a slice.
+pub fn array_memory_size(array: &dyn arrow::array::Array) -> usize {
+    array
+        .to_data()
+        .get_slice_memory_size()
+        .unwrap_or_else(|_| array.get_array_memory_size())
 }
 
 /// Formats a byte count as `12.3 MB`.
@@ -154,8 +345,79 @@ mod tests {
         r.try_grow(60).unwrap();
         let err = r.try_grow(50).unwrap_err();
         assert!(err.to_string().contains("test needs"));
+        assert!(err.to_string().contains("SET memory_limit"));
         drop(r);
         assert_eq!(pool.used(), 0);
         assert_eq!(pool.peak(), 60);
+    }
+
+    #[test]
+    fn spilling_operators_get_fair_shares() {
+        let pool = MemoryPool::new(Some(100));
+        let mut a = pool.reserve_spillable("a");
+        let mut b = pool.reserve_spillable("b");
+        assert!(a.grow_if_fits(60));
+        // b would be the second holder: its share is 50
+        assert!(!b.grow_if_fits(45));
+        assert!(b.grow_if_fits(40));
+        // now a is over its share and may not grow, though the pool has room
+        assert!(!a.grow_if_fits(1));
+        b.free();
+        assert!(a.grow_if_fits(30));
+        assert_eq!(pool.used(), 90);
+        // plain reservations only see the limit
+        let mut c = pool.reserve("c");
+        assert!(c.grow_if_fits(10));
+        assert!(!c.grow_if_fits(1));
+    }
+
+    #[test]
+    fn operators_that_cannot_spill_get_their_task_share() {
+        let pool = MemoryPool::new(Some(100));
+        let _tasks = pool.tasks_started(2);
+        let mut spilling = pool.reserve_spillable("sort");
+        let mut other = pool.reserve_spillable("sort 2");
+        assert!(spilling.grow_if_fits(50));
+        assert!(other.grow_if_fits(50));
+        let mut window = pool.reserve("window");
+        // the pool is full, but 40 is within the window's task share of 50
+        window.try_grow(40).unwrap();
+        assert_eq!(pool.used(), 140);
+        assert!(window.try_grow(20).is_err());
+        // the spilling operators are refused until the pool is back under the limit
+        assert!(!spilling.grow_if_fits(1));
+    }
+
+    #[test]
+    fn running_tasks_share_the_pool_from_the_start() {
+        let pool = MemoryPool::new(Some(100));
+        let tasks = pool.tasks_started(4);
+        let mut a = pool.reserve_spillable("a");
+        assert!(a.grow_if_fits(25));
+        assert!(!a.grow_if_fits(1));
+        drop(tasks);
+        assert!(a.grow_if_fits(70));
+    }
+
+    #[test]
+    fn spilling_operators_are_refused_without_an_error() {
+        let pool = MemoryPool::new(Some(100));
+        let mut a = pool.reserve("a");
+        assert!(a.grow_if_fits(70));
+        assert!(!a.grow_if_fits(40));
+        assert_eq!(a.size(), 70);
+        assert!(a.resize_if_fits(90));
+        assert!(!a.resize_if_fits(101));
+        assert!(a.resize_if_fits(10));
+        assert_eq!(pool.used(), 10);
+        // forced growth is accounted (and shows in the peak) but never refused
+        a.grow(200);
+        assert_eq!(pool.used(), 210);
+        assert_eq!(pool.peak(), 210);
+        let part = a.split(150);
+        assert_eq!((a.size(), part.size()), (60, 150));
+        drop(part);
+        assert_eq!(pool.used(), 60);
+        assert_eq!(pool.available(), 40);
     }
 }

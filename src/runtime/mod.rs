@@ -1,15 +1,17 @@
 //! Running physical plans: stages and tasks on a rayon pool (`scheduler`),
 //! the per-query context (`task_context`), memory accounting (`memory_pool`),
-//! operator metrics (`metrics`), cancellation (`cancel`) and streaming results (`stream`).
+//! spill files (`spill`), operator metrics (`metrics`), cancellation (`cancel`) and streaming
+//! results (`stream`).
 
 pub mod cancel;
 pub mod memory_pool;
 pub mod metrics;
 pub mod scheduler;
+pub mod spill;
 pub mod stream;
 pub mod task_context;
 
 pub use cancel::CancellationToken;
-pub use memory_pool::{MemoryPool, MemoryReservation};
+pub use memory_pool::{MemoryPool, MemoryReservation, TaskGuard};
 pub use metrics::Metrics;
 pub use task_context::TaskContext;

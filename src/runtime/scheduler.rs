@@ -1,7 +1,8 @@
 //! Runs a physical plan the way Spark does: the plan is cut into stages at
 //! exchanges; stages run bottom-up, each as one task per partition on the
 //! session's rayon pool, and an exchange's output is fully materialized
-//! before the stage that reads it starts (so no task ever waits on another).
+//! before the stage that reads it starts (so no task ever waits on another) —
+//! in memory, or partly in spill files when the memory pool refuses it.
 
 use std::sync::Arc;
 
@@ -34,6 +35,9 @@ pub fn collect_partitioned(
 ) -> Result<Vec<Vec<RecordBatch>>> {
     run_stages(plan, ctx)?;
     let n = plan.output_partitioning().partition_count();
+    let _tasks = ctx
+        .memory
+        .tasks_started(n.min(ctx.pool.current_num_threads()));
     if n == 1 {
         let batches = drain(plan.execute(0, ctx)?, ctx)?;
         return Ok(vec![batches]);

@@ -17,7 +17,7 @@ use arrow::record_batch::RecordBatch;
 
 use crate::error::{Error, Result};
 use crate::exec::{BatchIter, ExecutionPlan};
-use crate::runtime::TaskContext;
+use crate::runtime::{TaskContext, TaskGuard};
 
 /// An ordered, bounded, parallel iterator over the output partitions of a plan whose stage
 /// boundaries are already materialized.
@@ -30,6 +30,8 @@ pub struct PartitionStream {
     running: VecDeque<Receiver<Result<RecordBatch>>>,
     /// With a single partition there are no threads: it is read on the caller's thread.
     single: Option<BatchIter>,
+    /// Counts the partitions running at once, for the memory pool's fair shares.
+    _tasks: TaskGuard,
     done: bool,
 }
 
@@ -42,7 +44,9 @@ impl PartitionStream {
         } else {
             None
         };
+        let _tasks = ctx.memory.tasks_started(partitions.min(ahead.max(1)));
         Ok(PartitionStream {
+            _tasks,
             plan,
             ctx,
             partitions,

@@ -1,9 +1,10 @@
 //! `TaskContext`: what a running operator may use: settings, the thread pool,
-//! memory pool and cancellation flag of its query.
+//! memory pool, spill files and cancellation flag of its query.
 
 use std::sync::Arc;
 
 use crate::config::SessionConfig;
+use crate::runtime::spill::SpillManager;
 use crate::runtime::{CancellationToken, MemoryPool};
 
 /// Shared by all tasks of one query.
@@ -15,6 +16,8 @@ pub struct TaskContext {
     pub pool: Arc<rayon::ThreadPool>,
     /// Memory accounting.
     pub memory: Arc<MemoryPool>,
+    /// Spill files of this query (directory, quota, counts).
+    pub spill: Arc<SpillManager>,
     /// Cancellation flag of this query.
     pub cancel: CancellationToken,
 }
@@ -28,10 +31,12 @@ impl TaskContext {
             .build()
             .expect("building a thread pool");
         let memory = MemoryPool::new(config.memory_limit);
+        let spill = SpillManager::new(config.spill_dir.clone(), config.max_spill_size);
         Arc::new(TaskContext {
             config: Arc::new(config),
             pool: Arc::new(pool),
             memory,
+            spill,
             cancel: CancellationToken::new(),
         })
     }

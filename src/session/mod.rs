@@ -28,6 +28,7 @@ use crate::physical::PhysicalPlanner;
 use crate::physical::display::display_physical;
 use crate::physical_expr::subquery::SubqueryRunner;
 use crate::runtime::scheduler;
+use crate::runtime::spill::SpillManager;
 use crate::runtime::{CancellationToken, MemoryPool, TaskContext};
 use crate::sql::{FlintStatement, PlannerContext, SqlPlanner, StatementPlan, parse_sql};
 
@@ -248,7 +249,9 @@ impl SessionContext {
         config: SessionConfig,
         cancel: CancellationToken,
     ) -> Arc<TaskContext> {
+        let spill = SpillManager::new(config.spill_dir.clone(), config.max_spill_size);
         Arc::new(TaskContext {
+            spill,
             config: Arc::new(config),
             pool: self
                 .shared
@@ -524,6 +527,7 @@ impl SessionContext {
         text.push_str(&optimized.to_string());
         if analyze {
             let ctx = self.task_context_with(config, cancel.clone());
+            ctx.memory.reset_peak();
             let start = std::time::Instant::now();
             let batches = scheduler::collect(&physical, &ctx)?;
             let rows: usize = batches.iter().map(|b| b.num_rows()).sum();

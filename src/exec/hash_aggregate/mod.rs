@@ -6,17 +6,22 @@
 //!   Single: rows ─▶ group table ─▶ values (input already partitioned on the keys, or DISTINCT)
 //! ```
 //! Keys are interned to dense group indices (`group_values.rs`); accumulators
-//! fold whole arrays by those indices. Without GROUP BY there is exactly one
+//! fold whole arrays by those indices (`state.rs`). Without GROUP BY there is exactly one
 //! group, so an empty input still yields one row (`count(*) = 0`, `sum = NULL`).
+//!
+//! Under a memory limit (`stream.rs`): a Partial aggregation that is refused memory emits its
+//! groups early; a Final or Single one writes its groups' states to hash buckets on disk and
+//! merges them bucket by bucket at the end (`spill.rs`).
 
 pub mod group_values;
+pub mod spill;
+pub mod state;
+pub mod stream;
 
 use std::any::Any;
 use std::sync::Arc;
 
-use arrow::array::{ArrayRef, BooleanArray, UInt32Array};
 use arrow::datatypes::{DataType, Field, Schema, SchemaRef};
-use arrow::record_batch::{RecordBatch, RecordBatchOptions};
 
 use crate::error::{Error, Result};
 use crate::exec::{BatchIter, ExecutionPlan};
@@ -24,12 +29,12 @@ use crate::functions::aggregate::distinct::DistinctAccumulator;
 use crate::functions::{AggregateFunction, GroupsAccumulator};
 use crate::physical::partitioning::key_forms;
 use crate::physical::{Distribution, Partitioning};
-use crate::physical_expr::case::null_as_false;
+use crate::physical_expr::PhysicalExprRef;
 use crate::physical_expr::column::ColumnExpr;
-use crate::physical_expr::{PhysicalExprRef, evaluate_predicate};
 use crate::runtime::metrics::MeteredIter;
 use crate::runtime::{Metrics, TaskContext};
-use group_values::{GroupValues, new_group_values};
+use state::AggregateState;
+use stream::AggregateStream;
 
 /// Which phase of aggregation an operator performs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -67,12 +72,21 @@ impl AggregateSpec {
     fn state_types(&self) -> Result<Vec<DataType>> {
         self.func.state_types(&self.arg_types, &self.return_type)
     }
+    /// Types of the state written when a Final or Single aggregation spills (a DISTINCT
+    /// aggregate keeps each group's set of distinct values).
+    pub fn spill_state_types(&self) -> Result<Vec<DataType>> {
+        if self.distinct {
+            Ok(vec![DistinctAccumulator::state_type()])
+        } else {
+            self.state_types()
+        }
+    }
     fn accumulator(&self) -> Result<Box<dyn GroupsAccumulator>> {
         let inner = self
             .func
             .create_accumulator(&self.arg_types, &self.return_type)?;
         Ok(if self.distinct {
-            Box::new(DistinctAccumulator::new(inner))
+            Box::new(DistinctAccumulator::new(inner, self.arg_types.clone()))
         } else {
             inner
         })
@@ -149,147 +163,6 @@ impl HashAggregateExec {
     }
 }
 
-struct AggregateState {
-    mode: AggregateMode,
-    group_exprs: Vec<PhysicalExprRef>,
-    aggregates: Vec<AggregateSpec>,
-    /// For Final mode: first state column of each aggregate.
-    state_offsets: Vec<(usize, usize)>,
-    groups: Option<Box<dyn GroupValues>>,
-    accumulators: Vec<Box<dyn GroupsAccumulator>>,
-    group_indices: Vec<u32>,
-}
-
-impl AggregateState {
-    fn total_groups(&self) -> usize {
-        match &self.groups {
-            Some(g) => g.len(),
-            None => 1,
-        }
-    }
-
-    fn consume(&mut self, batch: &RecordBatch) -> Result<()> {
-        let n = batch.num_rows();
-        match &mut self.groups {
-            Some(gv) => {
-                let keys = self
-                    .group_exprs
-                    .iter()
-                    .map(|e| e.evaluate(batch)?.into_array(n))
-                    .collect::<Result<Vec<_>>>()?;
-                let keys = crate::physical_expr::normalize::normalize_keys(keys)?;
-                gv.intern(&keys, &mut self.group_indices)?;
-            }
-            None => {
-                self.group_indices.clear();
-                self.group_indices.resize(n, 0);
-            }
-        }
-        let total = self.total_groups();
-        for (i, spec) in self.aggregates.iter().enumerate() {
-            let acc = &mut self.accumulators[i];
-            match self.mode {
-                AggregateMode::Final => {
-                    let (start, len) = self.state_offsets[i];
-                    let states: Vec<ArrayRef> = batch.columns()[start..start + len].to_vec();
-                    acc.merge_batch(&states, &self.group_indices, total)?;
-                }
-                AggregateMode::Partial | AggregateMode::Single => {
-                    let args = spec
-                        .args
-                        .iter()
-                        .map(|e| e.evaluate(batch)?.into_array(n))
-                        .collect::<Result<Vec<_>>>()?;
-                    match &spec.filter {
-                        None => acc.update_batch(&args, &self.group_indices, total)?,
-                        Some(f) => {
-                            let mask: BooleanArray =
-                                null_as_false(&evaluate_predicate(f.as_ref(), batch)?);
-                            let keep: Vec<u32> =
-                                (0..n as u32).filter(|i| mask.value(*i as usize)).collect();
-                            let idx = UInt32Array::from(keep.clone());
-                            let args = args
-                                .iter()
-                                .map(|a| Ok(arrow::compute::take(a.as_ref(), &idx, None)?))
-                                .collect::<Result<Vec<_>>>()?;
-                            let groups: Vec<u32> = keep
-                                .iter()
-                                .map(|r| self.group_indices[*r as usize])
-                                .collect();
-                            acc.update_batch(&args, &groups, total)?;
-                        }
-                    }
-                }
-            }
-        }
-        Ok(())
-    }
-
-    fn size(&self) -> usize {
-        self.groups.as_ref().map(|g| g.size()).unwrap_or(0)
-            + self.accumulators.iter().map(|a| a.size()).sum::<usize>()
-            + self.group_indices.capacity() * 4
-    }
-
-    fn finish(&mut self, schema: &SchemaRef) -> Result<RecordBatch> {
-        let mut columns: Vec<ArrayRef> = match &mut self.groups {
-            Some(gv) => gv.emit()?,
-            None => {
-                // one group even for empty input: make sure every accumulator knows it
-                for (i, spec) in self.aggregates.iter().enumerate() {
-                    let acc = &mut self.accumulators[i];
-                    match self.mode {
-                        AggregateMode::Final => {
-                            let empty = spec
-                                .state_types()?
-                                .iter()
-                                .map(arrow::array::new_empty_array)
-                                .collect::<Vec<_>>();
-                            acc.merge_batch(&empty, &[], 1)?;
-                        }
-                        _ => {
-                            let empty = spec
-                                .arg_types
-                                .iter()
-                                .map(arrow::array::new_empty_array)
-                                .collect::<Vec<_>>();
-                            acc.update_batch(&empty, &[], 1)?;
-                        }
-                    }
-                }
-                vec![]
-            }
-        };
-        let rows = match &self.groups {
-            Some(_) => columns.first().map(|c| c.len()).unwrap_or(0),
-            None => 1,
-        };
-        for acc in self.accumulators.iter_mut() {
-            match self.mode {
-                AggregateMode::Partial => columns.extend(acc.state()?),
-                _ => columns.push(acc.evaluate()?),
-            }
-        }
-        // accumulator output types must match the declared schema (e.g. decimal precision)
-        let columns = columns
-            .into_iter()
-            .zip(schema.fields())
-            .map(|(c, f)| {
-                if c.data_type() != f.data_type() {
-                    crate::physical_expr::cast::cast_array(&c, f.data_type(), false)
-                } else {
-                    Ok(c)
-                }
-            })
-            .collect::<Result<Vec<_>>>()?;
-        Ok(RecordBatch::try_new_with_options(
-            schema.clone(),
-            columns,
-            &RecordBatchOptions::new().with_row_count(Some(rows)),
-        )?)
-    }
-}
-
 impl ExecutionPlan for HashAggregateExec {
     fn name(&self) -> &'static str {
         "HashAggregateExec"
@@ -359,80 +232,36 @@ impl ExecutionPlan for HashAggregateExec {
         )?))
     }
     fn execute(&self, partition: usize, ctx: &Arc<TaskContext>) -> Result<BatchIter> {
-        let mut input = Some(self.input.execute(partition, ctx)?);
-        let g = self.group_exprs.len();
-        let mut state_offsets = vec![];
-        let mut offset = g;
-        for a in &self.aggregates {
-            let len = a.state_types()?.len();
-            state_offsets.push((offset, len));
-            offset += len;
-        }
+        let input = self.input.execute(partition, ctx)?;
+        let widths = self
+            .aggregates
+            .iter()
+            .map(|a| Ok(a.state_types()?.len()))
+            .collect::<Result<Vec<_>>>()?;
         let group_types = self
             .group_exprs
             .iter()
             .map(|(e, _)| e.data_type().clone())
             .collect::<Vec<_>>();
-        let mut state = AggregateState {
-            mode: self.mode,
-            group_exprs: self.group_exprs.iter().map(|(e, _)| e.clone()).collect(),
-            aggregates: self.aggregates.clone(),
-            state_offsets,
-            groups: if g == 0 {
-                None
-            } else {
-                Some(new_group_values(&group_types)?)
-            },
-            accumulators: self
-                .aggregates
-                .iter()
-                .map(|a| a.accumulator())
-                .collect::<Result<Vec<_>>>()?,
-            group_indices: vec![],
-        };
-        let schema = self.schema.clone();
-        let batch_size = ctx.batch_size();
-        let mut reservation = ctx
-            .memory
-            .reserve(format!("HashAggregateExec[{partition}]"));
-        let cancel = ctx.cancel.clone();
-        let mut output: Option<std::vec::IntoIter<RecordBatch>> = None;
-        let iter = std::iter::from_fn(move || -> Option<Result<RecordBatch>> {
-            if output.is_none() {
-                let mut run = || -> Result<Vec<RecordBatch>> {
-                    for b in input.take().into_iter().flatten() {
-                        cancel.check()?;
-                        let b = b?;
-                        if b.num_rows() == 0 {
-                            continue;
-                        }
-                        state.consume(&b)?;
-                        reservation.try_resize(state.size())?;
-                    }
-                    let out = state.finish(&schema)?;
-                    let mut batches = vec![];
-                    let mut off = 0;
-                    while off < out.num_rows() {
-                        let len = batch_size.min(out.num_rows() - off);
-                        batches.push(out.slice(off, len));
-                        off += len;
-                    }
-                    if out.num_rows() == 0 && g == 0 {
-                        batches.push(out);
-                    }
-                    Ok(batches)
-                };
-                match run() {
-                    Ok(v) => output = Some(v.into_iter()),
-                    Err(e) => {
-                        output = Some(Vec::new().into_iter());
-                        return Some(Err(e));
-                    }
-                }
-            }
-            output.as_mut().and_then(|o| o.next()).map(Ok)
-        });
-        Ok(Box::new(MeteredIter::new(iter, self.metrics.clone())))
+        let state = AggregateState::try_new(
+            self.mode,
+            self.group_exprs.iter().map(|(e, _)| e.clone()).collect(),
+            &group_types,
+            self.aggregates.clone(),
+            &widths,
+        )?;
+        let stream = AggregateStream::new(
+            self.mode,
+            self.group_exprs.len(),
+            self.aggregates.clone(),
+            input,
+            state,
+            self.schema.clone(),
+            ctx,
+            self.metrics.clone(),
+            partition,
+        );
+        Ok(Box::new(MeteredIter::new(stream, self.metrics.clone())))
     }
     fn describe(&self) -> String {
         let mode = match self.mode {

@@ -8,11 +8,14 @@
 //! ```
 //! Modes: `Partitioned` (both sides hash-partitioned on the keys, one table per
 //! partition) and `CollectLeft` (the build side in one partition, broadcast to
-//! every probe partition). Join types that emit build rows after probing
+//! every probe partition). A build side the memory pool refuses is written to
+//! hash buckets on disk, and the task becomes a grace hash join (`grace.rs`). Join types that emit build rows after probing
 //! (LEFT, FULL, LEFT SEMI/ANTI) need `Partitioned`, so each build row is owned
 //! by exactly one task.
 
 pub mod build;
+pub mod chunked;
+pub mod grace;
 pub mod probe;
 
 use std::any::Any;
@@ -30,7 +33,8 @@ use crate::physical_expr::PhysicalExprRef;
 use crate::physical_expr::column::ColumnExpr;
 use crate::runtime::metrics::MeteredIter;
 use crate::runtime::{Metrics, TaskContext};
-use build::JoinHashTable;
+use build::{BuildParams, BuildSide, build_side};
+use grace::{GraceBuild, GraceJoin};
 use probe::{ProbeSpec, finish_build_side, probe_batch};
 
 /// How the build side is distributed.
@@ -55,7 +59,7 @@ pub struct HashJoinExec {
     null_aware: bool,
     schema: SchemaRef,
     joined_schema: SchemaRef,
-    shared: OnceLock<Result<Arc<JoinHashTable>>>,
+    shared: OnceLock<Result<BuildSide>>,
     metrics: Arc<Metrics>,
 }
 
@@ -140,34 +144,35 @@ impl HashJoinExec {
         self.mode
     }
 
-    fn build_table(&self, partition: usize, ctx: &Arc<TaskContext>) -> Result<Arc<JoinHashTable>> {
-        let keys: Vec<PhysicalExprRef> = self.on.iter().map(|(l, _)| l.clone()).collect();
+    fn build_keys(&self) -> Vec<PhysicalExprRef> {
+        self.on.iter().map(|(l, _)| l.clone()).collect()
+    }
+
+    fn consumer(&self, partition: usize) -> String {
+        match self.mode {
+            JoinMode::Partitioned => format!("HashJoinExec[{partition}] build"),
+            JoinMode::CollectLeft => "HashJoinExec build (broadcast)".to_string(),
+        }
+    }
+
+    fn build_side(&self, partition: usize, ctx: &Arc<TaskContext>) -> Result<BuildSide> {
+        let keys = self.build_keys();
+        let schema = self.left.schema();
+        let params = BuildParams {
+            schema: &schema,
+            key_exprs: &keys,
+            null_equals_null: self.null_equals_null,
+            consumer: self.consumer(partition),
+            metrics: &self.metrics,
+        };
         match self.mode {
             JoinMode::Partitioned => {
-                let input = self.left.execute(partition, ctx)?;
-                Ok(Arc::new(JoinHashTable::build(
-                    input,
-                    &self.left.schema(),
-                    &keys,
-                    self.null_equals_null,
-                    ctx,
-                    format!("HashJoinExec[{partition}] build"),
-                )?))
+                build_side(self.left.execute(partition, ctx)?, &params, 0, ctx)
             }
-            JoinMode::CollectLeft => {
-                let r = self.shared.get_or_init(|| {
-                    let input = self.left.execute(0, ctx)?;
-                    Ok(Arc::new(JoinHashTable::build(
-                        input,
-                        &self.left.schema(),
-                        &keys,
-                        self.null_equals_null,
-                        ctx,
-                        "HashJoinExec build (broadcast)".to_string(),
-                    )?))
-                });
-                r.clone()
-            }
+            JoinMode::CollectLeft => self
+                .shared
+                .get_or_init(|| build_side(self.left.execute(0, ctx)?, &params, 0, ctx))
+                .clone(),
         }
     }
 }
@@ -246,7 +251,7 @@ impl ExecutionPlan for HashJoinExec {
         Ok(Arc::new(HashJoinExec::try_new(left, right, self.spec())?))
     }
     fn execute(&self, partition: usize, ctx: &Arc<TaskContext>) -> Result<BatchIter> {
-        let table = self.build_table(partition, ctx)?;
+        let build = self.build_side(partition, ctx)?;
         let spec = ProbeSpec {
             keys: self.on.iter().map(|(_, r)| r.clone()).collect(),
             filter: self.filter.clone(),
@@ -257,6 +262,26 @@ impl ExecutionPlan for HashJoinExec {
             null_aware: self.null_aware,
         };
         let mut probe_input = self.right.execute(partition, ctx)?;
+        let table = match build {
+            BuildSide::Table(t) => t,
+            BuildSide::Spilled(spilled) => {
+                let grace = GraceJoin::try_new(
+                    GraceBuild {
+                        schema: self.left.schema(),
+                        key_exprs: self.build_keys(),
+                        null_equals_null: self.null_equals_null,
+                        consumer: self.consumer(partition),
+                    },
+                    &spilled,
+                    probe_input,
+                    self.right.schema(),
+                    spec,
+                    ctx,
+                    &self.metrics,
+                )?;
+                return Ok(Box::new(MeteredIter::new(grace, self.metrics.clone())));
+            }
+        };
         let mut visited = match self.join_type {
             JoinType::Left | JoinType::Full | JoinType::LeftSemi | JoinType::LeftAnti => {
                 vec![false; table.num_rows()]

@@ -12,10 +12,12 @@ use arrow::datatypes::SchemaRef;
 use arrow::record_batch::{RecordBatch, RecordBatchOptions};
 
 use crate::error::Result;
+use crate::exec::cast_to_schema as align_types;
 use crate::exec::hash_aggregate::group_values::table_hashes;
 use crate::exec::hash_join::build::{CHAIN_END, JoinHashTable};
 use crate::logical::plan::JoinType;
 use crate::physical_expr::case::null_as_false;
+use crate::physical_expr::normalize::evaluate_keys;
 use crate::physical_expr::{PhysicalExprRef, evaluate_predicate};
 
 /// Everything the probe loop needs that does not change between batches.
@@ -44,12 +46,7 @@ fn matches(
     hashes: &mut Vec<u64>,
 ) -> Result<(UInt32Array, UInt32Array)> {
     let n = probe.num_rows();
-    let keys = spec
-        .keys
-        .iter()
-        .map(|e| e.evaluate(probe)?.into_array(n))
-        .collect::<Result<Vec<_>>>()?;
-    let keys = crate::physical_expr::normalize::normalize_keys(keys)?;
+    let keys = evaluate_keys(&spec.keys, probe)?;
     table_hashes(&keys, hashes)?;
     let probe_has_nulls = keys.iter().any(|k| k.null_count() > 0);
     let mut build_idx: Vec<u32> = Vec::with_capacity(n);
@@ -143,20 +140,6 @@ pub fn pair_batch(
     )?)
 }
 
-/// Casts columns whose nullability/type differ only nominally from the schema.
-fn align_types(schema: &SchemaRef, cols: Vec<ArrayRef>) -> Result<Vec<ArrayRef>> {
-    cols.into_iter()
-        .zip(schema.fields())
-        .map(|(c, f)| {
-            if c.data_type() != f.data_type() {
-                crate::physical_expr::cast::cast_array(&c, f.data_type(), false)
-            } else {
-                Ok(c)
-            }
-        })
-        .collect()
-}
-
 /// Builds a batch with NULL columns for one side.
 pub fn with_nulls(
     schema: &SchemaRef,
@@ -195,12 +178,36 @@ pub fn probe_batch(
     visited: &mut [bool],
     hashes: &mut Vec<u64>,
 ) -> Result<Option<RecordBatch>> {
-    let n = probe.num_rows();
-    let build_width = table.batch.num_columns();
+    let Some((pairs, pi)) = probe_pairs(table, spec, probe, visited, hashes)? else {
+        return Ok(None);
+    };
+    let mut matched = vec![false; probe.num_rows()];
+    for i in pi.values() {
+        matched[*i as usize] = true;
+    }
+    let rest = probe_side_rows(table, spec, probe, &matched)?;
+    let out = match (pairs, rest) {
+        (None, None) => return Ok(None),
+        (Some(p), None) | (None, Some(p)) => p,
+        (Some(p), Some(r)) => arrow::compute::concat_batches(&spec.output_schema, &[p, r])?,
+    };
+    Ok(if out.num_rows() == 0 { None } else { Some(out) })
+}
+
+/// The matches of one probe batch: the joined rows of matching pairs (for the join types that
+/// output them) and the matching probe rows' indices; marks matched build rows in `visited`.
+/// `None` when nothing can match (NOT IN against a set with a NULL).
+pub fn probe_pairs(
+    table: &JoinHashTable,
+    spec: &ProbeSpec,
+    probe: &RecordBatch,
+    visited: &mut [bool],
+    hashes: &mut Vec<u64>,
+) -> Result<Option<(Option<RecordBatch>, UInt32Array)>> {
     // NOT IN: a NULL on the build (subquery) side makes every comparison unknown
     if spec.null_aware
         && spec.join_type == JoinType::RightAnti
-        && table.num_rows() > 0
+        && table.build_side_rows > 0
         && table.has_null_key
     {
         return Ok(None);
@@ -211,56 +218,59 @@ pub fn probe_batch(
             *v = true;
         }
     }
-    let probe_matched = || -> Vec<bool> {
-        let mut m = vec![false; n];
-        for i in pi.values() {
-            m[*i as usize] = true;
+    let pairs = match spec.join_type {
+        JoinType::Inner | JoinType::Left | JoinType::Right | JoinType::Full if !bi.is_empty() => {
+            Some(pair_batch(
+                &spec.output_schema,
+                &table.batch,
+                probe,
+                &bi,
+                &pi,
+            )?)
         }
-        m
+        _ => None,
     };
+    Ok(Some((pairs, pi)))
+}
+
+/// The probe rows a join outputs by whether they matched (`matched[i]`, over every build row
+/// the probe row was checked against): unmatched ones with NULL build columns (RIGHT, FULL),
+/// matched ones (RIGHT SEMI) or unmatched ones (RIGHT ANTI, with NOT IN's NULL rules).
+pub fn probe_side_rows(
+    table: &JoinHashTable,
+    spec: &ProbeSpec,
+    probe: &RecordBatch,
+    matched: &[bool],
+) -> Result<Option<RecordBatch>> {
+    let n = probe.num_rows();
+    let build_width = table.batch.num_columns();
     let out = match spec.join_type {
-        JoinType::Inner | JoinType::Left => {
-            if bi.is_empty() {
+        JoinType::Right | JoinType::Full => {
+            let unmatched: BooleanArray = matched.iter().map(|m| Some(!m)).collect();
+            if unmatched.true_count() == 0 {
                 return Ok(None);
             }
-            pair_batch(&spec.output_schema, &table.batch, probe, &bi, &pi)?
-        }
-        JoinType::Right | JoinType::Full => {
-            let matched = probe_matched();
-            let unmatched: BooleanArray = matched.iter().map(|m| Some(!m)).collect();
-            let mut parts = vec![];
-            if !bi.is_empty() {
-                parts.push(pair_batch(
-                    &spec.output_schema,
-                    &table.batch,
-                    probe,
-                    &bi,
-                    &pi,
-                )?);
-            }
-            if unmatched.true_count() > 0 {
-                let rest = filter_record_batch(probe, &unmatched)?;
-                parts.push(with_nulls(
-                    &spec.output_schema,
-                    None,
-                    Some(&rest),
-                    build_width,
-                    rest.num_rows(),
-                )?);
-            }
-            match parts.len() {
-                0 => return Ok(None),
-                1 => parts
-                    .pop()
-                    .unwrap_or_else(|| RecordBatch::new_empty(spec.output_schema.clone())),
-                _ => arrow::compute::concat_batches(&spec.output_schema, &parts)?,
-            }
+            let rest = filter_record_batch(probe, &unmatched)?;
+            with_nulls(
+                &spec.output_schema,
+                None,
+                Some(&rest),
+                build_width,
+                rest.num_rows(),
+            )?
         }
         JoinType::RightSemi | JoinType::RightAnti => {
-            let matched = probe_matched();
+            if spec.null_aware
+                && spec.join_type == JoinType::RightAnti
+                && table.build_side_rows > 0
+                && table.has_null_key
+            {
+                return Ok(None);
+            }
             let keep_matched = spec.join_type == JoinType::RightSemi;
             let mut keep: Vec<bool> = matched.iter().map(|m| *m == keep_matched).collect();
-            if spec.join_type == JoinType::RightAnti && spec.null_aware && table.num_rows() > 0 {
+            if spec.join_type == JoinType::RightAnti && spec.null_aware && table.build_side_rows > 0
+            {
                 // a NULL probe key is "unknown" against a non-empty set: excluded
                 let keys = spec
                     .keys
@@ -284,7 +294,7 @@ pub fn probe_batch(
                 &RecordBatchOptions::new().with_row_count(Some(kept.num_rows())),
             )?
         }
-        JoinType::LeftSemi | JoinType::LeftAnti | JoinType::LeftMark => return Ok(None),
+        _ => return Ok(None),
     };
     Ok(if out.num_rows() == 0 { None } else { Some(out) })
 }

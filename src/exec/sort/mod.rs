@@ -1,12 +1,19 @@
-//! `SortExec`: sorts each partition by several keys. With `fetch` it is a
+//! `SortExec`: sorts each partition by several keys. Without `fetch` it is an
+//! external merge sort (`external.rs`: sorted runs go to spill files when memory
+//! is refused, then a streaming k-way merge, `merge.rs`). With `fetch` it is a
 //! top-k: it keeps only the best `fetch` rows while reading, so memory stays
-//! proportional to k. The planner merges sorted partitions with a
-//! sort-merge exchange.
+//! proportional to k and it never spills. The planner merges sorted partitions
+//! with a sort-merge exchange.
 //!
 //! ```text
 //!  input batches ──▶ buffer (reserved memory) ──▶ lexsort indices ──▶ take ──▶ sorted batches
+//!                      ├─ refused: sorted run ──▶ spill file ──┐
+//!                      │                        end of input ──┴─▶ k-way merge of runs
 //!                      └─ top-k: every time the buffer holds > 2k rows, sort and keep k
 //! ```
+
+pub mod external;
+pub mod merge;
 
 use std::any::Any;
 use std::sync::Arc;
@@ -16,9 +23,11 @@ use arrow::datatypes::SchemaRef;
 use arrow::record_batch::RecordBatch;
 
 use crate::error::Result;
+use crate::exec::sort::external::ExternalSorter;
 use crate::exec::{BatchIter, ExecutionPlan, take_rows};
 use crate::physical::{Distribution, Partitioning};
 use crate::physical_expr::{PhysicalSortExpr, evaluate_sort_keys};
+use crate::runtime::memory_pool::batch_memory_size;
 use crate::runtime::metrics::MeteredIter;
 use crate::runtime::{Metrics, TaskContext};
 
@@ -112,15 +121,74 @@ impl ExecutionPlan for SortExec {
     }
     fn execute(&self, partition: usize, ctx: &Arc<TaskContext>) -> Result<BatchIter> {
         let input = self.input.execute(partition, ctx)?;
-        let schema = self.schema();
-        let keys = self.keys.clone();
-        let fetch = self.fetch;
-        let batch_size = ctx.batch_size();
-        let mut reservation = ctx.memory.reserve(format!("SortExec[{partition}]"));
-        let cancel = ctx.cancel.clone();
-        let mut output: Option<std::vec::IntoIter<RecordBatch>> = None;
-        let mut input = Some(input);
-        let iter = std::iter::from_fn(move || -> Option<Result<RecordBatch>> {
+        let iter: BatchIter = match self.fetch {
+            Some(k) => top_k(input, self.schema(), self.keys.clone(), k, ctx, partition),
+            None => {
+                let mut sorter = Some(ExternalSorter::new(
+                    self.schema(),
+                    self.keys.clone(),
+                    ctx,
+                    self.metrics.clone(),
+                    partition,
+                ));
+                let cancel = ctx.cancel.clone();
+                let mut input = Some(input);
+                let mut output: Option<BatchIter> = None;
+                Box::new(std::iter::from_fn(move || {
+                    if output.is_none() {
+                        let mut s = sorter.take()?;
+                        let run = || -> Result<BatchIter> {
+                            for b in input.take().into_iter().flatten() {
+                                cancel.check()?;
+                                s.insert(b?)?;
+                            }
+                            s.finish()
+                        };
+                        match run() {
+                            Ok(it) => output = Some(it),
+                            Err(e) => return Some(Err(e)),
+                        }
+                    }
+                    output.as_mut().and_then(|o| o.next())
+                }))
+            }
+        };
+        Ok(Box::new(MeteredIter::new(iter, self.metrics.clone())))
+    }
+    fn describe(&self) -> String {
+        let k = self
+            .keys
+            .iter()
+            .map(|k| k.to_string())
+            .collect::<Vec<_>>()
+            .join(", ");
+        match self.fetch {
+            Some(f) => format!("[{k}], fetch={f}"),
+            None => format!("[{k}]"),
+        }
+    }
+    fn metrics(&self) -> Option<&Arc<Metrics>> {
+        Some(&self.metrics)
+    }
+}
+
+/// Keeps the best `k` rows of the input: every time the buffer holds more than `2k` rows (and a
+/// batch), it is sorted and cut to `k`. Memory stays proportional to `k`, so it never spills.
+fn top_k(
+    input: BatchIter,
+    schema: SchemaRef,
+    keys: Vec<PhysicalSortExpr>,
+    k: usize,
+    ctx: &Arc<TaskContext>,
+    partition: usize,
+) -> BatchIter {
+    let batch_size = ctx.batch_size();
+    let mut reservation = ctx.memory.reserve(format!("TopKExec[{partition}]"));
+    let cancel = ctx.cancel.clone();
+    let mut output: Option<std::vec::IntoIter<RecordBatch>> = None;
+    let mut input = Some(input);
+    Box::new(std::iter::from_fn(
+        move || -> Option<Result<RecordBatch>> {
             if output.is_none() {
                 let mut run = || -> Result<Vec<RecordBatch>> {
                     let mut buffer: Vec<RecordBatch> = vec![];
@@ -131,17 +199,15 @@ impl ExecutionPlan for SortExec {
                         if b.num_rows() == 0 {
                             continue;
                         }
-                        reservation.try_grow(b.get_array_memory_size())?;
+                        reservation.try_grow(batch_memory_size(&b))?;
                         buffered_rows += b.num_rows();
                         buffer.push(b);
-                        if let Some(k) = fetch
-                            && buffered_rows > (2 * k).max(batch_size)
-                        {
+                        if buffered_rows > (2 * k).max(batch_size) {
                             let all = concat_batches(&schema, &buffer)?;
                             let top = sort_batch(&all, &keys, Some(k))?;
                             buffered_rows = top.num_rows();
                             buffer = vec![top];
-                            reservation.try_resize(buffer[0].get_array_memory_size())?;
+                            reservation.try_resize(batch_memory_size(&buffer[0]))?;
                         }
                     }
                     if buffer.is_empty() {
@@ -155,7 +221,7 @@ impl ExecutionPlan for SortExec {
                         concat_batches(&schema, &buffer)?
                     };
                     drop(buffer);
-                    let sorted = sort_batch(&all, &keys, fetch)?;
+                    let sorted = sort_batch(&all, &keys, Some(k))?;
                     let mut out = vec![];
                     let mut offset = 0;
                     while offset < sorted.num_rows() {
@@ -174,22 +240,6 @@ impl ExecutionPlan for SortExec {
                 }
             }
             output.as_mut().and_then(|o| o.next()).map(Ok)
-        });
-        Ok(Box::new(MeteredIter::new(iter, self.metrics.clone())))
-    }
-    fn describe(&self) -> String {
-        let k = self
-            .keys
-            .iter()
-            .map(|k| k.to_string())
-            .collect::<Vec<_>>()
-            .join(", ");
-        match self.fetch {
-            Some(f) => format!("[{k}], fetch={f}"),
-            None => format!("[{k}]"),
-        }
-    }
-    fn metrics(&self) -> Option<&Arc<Metrics>> {
-        Some(&self.metrics)
-    }
+        },
+    ))
 }

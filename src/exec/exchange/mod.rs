@@ -11,26 +11,32 @@
 //! ```
 //! Like Spark's shuffle, the whole input is computed and buffered before any
 //! output partition is read (the scheduler calls `materialize` first), so no
-//! worker thread ever waits on another task's output.
+//! worker thread ever waits on another task's output. The buffers are reserved
+//! memory; when refused, a task writes its buffers to spill files
+//! (`shuffle.rs`), and the reader streams them back. After all tasks, the
+//! exchange keeps at most half of the memory limit in use for the next stage
+//! (spilling its largest in-memory buffers). Each output partition is read
+//! once: its memory is released as it is read.
+
+pub mod shuffle;
 
 use std::any::Any;
-use std::cmp::Ordering;
-use std::collections::BinaryHeap;
-use std::sync::{Arc, OnceLock};
+use std::sync::{Arc, Mutex, OnceLock};
 
 use arrow::array::{ArrayRef, UInt32Array};
-use arrow::compute::concat_batches;
 use arrow::datatypes::SchemaRef;
 use arrow::record_batch::RecordBatch;
-use arrow::row::{RowConverter, Rows, SortField};
 use arrow_select::coalesce::BatchCoalescer;
 use rayon::prelude::*;
 
-use crate::error::Result;
+use crate::error::{Error, Result};
+use crate::exec::sort::merge::merge_sorted;
 use crate::exec::{BatchIter, ExecutionPlan, StageBoundary, take_rows};
 use crate::physical::{Distribution, Partitioning};
+use crate::physical_expr::normalize::evaluate_keys;
 use crate::physical_expr::{PhysicalExprRef, PhysicalSortExpr};
 use crate::runtime::{Metrics, TaskContext};
+use shuffle::{Segment, ShuffleWriter};
 
 /// The seed-fixed hash all of flint partitions rows by (so hash-partitioned tables and exchanges agree).
 pub fn partition_hashes(keys: &[ArrayRef], hashes: &mut Vec<u64>) -> Result<()> {
@@ -66,12 +72,7 @@ impl HashSplitter {
 
     /// The rows of `batch` for each partition that gets any, as `(partition, rows)`.
     pub fn split(&mut self, batch: &RecordBatch) -> Result<Vec<(usize, RecordBatch)>> {
-        let key_arrays = self
-            .keys
-            .iter()
-            .map(|k| k.evaluate(batch)?.into_array(batch.num_rows()))
-            .collect::<Result<Vec<_>>>()?;
-        let key_arrays = crate::physical_expr::normalize::normalize_keys(key_arrays)?;
+        let key_arrays = evaluate_keys(&self.keys, batch)?;
         partition_hashes(&key_arrays, &mut self.hashes)?;
         for r in self.part_rows.iter_mut() {
             r.clear();
@@ -113,7 +114,8 @@ pub enum ExchangeMode {
 pub struct ExchangeExec {
     input: Arc<dyn ExecutionPlan>,
     mode: ExchangeMode,
-    output: OnceLock<Vec<Vec<RecordBatch>>>,
+    /// Per output partition: one segment per input partition, taken when read.
+    output: OnceLock<Vec<Mutex<Option<Vec<Segment>>>>>,
     metrics: Arc<Metrics>,
 }
 
@@ -145,30 +147,36 @@ impl ExchangeExec {
         }
     }
 
-    fn compute(&self, ctx: &Arc<TaskContext>) -> Result<Vec<Vec<RecordBatch>>> {
+    /// Runs every input partition as a task, each buffering (or spilling) its rows per output
+    /// partition; returns, per output partition, the segments of all tasks in input order.
+    fn compute(&self, ctx: &Arc<TaskContext>) -> Result<Vec<Vec<Segment>>> {
         let n_in = self.input.output_partitioning().partition_count();
         let n_out = self.output_count();
         let schema = self.input.schema();
         let batch_size = ctx.batch_size();
-        let per_input: Vec<Vec<Vec<RecordBatch>>> = ctx.pool.install(|| {
+        let _tasks = ctx
+            .memory
+            .tasks_started(n_in.min(ctx.pool.current_num_threads()));
+        let per_input: Vec<Vec<Segment>> = ctx.pool.install(|| {
             (0..n_in)
                 .into_par_iter()
-                .map(|p| -> Result<Vec<Vec<RecordBatch>>> {
+                .map(|p| -> Result<Vec<Segment>> {
                     let iter = self.input.execute(p, ctx)?;
+                    let mut out = ShuffleWriter::new(
+                        schema.clone(),
+                        n_out,
+                        ctx,
+                        self.metrics.clone(),
+                        format!("ExchangeExec[{p}] buffer"),
+                    );
                     match &self.mode {
                         ExchangeMode::Coalesce | ExchangeMode::SortMerge(..) => {
-                            let mut out = vec![];
                             for b in iter {
                                 ctx.cancel.check()?;
-                                let b = b?;
-                                if b.num_rows() > 0 {
-                                    out.push(b);
-                                }
+                                out.push(0, b?)?;
                             }
-                            Ok(vec![out])
                         }
                         ExchangeMode::RoundRobin(n) => {
-                            let mut outs: Vec<Vec<RecordBatch>> = vec![vec![]; *n];
                             let mut next = p % n;
                             for b in iter {
                                 ctx.cancel.check()?;
@@ -176,16 +184,14 @@ impl ExchangeExec {
                                 if b.num_rows() == 0 {
                                     continue;
                                 }
-                                outs[next].push(b);
+                                out.push(next, b)?;
                                 next = (next + 1) % n;
                             }
-                            Ok(outs)
                         }
                         ExchangeMode::Hash(keys, n) => {
                             let mut coalescers: Vec<BatchCoalescer> = (0..*n)
                                 .map(|_| BatchCoalescer::new(schema.clone(), batch_size))
                                 .collect();
-                            let mut outs: Vec<Vec<RecordBatch>> = vec![vec![]; *n];
                             let mut splitter = HashSplitter::new(keys.clone(), *n);
                             for b in iter {
                                 ctx.cancel.check()?;
@@ -196,146 +202,61 @@ impl ExchangeExec {
                                 for (j, piece) in splitter.split(&b)? {
                                     coalescers[j].push_batch(piece)?;
                                     while let Some(done) = coalescers[j].next_completed_batch() {
-                                        outs[j].push(done);
+                                        out.push(j, done)?;
                                     }
                                 }
                             }
                             for (j, c) in coalescers.iter_mut().enumerate() {
                                 c.finish_buffered_batch()?;
                                 while let Some(done) = c.next_completed_batch() {
-                                    outs[j].push(done);
+                                    out.push(j, done)?;
                                 }
                             }
-                            Ok(outs)
                         }
                     }
+                    out.finish()
                 })
                 .collect::<Result<Vec<_>>>()
         })?;
-        let mut outputs: Vec<Vec<RecordBatch>> = vec![vec![]; n_out];
-        if let ExchangeMode::SortMerge(keys, fetch) = &self.mode {
-            // each input partition is one sorted run
-            let mut runs = vec![];
-            for mut parts in per_input {
-                let batches = parts.pop().unwrap_or_default();
-                if batches.len() == 1 {
-                    runs.extend(batches);
-                } else if !batches.is_empty() {
-                    runs.push(concat_batches(&schema, &batches)?);
-                }
-            }
-            outputs = vec![merge_runs(&schema, runs, keys, *fetch, batch_size)?];
-        } else {
-            for parts in per_input {
-                for (j, batches) in parts.into_iter().enumerate() {
-                    outputs[j].extend(batches);
-                }
+        let mut outputs: Vec<Vec<Segment>> = (0..n_out).map(|_| vec![]).collect();
+        for parts in per_input {
+            for (j, segment) in parts.into_iter().enumerate() {
+                outputs[j].push(segment);
             }
         }
-        for out in &outputs {
-            for b in out {
-                self.metrics.record_batch(b);
-            }
-        }
+        self.leave_room(&mut outputs, ctx)?;
         Ok(outputs)
     }
-}
 
-/// A k-way merge of sorted runs by row-encoded keys.
-pub fn merge_runs(
-    schema: &SchemaRef,
-    runs: Vec<RecordBatch>,
-    keys: &[PhysicalSortExpr],
-    fetch: Option<usize>,
-    batch_size: usize,
-) -> Result<Vec<RecordBatch>> {
-    let runs: Vec<RecordBatch> = runs.into_iter().filter(|r| r.num_rows() > 0).collect();
-    if runs.is_empty() {
-        return Ok(vec![]);
-    }
-    if runs.len() == 1 {
-        let r = &runs[0];
-        let n = fetch.map(|f| f.min(r.num_rows())).unwrap_or(r.num_rows());
-        return Ok(vec![r.slice(0, n)]);
-    }
-    let fields = keys
-        .iter()
-        .map(|k| {
-            Ok(SortField::new_with_options(
-                k.expr.data_type().clone(),
-                k.options,
-            ))
-        })
-        .collect::<Result<Vec<_>>>()?;
-    let converter = RowConverter::new(fields)?;
-    let rows: Vec<Rows> = runs
-        .iter()
-        .map(|r| {
-            let cols = crate::physical_expr::evaluate_sort_keys(keys, r)?
-                .into_iter()
-                .map(|c| c.values)
-                .collect::<Vec<_>>();
-            Ok(converter.convert_columns(&cols)?)
-        })
-        .collect::<Result<Vec<_>>>()?;
-    struct Head<'a> {
-        rows: &'a Rows,
-        run: usize,
-        idx: usize,
-    }
-    impl PartialEq for Head<'_> {
-        fn eq(&self, o: &Self) -> bool {
-            self.cmp(o) == Ordering::Equal
+    /// Spills the largest in-memory buffers until at most half of the memory limit is in use,
+    /// so the next stage (which reads these partitions a few at a time) has room to work.
+    fn leave_room(&self, outputs: &mut [Vec<Segment>], ctx: &Arc<TaskContext>) -> Result<()> {
+        let Some(limit) = ctx.memory.limit() else {
+            return Ok(());
+        };
+        let target = limit / 2;
+        if ctx.memory.used() <= target {
+            return Ok(());
         }
-    }
-    impl Eq for Head<'_> {}
-    impl PartialOrd for Head<'_> {
-        fn partial_cmp(&self, o: &Self) -> Option<Ordering> {
-            Some(self.cmp(o))
+        let mut by_size: Vec<(usize, usize, usize)> = vec![];
+        for (j, segments) in outputs.iter().enumerate() {
+            for (i, s) in segments.iter().enumerate() {
+                if s.memory() > 0 {
+                    by_size.push((s.memory(), j, i));
+                }
+            }
         }
-    }
-    impl Ord for Head<'_> {
-        fn cmp(&self, o: &Self) -> Ordering {
-            // reversed for a min-heap; ties broken by run index for stability
-            o.rows
-                .row(o.idx)
-                .cmp(&self.rows.row(self.idx))
-                .then_with(|| o.run.cmp(&self.run))
+        by_size.sort_unstable_by(|a, b| b.cmp(a));
+        let schema = self.input.schema();
+        for (_, j, i) in by_size {
+            if ctx.memory.used() <= target {
+                break;
+            }
+            ctx.cancel.check()?;
+            outputs[j][i].spill(ctx, &schema, &self.metrics)?;
         }
+        Ok(())
     }
-    let mut heap = BinaryHeap::new();
-    for (run, r) in rows.iter().enumerate() {
-        heap.push(Head {
-            rows: r,
-            run,
-            idx: 0,
-        });
-    }
-    let limit = fetch.unwrap_or(usize::MAX);
-    let refs: Vec<&RecordBatch> = runs.iter().collect();
-    let mut out = vec![];
-    let mut pending: Vec<(usize, usize)> = Vec::with_capacity(batch_size);
-    let mut produced = 0;
-    while let Some(mut h) = heap.pop() {
-        if produced >= limit {
-            break;
-        }
-        pending.push((h.run, h.idx));
-        produced += 1;
-        if pending.len() == batch_size {
-            out.push(arrow::compute::interleave_record_batch(&refs, &pending)?);
-            pending.clear();
-        }
-        h.idx += 1;
-        if h.idx < runs[h.run].num_rows() {
-            heap.push(h);
-        }
-    }
-    if !pending.is_empty() {
-        out.push(arrow::compute::interleave_record_batch(&refs, &pending)?);
-    }
-    let _ = schema;
-    Ok(out)
 }
 
 impl StageBoundary for ExchangeExec {
@@ -344,7 +265,9 @@ impl StageBoundary for ExchangeExec {
             return Ok(());
         }
         let out = self.compute(ctx)?;
-        let _ = self.output.set(out);
+        let _ = self
+            .output
+            .set(out.into_iter().map(|s| Mutex::new(Some(s))).collect());
         Ok(())
     }
     fn is_materialized(&self) -> bool {
@@ -389,12 +312,36 @@ impl ExecutionPlan for ExchangeExec {
             // run on demand when used outside the scheduler (e.g. nested evaluation)
             self.materialize(ctx)?;
         }
-        let out = self
+        let segments = self
             .output
             .get()
-            .map(|o| o.get(partition).cloned().unwrap_or_default())
-            .unwrap_or_default();
-        Ok(Box::new(out.into_iter().map(Ok)))
+            .and_then(|o| o.get(partition))
+            .ok_or_else(|| {
+                Error::internal(format!("exchange has no output partition {partition}"))
+            })?
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .take()
+            .ok_or_else(|| {
+                Error::internal(format!(
+                    "exchange output partition {partition} was already read (each is read once)"
+                ))
+            })?;
+        let streams = segments
+            .into_iter()
+            .map(|s| s.into_stream())
+            .collect::<Result<Vec<_>>>()?;
+        match &self.mode {
+            ExchangeMode::SortMerge(keys, fetch) => merge_sorted(
+                self.schema(),
+                keys,
+                streams,
+                *fetch,
+                ctx.batch_size(),
+                Some(ctx.memory.reserve("ExchangeExec SortMerge")),
+            ),
+            _ => Ok(Box::new(streams.into_iter().flatten())),
+        }
     }
     fn describe(&self) -> String {
         match &self.mode {
