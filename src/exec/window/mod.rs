@@ -15,6 +15,8 @@
 //! memory limit (or a window without PARTITION BY over more rows than fit) fails
 //! with a "resources exhausted" error naming the operator: windows do not spill.
 
+mod frames;
+
 use std::any::Any;
 use std::ops::Range;
 use std::sync::Arc;
@@ -387,29 +389,18 @@ fn aggregate_over_frames(
         let per_part = acc.evaluate()?;
         return Ok(take(per_part.as_ref(), &UInt32Array::from(groups), None)?);
     }
-    // every row's frame rows, with the row as the group
-    let mut rows: Vec<u32> = vec![];
-    let mut groups: Vec<u32> = vec![];
+    // each row's frame as a range of rows (frames never cross their window partition)
+    let mut frames = Vec::with_capacity(n);
     for (p, part) in parts.iter().enumerate() {
         for peer in &peers[p] {
             for i in peer.clone() {
                 let rel_peer = peer.start - part.start..peer.end - part.start;
                 let (s, e) = frame_of(&spec.frame, i - part.start, part.len(), &rel_peer);
-                for j in s..e {
-                    rows.push((j + part.start) as u32);
-                    groups.push(i as u32);
-                }
+                frames.push(part.start + s..part.start + e);
             }
         }
     }
-    let idx = UInt32Array::from(rows);
-    let taken = args
-        .iter()
-        .map(|a| Ok(take(a.as_ref(), &idx, None)?))
-        .collect::<Result<Vec<_>>>()?;
-    let mut acc = make()?;
-    acc.update_batch(&taken, &groups, n)?;
-    acc.evaluate()
+    frames::aggregate_frames(&make, args, &frames)
 }
 
 impl ExecutionPlan for WindowExec {

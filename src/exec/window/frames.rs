@@ -1,0 +1,123 @@
+//! Aggregates over sliding and growing window frames with a segment tree of partial states.
+//!
+//! ```text
+//!  level 3   [0 .................. 8)
+//!  level 2   [0 ...... 4) [4 ...... 8)
+//!  level 1   [0,2) [2,4)  [4,6) [6,8)    ← each node: the aggregate's intermediate state
+//!  level 0   0  1  2  3   4  5  6  7     ← one row each
+//! ```
+//! Each row's frame `[s, e)` is the union of at most two nodes per level, so every frame is
+//! computed from O(log n) partial states, merged into the row's own group with the
+//! accumulator's two-phase `merge_batch`: O(n log n) work and memory in all, for any aggregate
+//! (feeding every frame's rows one by one would cost the sum of the frame sizes, quadratic for
+//! running totals). Nodes are merged into each row in left-to-right order, so order-sensitive
+//! aggregates such as `string_agg` see the frame's rows in order.
+
+use std::ops::Range;
+
+use arrow::array::{ArrayRef, UInt32Array};
+use arrow::compute::{concat, take};
+
+use crate::error::Result;
+use crate::functions::GroupsAccumulator;
+
+/// A fresh accumulator of the window's aggregate.
+pub type MakeAccumulator<'a> = dyn Fn() -> Result<Box<dyn GroupsAccumulator>> + 'a;
+
+/// The aggregate of `args` over each row's frame (`frames[i]` for row `i`; empty frames give
+/// the aggregate of no rows).
+pub fn aggregate_frames(
+    make: &MakeAccumulator<'_>,
+    args: &[ArrayRef],
+    frames: &[Range<usize>],
+) -> Result<ArrayRef> {
+    let n = frames.len();
+    let levels = build_levels(make, args, n)?;
+    // each row's nodes, left to right: (level, node index)
+    let nodes: Vec<Vec<(usize, usize)>> = frames.iter().map(|f| decompose(f.clone())).collect();
+    let rounds = nodes.iter().map(Vec::len).max().unwrap_or(0);
+    let mut out = make()?;
+    for round in 0..rounds {
+        // the `round`-th node of every row that has one, gathered level by level
+        let mut per_level: Vec<(Vec<u32>, Vec<u32>)> = vec![(vec![], vec![]); levels.len()];
+        for (row, row_nodes) in nodes.iter().enumerate() {
+            if let Some(&(level, node)) = row_nodes.get(round) {
+                per_level[level].0.push(node as u32);
+                per_level[level].1.push(row as u32);
+            }
+        }
+        let mut parts: Vec<Vec<ArrayRef>> = vec![];
+        let mut groups: Vec<u32> = vec![];
+        for (level, (idx, rows)) in per_level.into_iter().enumerate() {
+            if idx.is_empty() {
+                continue;
+            }
+            let idx = UInt32Array::from(idx);
+            parts.push(
+                levels[level]
+                    .iter()
+                    .map(|s| Ok(take(s.as_ref(), &idx, None)?))
+                    .collect::<Result<Vec<_>>>()?,
+            );
+            groups.extend(rows);
+        }
+        let columns = parts.first().map_or(0, Vec::len);
+        let states = (0..columns)
+            .map(|c| {
+                let arrays: Vec<&dyn arrow::array::Array> =
+                    parts.iter().map(|p| p[c].as_ref()).collect();
+                Ok(concat(&arrays)?)
+            })
+            .collect::<Result<Vec<_>>>()?;
+        out.merge_batch(&states, &groups, n)?;
+    }
+    if rounds == 0 {
+        // no row has a non-empty frame: every group is the aggregate of no rows
+        out.update_batch(&empty_args(args)?, &[], n)?;
+    }
+    out.evaluate()
+}
+
+/// The intermediate states of the tree: level 0 holds each row's state, level `k` node `j`
+/// the state of rows `[j·2^k, (j+1)·2^k)`.
+fn build_levels(
+    make: &MakeAccumulator<'_>,
+    args: &[ArrayRef],
+    n: usize,
+) -> Result<Vec<Vec<ArrayRef>>> {
+    let mut acc = make()?;
+    let rows: Vec<u32> = (0..n as u32).collect();
+    acc.update_batch(args, &rows, n)?;
+    let mut levels = vec![acc.state()?];
+    let mut width = n;
+    while width > 1 {
+        let mut acc = make()?;
+        let pairs: Vec<u32> = (0..width as u32).map(|i| i / 2).collect();
+        let below = levels.last().map(Vec::as_slice).unwrap_or_default();
+        acc.merge_batch(below, &pairs, width.div_ceil(2))?;
+        levels.push(acc.state()?);
+        width = width.div_ceil(2);
+    }
+    Ok(levels)
+}
+
+/// The nodes covering `[s, e)`, left to right: the largest aligned blocks that fit, at most
+/// two per level.
+fn decompose(frame: Range<usize>) -> Vec<(usize, usize)> {
+    let (mut s, e) = (frame.start, frame.end);
+    let mut out = vec![];
+    while s < e {
+        let mut size = 1usize;
+        while s % (size * 2) == 0 && s + size * 2 <= e {
+            size *= 2;
+        }
+        out.push((size.trailing_zeros() as usize, s / size));
+        s += size;
+    }
+    out
+}
+
+/// Argument arrays with no rows.
+fn empty_args(args: &[ArrayRef]) -> Result<Vec<ArrayRef>> {
+    Ok(args.iter().map(|a| a.slice(0, 0)).collect())
+}
