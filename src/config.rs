@@ -23,6 +23,10 @@ pub struct SessionConfig {
     pub explain_on_error: bool,
     /// Where NULLs sort when ORDER BY does not say.
     pub default_null_order: NullOrder,
+    /// S3 settings (`SET s3.endpoint = ...`) on top of the `AWS_*` environment variables.
+    pub s3: crate::io::object_store::S3Config,
+    /// Evaluate pushed-down filters inside the Parquet decoder (late materialization).
+    pub parquet_pushdown_filters: bool,
 }
 
 /// Where NULLs go in ORDER BY without NULLS FIRST/LAST.
@@ -92,6 +96,8 @@ impl Default for SessionConfig {
             disabled_rules: vec![],
             explain_on_error: false,
             default_null_order: NullOrder::NullsLargest,
+            s3: crate::io::object_store::S3Config::default(),
+            parquet_pushdown_filters: true,
         }
     }
 }
@@ -132,6 +138,10 @@ impl SessionConfig {
             "spill_dir" | "temp_directory" => self.spill_dir = PathBuf::from(v),
             "broadcast_rows_threshold" => self.broadcast_rows_threshold = parse_usize(name, v)?,
             "default_null_order" => self.default_null_order = NullOrder::parse(v)?,
+            "parquet.pushdown_filters" | "parquet_pushdown_filters" => {
+                self.parquet_pushdown_filters = parse_bool(name, v)?
+            }
+            s3 if crate::io::object_store::S3Config::is_s3_key(s3) => self.s3.set(s3, v)?,
             "disabled_rules" => {
                 self.disabled_rules = v
                     .split(',')
@@ -141,7 +151,7 @@ impl SessionConfig {
             }
             other => {
                 return Err(Error::plan(format!(
-                    "unknown setting \"{other}\" (settings: target_partitions, batch_size, memory_limit, spill_dir, broadcast_rows_threshold, disabled_rules, default_null_order)"
+                    "unknown setting \"{other}\" (settings: target_partitions, batch_size, memory_limit, spill_dir, broadcast_rows_threshold, disabled_rules, default_null_order, parquet.pushdown_filters, s3.*)"
                 )));
             }
         }
@@ -172,7 +182,24 @@ impl SessionConfig {
                 "default_null_order".into(),
                 self.default_null_order.name().into(),
             ),
+            (
+                "parquet.pushdown_filters".into(),
+                self.parquet_pushdown_filters.to_string(),
+            ),
         ]
+        .into_iter()
+        .chain(self.s3.entries())
+        .collect()
+    }
+}
+
+fn parse_bool(name: &str, v: &str) -> Result<bool> {
+    match v.to_lowercase().as_str() {
+        "true" | "on" | "1" | "yes" => Ok(true),
+        "false" | "off" | "0" | "no" => Ok(false),
+        _ => Err(Error::plan(format!(
+            "setting {name} needs true or false, got '{v}'"
+        ))),
     }
 }
 

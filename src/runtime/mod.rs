@@ -1,8 +1,10 @@
 //! Running physical plans: stages and tasks on a rayon pool (`scheduler`),
 //! the per-query context (`task_context`), memory accounting (`memory_pool`),
-//! operator metrics (`metrics`) and cancellation (`cancel`).
+//! operator metrics (`metrics`), cancellation (`cancel`) and the tokio runtime for I/O
+//! (`io_runtime`).
 
 pub mod cancel;
+pub mod io_runtime;
 pub mod memory_pool;
 pub mod metrics;
 pub mod scheduler;
