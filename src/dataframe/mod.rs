@@ -11,6 +11,8 @@ use crate::logical::plan::LogicalPlan;
 use crate::runtime::CancellationToken;
 use crate::session::SessionContext;
 
+mod write;
+
 /// A lazily evaluated query.
 #[derive(Debug, Clone)]
 pub struct DataFrame {

@@ -11,7 +11,7 @@ use crate::catalog::{ListingTable, TableProvider};
 use crate::config::SessionConfig;
 use crate::error::{Error, Result};
 use crate::io::csv::CsvOptions;
-use crate::io::listing::FileFormat;
+use crate::io::listing::{FileFormat, list_files_or_none};
 use crate::io::object_store::{ObjectStoreRegistry, ResolvedLocation, S3Config};
 use crate::io::write::{WriteJob, WriteMode, WriteOptions, WriteSummary, WriteTarget, write_plan};
 use crate::logical::plan::LogicalPlan;
@@ -65,13 +65,25 @@ pub fn open_file_table(
     format: Option<&str>,
     options: &[(String, String)],
 ) -> Result<Arc<dyn TableProvider>> {
-    let format = match format {
-        Some(f) => FileFormat::parse(f)?,
-        None => FileFormat::from_path(location).ok_or_else(|| {
-            Error::plan(format!(
-                "cannot tell the format of '{location}' from its name; use read_parquet() or read_csv()"
-            ))
-        })?,
+    let format = match format.map(FileFormat::parse).transpose()? {
+        Some(f) => f,
+        None => match FileFormat::from_path(location) {
+            Some(f) => f,
+            // a folder or prefix: the format of the files in it
+            None => {
+                let (_, s3) = listing_options(FileFormat::Parquet, &[])?;
+                let resolved = resolve(stores, config, location, &s3)?;
+                let found = [FileFormat::Parquet, FileFormat::Csv]
+                    .into_iter()
+                    .find(|f| list_files_or_none(&resolved, *f).is_ok_and(|l| !l.files.is_empty()));
+                found.ok_or_else(|| {
+                    Error::plan(format!(
+                        "cannot tell the format of '{location}': no .parquet or .csv files there; \
+                         use read_parquet() or read_csv()"
+                    ))
+                })?
+            }
+        },
     };
     let (lo, s3) = listing_options(format, options)?;
     let resolved = resolve(stores, config, location, &s3)?;

@@ -118,7 +118,10 @@ impl FileWriter {
         };
         let upload = match self.encoder {
             Encoder::Parquet(mut w) => {
-                w.finish().await.map_err(parquet_error)?;
+                if let Err(e) = w.finish().await {
+                    let _ = w.into_inner().abort().await;
+                    return Err(parquet_error(e));
+                }
                 w.into_inner()
             }
             Encoder::Csv {
@@ -126,11 +129,21 @@ impl FileWriter {
                 options,
                 wrote_header,
             } => {
+                let mut result = Ok(());
                 if !wrote_header && options.has_header {
                     let empty = RecordBatch::new_empty(self.schema.clone());
-                    upload.write(&encode_csv(&empty, &options, true)?).await?;
+                    result = match encode_csv(&empty, &options, true) {
+                        Ok(bytes) => upload.write(&bytes).await,
+                        Err(e) => Err(e),
+                    };
                 }
-                upload.flush().await?;
+                if result.is_ok() {
+                    result = upload.flush().await;
+                }
+                if let Err(e) = result {
+                    let _ = upload.abort().await;
+                    return Err(e);
+                }
                 upload
             }
         };
