@@ -25,10 +25,11 @@
 //! - [`physical_expr`]: expressions evaluated on Arrow batches.
 //! - [`functions`]: scalar and aggregate functions, UDF traits.
 //! - [`catalog`]: tables (memory, files), views, TPC-H demo data.
-//! - [`io`]: Parquet and CSV reading.
+//! - [`io`]: the object-store layer (local, S3), Parquet and CSV reading and writing.
 //! - [`runtime`]: scheduler, task context, memory pool, metrics, cancellation.
 //! - [`dataframe`]: the lazy DataFrame API.
 //! - [`session`]: `SessionContext`, the entry point.
+//! - [`backup`]: backup, verify and restore jobs with a checksummed manifest.
 //! - [`cli`]: the REPL, output formats and the sqllogictest runner.
 //!
 //! To add an operator: a file in `exec/` implementing `ExecutionPlan`, a case in
@@ -37,6 +38,7 @@
 
 #![warn(missing_docs)]
 
+pub mod backup;
 pub mod catalog;
 pub mod cli;
 pub mod config;

@@ -106,6 +106,20 @@ impl SessionContext {
         open_file_table(&self.shared.stores, &self.config(), location, format, options)
     }
 
+    /// The table called `name`, if there is one.
+    pub fn table_provider_opt(&self, name: &str) -> Option<Arc<dyn TableProvider>> {
+        match self
+            .shared
+            .catalog
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(&name.to_lowercase())
+        {
+            Some(crate::catalog::CatalogEntry::Table(t)) => Some(t.clone()),
+            _ => None,
+        }
+    }
+
     /// Opens CSV files with explicit options as a table.
     pub fn open_csv_table(&self, location: &str, csv: CsvOptions) -> Result<Arc<ListingTable>> {
         let mut lo = ListingOptions::new(FileFormat::Csv);
