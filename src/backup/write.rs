@@ -136,7 +136,11 @@ fn backup_table(
     written: &mut Vec<WrittenFile>,
 ) -> Result<TableEntry> {
     let quoted = format!("\"{}\"", name.replace('"', "\"\""));
-    let schema = ctx.table(name)?.schema();
+    // the provider's schema carries its metadata; a query's may not
+    let schema = match ctx.table_provider_opt(name) {
+        Some(t) => t.schema(),
+        None => ctx.table(name)?.schema(),
+    };
     let sql = match &options.predicate {
         Some(p) => format!("SELECT * FROM {quoted} WHERE {p}"),
         None => format!("SELECT * FROM {quoted}"),
