@@ -91,14 +91,20 @@ impl CsvOptions {
                     })?
             }
             "types" | "column_types" => {
-                for item in value.split(',').filter(|s| !s.trim().is_empty()) {
+                for item in split_top_level(value).iter().filter(|s| !s.trim().is_empty()) {
                     let (name, t) = item.split_once(':').ok_or_else(|| {
                         Error::plan(format!(
                             "CSV option types takes 'column:TYPE, ...', got '{item}'"
                         ))
                     })?;
-                    self.types
-                        .push((name.trim().to_lowercase(), parse_sql_type(t.trim())?));
+                    let dt = parse_sql_type(t.trim())?;
+                    if dt.is_nested() || matches!(dt, DataType::Binary | DataType::Interval(_)) {
+                        return Err(Error::plan(format!(
+                            "CSV columns cannot be of type {}",
+                            t.trim().to_uppercase()
+                        )));
+                    }
+                    self.types.push((name.trim().to_lowercase(), dt));
                 }
             }
             "format" => {}
@@ -172,6 +178,27 @@ impl CsvOptions {
     pub fn reader_builder(&self, schema: SchemaRef) -> ReaderBuilder {
         ReaderBuilder::new(schema).with_format(self.format())
     }
+}
+
+/// Splits on commas outside parentheses (`a:INT, b:DECIMAL(6,2)`).
+fn split_top_level(s: &str) -> Vec<String> {
+    let mut out = vec![String::new()];
+    let mut depth = 0i32;
+    for c in s.chars() {
+        match c {
+            '(' => depth += 1,
+            ')' => depth -= 1,
+            ',' if depth == 0 => {
+                out.push(String::new());
+                continue;
+            }
+            _ => {}
+        }
+        if let Some(last) = out.last_mut() {
+            last.push(c);
+        }
+    }
+    out
 }
 
 fn parse_bool(key: &str, value: &str) -> Result<bool> {

@@ -40,13 +40,12 @@ pub fn merge_schemas(files: &[NamedSchema<'_>]) -> Result<Schema> {
                 Some(&i) => {
                     let merged = merge_types(fields[i].data_type(), f.data_type()).ok_or_else(|| {
                         Error::plan(format!(
-                            "Parquet file {} has column \"{}\" of type {}, but {} has it as {}; \
-                             the types cannot be merged",
-                            file.name,
+                            "column \"{}\" is {} in {} but {} in {}; the types cannot be merged",
                             f.name(),
-                            f.data_type(),
+                            fields[i].data_type(),
                             first_seen[i],
-                            fields[i].data_type()
+                            f.data_type(),
+                            file.name,
                         ))
                     })?;
                     let nullable = fields[i].is_nullable() || f.is_nullable();
@@ -184,6 +183,10 @@ mod tests {
             },
         ])
         .unwrap_err();
-        assert!(e.to_string().contains("c.parquet") && e.to_string().contains("\"k\""), "{e}");
+        assert!(
+            e.to_string()
+                .contains("column \"k\" is Int32 in a.parquet but Utf8 in c.parquet"),
+            "{e}"
+        );
     }
 }

@@ -1,7 +1,8 @@
-//! Backup and restore: every Arrow type flint supports survives a backup and a restore
-//! unchanged (values, NULLs, nested types, schema and field metadata), checked type by type;
-//! verify catches changed, missing and truncated files; incremental backups; backups on S3; and
-//! writes that fail half-way leave nothing behind.
+//! Local files, scans and backups: scans prune by statistics, the page index and bloom filters and
+//! fetch only the columns they need; every Arrow type flint supports survives a backup and a
+//! restore unchanged (values, NULLs, nested types, schema and field metadata), checked type by
+//! type; verify catches changed, missing and truncated files; incremental backups; backups on
+//! S3; writes that fail half-way leave nothing behind.
 
 mod common;
 
@@ -344,4 +345,89 @@ fn failed_local_writes_leave_nothing() {
     std::fs::write(dir.path("truncated.parquet"), &bytes[..bytes.len() - 100]).unwrap();
     let e = ctx.sql(&format!("SELECT * FROM '{}'", dir.path("truncated.parquet"))).unwrap_err();
     assert!(e.to_string().contains("truncated.parquet"), "{e}");
+}
+
+fn scan_counter(plan: &Arc<dyn flint::exec::ExecutionPlan>, name: &str) -> usize {
+    let mut total = 0;
+    if plan.name() == "ParquetScanExec"
+        && let Some(m) = plan.metrics()
+    {
+        total += m
+            .extra()
+            .iter()
+            .filter(|(n, _)| *n == name)
+            .map(|(_, v)| v)
+            .sum::<usize>();
+    }
+    for c in plan.children() {
+        total += scan_counter(c, name);
+    }
+    total
+}
+
+/// Runs `sql`, returns the scan's counters by name and the number of result rows.
+fn run_counted(ctx: &SessionContext, sql: &str) -> (HashMap<&'static str, usize>, usize) {
+    let df = ctx.sql(sql).unwrap();
+    let plan = ctx
+        .create_physical_plan(&ctx.optimize(df.logical_plan()).unwrap())
+        .unwrap();
+    let rows: usize = flint::runtime::scheduler::collect(&plan, &ctx.task_context())
+        .unwrap()
+        .iter()
+        .map(|b| b.num_rows())
+        .sum();
+    let names = [
+        "row_groups_scanned",
+        "row_groups_pruned_bloom",
+        "page_rows_skipped",
+        "rows_removed_by_row_filter",
+        "fetched_bytes",
+        "requests",
+    ];
+    (names.iter().map(|n| (*n, scan_counter(&plan, n))).collect(), rows)
+}
+
+#[test]
+fn scans_prune_by_statistics_page_index_and_bloom_filters() {
+    let dir = TempDir::new("pruning");
+    let ctx = SessionContext::with_config(SessionConfig::default().with_target_partitions(2));
+    let file = dir.path("sorted.parquet");
+    // 2 row groups of 100000 rows, pages of at most 20000 rows, a bloom filter on `tag`
+    ctx.execute_sql(&format!(
+        "COPY (SELECT i, md5(CAST(i AS VARCHAR)) AS tag, i % 10 AS m, 'pad' || i AS pad FROM range(200000) t(i))
+           TO '{file}' (ROW_GROUP_SIZE 100000, BLOOM_FILTER_COLUMNS 'tag')"
+    ))
+    .unwrap();
+    let table = format!("'{file}'");
+    let (all, n) = run_counted(&ctx, &format!("SELECT * FROM {table}"));
+    assert_eq!((n, all["row_groups_scanned"]), (200000, 2));
+
+    // statistics rule out one row group, the page index most of the other
+    let (m, n) = run_counted(&ctx, &format!("SELECT * FROM {table} WHERE i BETWEEN 50000 AND 50099"));
+    assert_eq!(n, 100);
+    assert_eq!(m["row_groups_scanned"], 1, "{m:?}");
+    assert!(m["page_rows_skipped"] >= 75000, "{m:?}");
+    // (the string columns' dictionary pages are needed whatever the selection)
+    assert!(m["fetched_bytes"] * 3 < all["fetched_bytes"], "{m:?} vs {all:?}");
+
+    // min/max of md5 strings span everything: the bloom filter finds the one row group
+    let tag = "c4ca4238a0b923820dcc509a6f75849b"; // md5('1')
+    let (m, n) = run_counted(&ctx, &format!("SELECT i FROM {table} WHERE tag = '{tag}'"));
+    assert_eq!(n, 1);
+    assert_eq!(m["row_groups_pruned_bloom"], 1, "{m:?}");
+    let (m, n) = run_counted(&ctx, &format!("SELECT i FROM {table} WHERE tag IN ('0123', 'abc')"));
+    assert_eq!(n, 0);
+    assert_eq!(m["row_groups_pruned_bloom"], 2, "{m:?}");
+
+    // late materialization: the filter runs inside the decoder
+    let (m, n) = run_counted(&ctx, &format!("SELECT pad FROM {table} WHERE m = 3"));
+    assert_eq!(n, 20000);
+    assert_eq!(m["rows_removed_by_row_filter"], 180000, "{m:?}");
+    ctx.execute_sql("SET parquet.pushdown_filters = false").unwrap();
+    let (m, n) = run_counted(&ctx, &format!("SELECT pad FROM {table} WHERE m = 3"));
+    assert_eq!((n, m["rows_removed_by_row_filter"]), (20000, 0));
+
+    // projection: one narrow column costs a fraction of the bytes
+    let (m, _) = run_counted(&ctx, &format!("SELECT sum(m) FROM {table}"));
+    assert!(m["fetched_bytes"] * 4 < all["fetched_bytes"], "{m:?} vs {all:?}");
 }
