@@ -423,6 +423,15 @@ fn scans_prune_by_statistics_page_index_and_bloom_filters() {
     let (m, n) = run_counted(&ctx, &format!("SELECT pad FROM {table} WHERE m = 3"));
     assert_eq!(n, 20000);
     assert_eq!(m["rows_removed_by_row_filter"], 180000, "{m:?}");
+    // a filter most rows pass is dropped after the first row groups (20 row groups here)
+    let many = dir.path("many.parquet");
+    ctx.execute_sql(&format!(
+        "COPY (SELECT * FROM {table}) TO '{many}' (ROW_GROUP_SIZE 10000)"
+    ))
+    .unwrap();
+    let (m, n) = run_counted(&ctx, &format!("SELECT pad FROM '{many}' WHERE m <> 3"));
+    assert_eq!(n, 180000);
+    assert!(m["rows_removed_by_row_filter"] < 20000 / 2, "{m:?}");
     ctx.execute_sql("SET parquet.pushdown_filters = false").unwrap();
     let (m, n) = run_counted(&ctx, &format!("SELECT pad FROM {table} WHERE m = 3"));
     assert_eq!((n, m["rows_removed_by_row_filter"]), (20000, 0));
@@ -430,4 +439,90 @@ fn scans_prune_by_statistics_page_index_and_bloom_filters() {
     // projection: one narrow column costs a fraction of the bytes
     let (m, _) = run_counted(&ctx, &format!("SELECT sum(m) FROM {table}"));
     assert!(m["fetched_bytes"] * 4 < all["fetched_bytes"], "{m:?} vs {all:?}");
+}
+
+#[test]
+fn a_cancelled_write_leaves_nothing() {
+    let dir = TempDir::new("cancel");
+    let ctx = SessionContext::with_config(SessionConfig::default().with_target_partitions(2));
+    let token = flint::runtime::CancellationToken::new();
+    let canceller = {
+        let t = token.clone();
+        let out = dir.0.join("out");
+        std::thread::spawn(move || {
+            // cancel once the write has started creating files
+            let start = std::time::Instant::now();
+            while !out.exists() && start.elapsed().as_secs() < 30 {
+                std::thread::sleep(std::time::Duration::from_millis(5));
+            }
+            std::thread::sleep(std::time::Duration::from_millis(50));
+            t.cancel();
+        })
+    };
+    let e = ctx
+        .execute_sql_cancellable(
+            &format!(
+                "COPY (SELECT i, md5(CAST(i AS VARCHAR)) AS s FROM range(50000000) t(i)) TO '{}'",
+                dir.path("out/")
+            ),
+            &token,
+        )
+        .unwrap_err();
+    canceller.join().unwrap();
+    assert_eq!(e.kind(), ErrorKind::Cancelled, "{e}");
+    let left: Vec<_> = std::fs::read_dir(&dir.0).unwrap().collect();
+    assert!(left.is_empty(), "left behind: {left:?}");
+}
+
+#[test]
+fn backup_and_restore_commands() {
+    let dir = TempDir::new("cli");
+    let setup = dir.path("setup.sql");
+    std::fs::write(
+        &setup,
+        "CREATE TABLE orders AS SELECT i AS id, CAST(DATE '2024-01-01' + CAST(i % 90 AS INT) AS DATE) AS day FROM range(3000) t(i);
+         CREATE TABLE notes AS SELECT 'hello' AS txt;",
+    )
+    .unwrap();
+    let flint = |args: &[&str]| {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_flint"))
+            .args(args)
+            .output()
+            .unwrap();
+        (
+            out.status.success(),
+            String::from_utf8_lossy(&out.stdout).to_string(),
+            String::from_utf8_lossy(&out.stderr).to_string(),
+        )
+    };
+    let full = dir.path("full");
+    let (ok, out, err) = flint(&["backup", "--setup", &setup, "--to", &full]);
+    assert!(ok, "{out}{err}");
+    assert!(out.contains("backed up orders: 3000 rows") && out.contains("backed up notes: 1 rows"), "{out}");
+    let incr = dir.path("incr");
+    let (ok, out, err) = flint(&[
+        "backup", "--setup", &setup, "--tables", "orders", "--where", "day >= DATE '2024-03-01'", "--to", &incr,
+    ]);
+    assert!(ok, "{out}{err}");
+    let (ok, out, _) = flint(&["backup", "--verify", &full]);
+    assert!(ok && out.contains("is intact"), "{out}");
+    let (ok, out, err) = flint(&["restore", "--from", &incr, "--sql", "SELECT count(*) AS n, min(day) AS first FROM orders"]);
+    assert!(ok, "{out}{err}");
+    assert!(out.contains("| 990 | 2024-03-01 |"), "{out}");
+    let (ok, out, err) = flint(&["restore", "--from", &full, "--as-external", "--tables", "notes", "--sql", "SELECT txt FROM notes"]);
+    assert!(ok && out.contains("hello") && out.contains("as an external table"), "{out}{err}");
+    // files named on the command line become tables
+    let data = dir.path("data.parquet");
+    let ctx = SessionContext::new();
+    ctx.execute_sql(&format!("COPY (SELECT 1 AS x) TO '{data}'")).unwrap();
+    let (ok, out, err) = flint(&["backup", &data, "--to", &dir.path("files")]);
+    assert!(ok && out.contains("backed up data: 1 rows"), "{out}{err}");
+    // a damaged backup fails with the table and file named, and a non-zero exit
+    let manifest = flint::backup::read_manifest(&ctx, &full).unwrap();
+    let f = &manifest.table("orders").unwrap().files[0].path;
+    std::fs::write(dir.0.join("full").join(f), b"oops").unwrap();
+    let (ok, _, err) = flint(&["backup", "--verify", &full]);
+    assert!(!ok && err.contains("table orders") && err.contains(f.as_str()), "{err}");
+    let (ok, _, err) = flint(&["backup", "--setup", &setup, "--to", &full]);
+    assert!(!ok && err.contains("--overwrite"), "{err}");
 }

@@ -379,6 +379,7 @@ impl ListingTable {
             output_schema,
             conjuncts: file_conjuncts,
             row_filter: args.config.parquet_pushdown_filters,
+            row_filter_stats: Default::default(),
             fetch: args.fetch,
         };
         Ok(Arc::new(ParquetScanExec::new(config, partitions, pruning)))

@@ -1,6 +1,6 @@
 //! Late materialization: parquet's row filter decodes the columns a conjunct reads, evaluates it,
 //! and decodes the other projected columns only for the rows (pages) that passed. One predicate
-//! per conjunct, cheapest (fewest columns) first, so each sees only the survivors of the last.
+//! for all the conjuncts it can evaluate.
 
 use std::collections::BTreeSet;
 use std::sync::Arc;
@@ -18,7 +18,7 @@ use crate::error::Result;
 use crate::io::predicate::{CompiledPredicate, column_names};
 use crate::logical::expr::Expr;
 
-/// Rows a row filter evaluated and removed, summed over its predicates.
+/// Rows a row filter evaluated and removed.
 #[derive(Debug, Default)]
 pub struct RowFilterCounters {
     /// Rows the predicates saw.
@@ -30,68 +30,75 @@ pub struct RowFilterCounters {
 /// A row filter for one file, or `None` when no conjunct can run inside the decoder (every
 /// column a conjunct reads must be in the file; partition columns are pruned elsewhere).
 /// `file_schema` is the file's Arrow schema, `table_schema` the table's (types to evaluate in).
+///
+/// All usable conjuncts form one predicate over the union of their columns: one decoding pass
+/// of the predicate columns (parquet caches them for the output), instead of one pass per
+/// conjunct, which measured up to twice as slow on TPC-H Q6.
 pub fn build_row_filter(
     conjuncts: &[Expr],
     file_schema: &Schema,
     parquet_schema: &SchemaDescriptor,
     table_schema: &Schema,
-    counters: &Arc<RowFilterCounters>,
+    counters: &[Arc<RowFilterCounters>],
 ) -> Result<Option<RowFilter>> {
-    let mut candidates: Vec<(usize, Box<dyn ArrowPredicate>)> = vec![];
-    for c in conjuncts {
-        let cols = column_names(c);
-        if cols.is_empty() {
-            continue;
-        }
-        let mut roots = BTreeSet::new();
-        let mut ok = true;
-        for name in &cols {
-            match (file_schema.index_of(name), table_schema.field_with_name(name)) {
-                (Ok(i), Ok(_)) => {
-                    roots.insert(i);
-                }
-                _ => ok = false,
-            }
-        }
-        if !ok {
-            continue;
-        }
-        // columns in file order, typed as the table declares them
-        let fields: Vec<_> = roots
-            .iter()
-            .map(|i| {
-                let name = file_schema.field(*i).name();
-                table_schema
-                    .field_with_name(name)
-                    .map(|f| f.clone())
-                    .map_err(crate::error::Error::from)
-            })
-            .collect::<Result<_>>()?;
-        let eval_schema: SchemaRef = Arc::new(Schema::new(fields));
-        let Ok(pred) = CompiledPredicate::try_new(c, &eval_schema) else {
-            continue;
-        };
-        let mask = ProjectionMask::roots(parquet_schema, roots.iter().copied());
-        let counters = counters.clone();
-        let f = move |batch: RecordBatch| -> std::result::Result<BooleanArray, ArrowError> {
-            let batch = retype(batch, &eval_schema)?;
-            let keep = pred.evaluate(&batch).map_err(ArrowError::from)?;
-            let n = batch.num_rows() as u64;
-            counters.evaluated.fetch_add(n, Ordering::Relaxed);
-            counters
-                .removed
-                .fetch_add(n - keep.true_count() as u64, Ordering::Relaxed);
-            Ok(keep)
-        };
-        candidates.push((roots.len(), Box::new(ArrowPredicateFn::new(mask, f))));
-    }
-    if candidates.is_empty() {
+    let usable: Vec<&Expr> = conjuncts
+        .iter()
+        .filter(|c| {
+            let cols = column_names(c);
+            !cols.is_empty()
+                && cols.iter().all(|n| {
+                    file_schema.index_of(n).is_ok() && table_schema.field_with_name(n).is_ok()
+                })
+        })
+        .collect();
+    if usable.is_empty() {
         return Ok(None);
     }
-    candidates.sort_by_key(|(n, _)| *n);
-    Ok(Some(RowFilter::new(
-        candidates.into_iter().map(|(_, p)| p).collect(),
-    )))
+    let roots: BTreeSet<usize> = usable
+        .iter()
+        .flat_map(|c| column_names(c))
+        .filter_map(|n| file_schema.index_of(&n).ok())
+        .collect();
+    // columns in file order, typed as the table declares them
+    let fields: Vec<_> = roots
+        .iter()
+        .map(|i| {
+            let name = file_schema.field(*i).name();
+            table_schema
+                .field_with_name(name)
+                .map(|f| f.clone())
+                .map_err(crate::error::Error::from)
+        })
+        .collect::<Result<_>>()?;
+    let eval_schema: SchemaRef = Arc::new(Schema::new(fields));
+    let predicates = usable
+        .iter()
+        .map(|c| CompiledPredicate::try_new(c, &eval_schema))
+        .collect::<Result<Vec<_>>>()?;
+    let mask = ProjectionMask::roots(parquet_schema, roots.iter().copied());
+    let counters = counters.to_vec();
+    let f = move |batch: RecordBatch| -> std::result::Result<BooleanArray, ArrowError> {
+        let batch = retype(batch, &eval_schema)?;
+        let mut keep: Option<BooleanArray> = None;
+        for p in &predicates {
+            let m = p.evaluate(&batch).map_err(ArrowError::from)?;
+            keep = Some(match keep {
+                None => m,
+                Some(k) => arrow::compute::and(&k, &m)?,
+            });
+        }
+        let keep = keep.unwrap_or_else(|| BooleanArray::from(vec![true; batch.num_rows()]));
+        let n = batch.num_rows() as u64;
+        for c in &counters {
+            c.evaluated.fetch_add(n, Ordering::Relaxed);
+            c.removed
+                .fetch_add(n - keep.true_count() as u64, Ordering::Relaxed);
+        }
+        Ok(keep)
+    };
+    Ok(Some(RowFilter::new(vec![
+        Box::new(ArrowPredicateFn::new(mask, f)) as Box<dyn ArrowPredicate>
+    ])))
 }
 
 /// `batch` with the columns cast to `schema`'s types (a no-op when they match).

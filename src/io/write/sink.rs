@@ -155,7 +155,8 @@ pub fn write_plan(
     let local_root_existed = local_path(&job.target.resolved, &job.target.resolved.location.prefix)
         .is_some_and(|p| p.exists());
     let finished: Mutex<Vec<FinishedFile>> = Mutex::new(vec![]);
-    let result = run_write(plan, ctx, job, &schema, &finished);
+    let started: Mutex<Vec<Path>> = Mutex::new(vec![]);
+    let result = run_write(plan, ctx, job, &schema, &finished, &started);
     let files = finished.into_inner().unwrap_or_else(|e| e.into_inner());
     let io = &job.target.resolved.io;
     match result {
@@ -167,7 +168,7 @@ pub fn write_plan(
             })
         }
         Err(e) => {
-            let paths: Vec<Path> = files.iter().map(|f| f.upload.path().clone()).collect();
+            let paths = started.into_inner().unwrap_or_else(|e| e.into_inner());
             let _ = io.block_on(abort_all(files));
             cleanup_local_dirs(&job.target, &paths, local_root_existed);
             Err(e)
@@ -218,12 +219,13 @@ fn run_write(
     job: &WriteJob<'_>,
     schema: &SchemaRef,
     finished: &Mutex<Vec<FinishedFile>>,
+    started: &Mutex<Vec<Path>>,
 ) -> Result<u64> {
     run_stages(plan, ctx)?;
     let n = plan.output_partitioning().partition_count();
     let write_id = uuid::Uuid::new_v4().simple().to_string()[..8].to_string();
     if job.target.single_file {
-        let mut w = PartitionWriter::new(job, 0, schema, &write_id, finished)?;
+        let mut w = PartitionWriter::new(job, 0, schema, &write_id, finished, started)?;
         let mut result = (0..n).try_for_each(|p| w.write_partition(plan, p, ctx));
         if result.is_ok() {
             result = w.ensure_one_file();
@@ -234,7 +236,7 @@ fn run_write(
         (0..n)
             .into_par_iter()
             .map(|p| {
-                let mut w = PartitionWriter::new(job, p, schema, &write_id, finished)?;
+                let mut w = PartitionWriter::new(job, p, schema, &write_id, finished, started)?;
                 let result = w.write_partition(plan, p, ctx);
                 w.close(result)
             })
@@ -246,7 +248,7 @@ fn run_write(
     }
     if total == 0 && job.options.partition_by.is_empty() {
         // an empty result still leaves a file with the schema, so the folder reads back
-        let mut w = PartitionWriter::new(job, 0, schema, &write_id, finished)?;
+        let mut w = PartitionWriter::new(job, 0, schema, &write_id, finished, started)?;
         let result = w.ensure_one_file();
         w.close(result)?;
     }
@@ -267,6 +269,7 @@ struct PartitionWriter<'a> {
     rows: u64,
     reported_bytes: u64,
     finished: &'a Mutex<Vec<FinishedFile>>,
+    started: &'a Mutex<Vec<Path>>,
 }
 
 impl<'a> PartitionWriter<'a> {
@@ -276,6 +279,7 @@ impl<'a> PartitionWriter<'a> {
         schema: &SchemaRef,
         write_id: &'a str,
         finished: &'a Mutex<Vec<FinishedFile>>,
+        started: &'a Mutex<Vec<Path>>,
     ) -> Result<Self> {
         let key_indices: Vec<usize> = job
             .options
@@ -306,6 +310,7 @@ impl<'a> PartitionWriter<'a> {
             rows: 0,
             reported_bytes: 0,
             finished,
+            started,
         })
     }
 
@@ -451,6 +456,10 @@ impl<'a> PartitionWriter<'a> {
             join_path(&loc.prefix, &rel)?
         };
         self.seq += 1;
+        self.started
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(path.clone());
         let display = loc.display(&path);
         let store = target.resolved.store.clone();
         let hash = self.job.checksums;
@@ -619,6 +628,9 @@ fn remove_empty_local_dirs(target: &WriteTarget, files: &[Path], include_root: b
     let Some(root) = local_path(r, &r.location.prefix) else {
         return;
     };
+    if include_root {
+        let _ = std::fs::remove_dir(&root);
+    }
     for f in files {
         let Some(file) = local_path(r, f) else {
             continue;

@@ -56,6 +56,9 @@ pub struct ParquetScanConfig {
     pub conjuncts: Vec<Expr>,
     /// Run the conjuncts inside the decoder (late materialization).
     pub row_filter: bool,
+    /// What the row filters of this scan saw so far (all partitions): once they let most rows
+    /// through, the scan stops using them.
+    pub row_filter_stats: Arc<crate::io::parquet::row_filter::RowFilterCounters>,
     /// Stop after this many rows.
     pub fetch: Option<usize>,
 }

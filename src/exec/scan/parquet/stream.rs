@@ -27,6 +27,8 @@ use crate::runtime::Metrics;
 
 type Fetched = Result<Vec<Bytes>>;
 
+type Rebuild = Box<dyn Fn(Vec<usize>) -> parquet::errors::Result<ParquetPushDecoder> + Send>;
+
 /// Column chunks of a row group being fetched ahead of the decoder.
 struct Prefetch {
     row_group: usize,
@@ -37,16 +39,38 @@ struct Prefetch {
 /// Decoding one file's row groups.
 struct FileStream {
     display: String,
-    decoder: ParquetPushDecoder,
+    decoder: Option<ParquetPushDecoder>,
     reader: ObjectReader,
     adapter: BatchAdapter,
     /// Row groups to decode, in order, with the byte span of their column chunks.
     row_groups: Vec<(usize, Range<u64>)>,
-    /// Per row group, the column chunk ranges worth prefetching (empty: do not prefetch).
-    prefetchable: Vec<Vec<Range<u64>>>,
+    /// Per row group, the column chunk ranges worth prefetching with and without the row filter
+    /// (empty: do not prefetch).
+    prefetchable: Vec<(Vec<Range<u64>>, Vec<Range<u64>>)>,
     prefetch: Option<Prefetch>,
     /// Prefetched bytes of the row group being decoded.
     ready: Vec<(Range<u64>, Bytes)>,
+    /// The batches of the row group being decoded.
+    rows: Option<parquet::arrow::arrow_reader::ParquetRecordBatchReader>,
+    /// Builds a decoder without row filter for the given row groups, when that is possible.
+    rebuild: Option<Rebuild>,
+    /// Row groups handed out so far.
+    readers: usize,
+    /// Whether to watch the row filter's selectivity.
+    adapt: bool,
+    /// Whether the row filter is on.
+    filtering: bool,
+    /// Rows the row filter saw and removed in this file.
+    filter_counters: Arc<RowFilterCounters>,
+    /// The same over the whole scan.
+    scan_filter_stats: Arc<RowFilterCounters>,
+}
+
+/// Whether row filters let most of the rows they saw through.
+fn unselective(stats: &RowFilterCounters) -> bool {
+    let seen = stats.evaluated.load(Ordering::Relaxed);
+    let removed = stats.removed.load(Ordering::Relaxed);
+    seen > 0 && removed * 2 < seen
 }
 
 /// The batches of one partition.
@@ -56,7 +80,6 @@ pub(super) struct PartitionStream {
     metrics: Arc<Metrics>,
     batch_size: usize,
     counters: Arc<FetchCounters>,
-    filter_counters: Arc<RowFilterCounters>,
     current: Option<FileStream>,
     failed: bool,
 }
@@ -74,7 +97,6 @@ impl PartitionStream {
             counters: FetchCounters::with_metrics(metrics.clone()),
             metrics,
             batch_size,
-            filter_counters: Arc::new(RowFilterCounters::default()),
             current: None,
             failed: false,
         }
@@ -153,7 +175,7 @@ impl PartitionStream {
         let mask = ProjectionMask::roots(parquet_schema, roots.iter().copied());
 
         let mut builder = ParquetPushDecoderBuilder::new_with_metadata(meta.clone())
-            .with_projection(mask)
+            .with_projection(mask.clone())
             .with_row_groups(row_groups.clone())
             .with_batch_size(self.batch_size);
         let mut has_selection = false;
@@ -172,17 +194,11 @@ impl PartitionStream {
             builder = builder.with_row_selection(sel);
             has_selection = true;
         }
+        // late materialization pays when the columns it can skip outweigh the ones it reads
+        // first; it is dropped after the first row group if most rows pass
+        let filter_counters = Arc::new(RowFilterCounters::default());
         let mut filter_roots: Option<BTreeSet<usize>> = None;
-        if cfg.row_filter
-            && !cfg.conjuncts.is_empty()
-            && let Some(filter) = build_row_filter(
-                &cfg.conjuncts,
-                &file_schema,
-                parquet_schema,
-                &cfg.table_schema,
-                &self.filter_counters,
-            )?
-        {
+        if cfg.row_filter && !cfg.conjuncts.is_empty() && !unselective(&cfg.row_filter_stats) {
             let mut cols = BTreeSet::new();
             for c in &cfg.conjuncts {
                 for name in crate::io::predicate::column_names(c) {
@@ -191,8 +207,27 @@ impl PartitionStream {
                     }
                 }
             }
-            filter_roots = Some(cols);
-            builder = builder.with_row_filter(filter);
+            let bytes_of = |want: &dyn Fn(usize) -> bool| -> i64 {
+                let md = meta.metadata().row_group(row_groups[0]);
+                (0..md.num_columns())
+                    .filter(|l| want(parquet_schema.get_column_root_idx(*l)))
+                    .map(|l| md.column(l).compressed_size())
+                    .sum()
+            };
+            let predicate_bytes = bytes_of(&|r| cols.contains(&r));
+            let other_bytes = bytes_of(&|r| roots.contains(&r) && !cols.contains(&r));
+            if other_bytes > predicate_bytes
+                && let Some(filter) = build_row_filter(
+                    &cfg.conjuncts,
+                    &file_schema,
+                    parquet_schema,
+                    &cfg.table_schema,
+                    &[filter_counters.clone(), cfg.row_filter_stats.clone()],
+                )?
+            {
+                filter_roots = Some(cols);
+                builder = builder.with_row_filter(filter);
+            }
         }
         if let Some(f) = cfg.fetch {
             builder = builder.with_limit(f);
@@ -202,13 +237,16 @@ impl PartitionStream {
             .map_err(|e| Error::from(e).context(format!("reading {display}")))?;
 
         // byte spans and prefetchable chunks per row group
-        let prefetch_roots: BTreeSet<usize> = match &filter_roots {
-            Some(f) => f.clone(),
-            None => roots.iter().copied().collect(),
+        let leaves_of = |roots: &BTreeSet<usize>| -> Vec<usize> {
+            (0..parquet_schema.num_columns())
+                .filter(|l| roots.contains(&parquet_schema.get_column_root_idx(*l)))
+                .collect()
         };
-        let leaves: Vec<usize> = (0..parquet_schema.num_columns())
-            .filter(|l| prefetch_roots.contains(&parquet_schema.get_column_root_idx(*l)))
-            .collect();
+        let all_leaves = leaves_of(&roots.iter().copied().collect());
+        let leaves = match &filter_roots {
+            Some(f) => leaves_of(f),
+            None => all_leaves.clone(),
+        };
         let mut spans = vec![];
         let mut prefetchable = vec![];
         for rg in &row_groups {
@@ -223,20 +261,42 @@ impl PartitionStream {
             let hi = chunks.iter().map(|r| r.end).max().unwrap_or(0);
             spans.push((*rg, lo..hi));
             prefetchable.push(if has_selection {
-                vec![]
+                (vec![], vec![])
             } else {
-                leaves.iter().map(|l| chunks[*l].clone()).collect()
+                (
+                    leaves.iter().map(|l| chunks[*l].clone()).collect(),
+                    all_leaves.iter().map(|l| chunks[*l].clone()).collect(),
+                )
             });
         }
         Ok(Some(FileStream {
             display,
-            decoder,
+            decoder: Some(decoder),
             reader,
             adapter,
             row_groups: spans,
             prefetchable,
             prefetch: None,
             ready: vec![],
+            rows: None,
+            // without a page selection or a limit, the remaining row groups can be read by a
+            // fresh decoder without the row filter
+            rebuild: (!has_selection && cfg.fetch.is_none()).then(|| {
+                let meta = meta.clone();
+                let batch_size = self.batch_size;
+                Box::new(move |rgs: Vec<usize>| {
+                    ParquetPushDecoderBuilder::new_with_metadata(meta.clone())
+                        .with_projection(mask.clone())
+                        .with_row_groups(rgs)
+                        .with_batch_size(batch_size)
+                        .build()
+                }) as Rebuild
+            }),
+            readers: 0,
+            adapt: filter_roots.is_some(),
+            filtering: filter_roots.is_some(),
+            filter_counters,
+            scan_filter_stats: cfg.row_filter_stats.clone(),
         }))
     }
 
@@ -252,16 +312,42 @@ impl PartitionStream {
             }
             let io = self.config.io.clone();
             let fs = self.current.as_mut()?;
-            match fs.decoder.try_decode() {
+            // batches of the row group being decoded
+            if let Some(reader) = fs.rows.as_mut() {
+                match reader.next() {
+                    Some(Ok(batch)) => return Some(fs.adapter.adapt(&batch)),
+                    Some(Err(e)) => {
+                        return Some(Err(Error::from(e).context(format!("reading {}", fs.display))));
+                    }
+                    None => fs.rows = None,
+                }
+            }
+            // between row groups: keep the row filter only while it removes most rows
+            if fs.adapt && fs.filter_unselective() {
+                if let Err(e) = fs.drop_row_filter() {
+                    return Some(Err(e));
+                }
+            }
+            let Some(decoder) = fs.decoder.as_mut() else {
+                return Some(Err(Error::internal("no decoder")));
+            };
+            match decoder.try_next_reader() {
                 Ok(DecodeResult::NeedsData(ranges)) => {
                     if let Err(e) = fs.provide(&io, ranges) {
                         return Some(Err(e));
                     }
                 }
-                Ok(DecodeResult::Data(batch)) => return Some(fs.adapter.adapt(&batch)),
+                Ok(DecodeResult::Data(reader)) => {
+                    fs.readers += 1;
+                    fs.rows = Some(reader);
+                }
                 Ok(DecodeResult::Finished) => {
                     if let Some(p) = fs.prefetch.take() {
                         p.handle.abort();
+                    }
+                    let removed = fs.filter_counters.removed.load(Ordering::Relaxed) as usize;
+                    if removed > 0 {
+                        self.metrics.add("rows_removed_by_row_filter", removed);
                     }
                     self.current = None;
                 }
@@ -274,6 +360,30 @@ impl PartitionStream {
 }
 
 impl FileStream {
+    /// Between row groups, whether the scan's row filters let most rows through so far.
+    fn filter_unselective(&self) -> bool {
+        unselective(&self.scan_filter_stats)
+    }
+
+    /// Continues the remaining row groups without the row filter.
+    fn drop_row_filter(&mut self) -> Result<()> {
+        let Some(rebuild) = self.rebuild.take() else {
+            // a page selection or a limit is in play: keep the filter
+            self.adapt = false;
+            return Ok(());
+        };
+        let remaining: Vec<usize> = self
+            .row_groups
+            .iter()
+            .skip(self.readers)
+            .map(|(rg, _)| *rg)
+            .collect();
+        self.decoder = Some(rebuild(remaining)?);
+        self.adapt = false;
+        self.filtering = false;
+        Ok(())
+    }
+
     /// Index (in `row_groups`) of the row group holding byte `offset`.
     fn row_group_at(&self, offset: u64) -> Option<usize> {
         self.row_groups
@@ -332,6 +442,8 @@ impl FileStream {
             .map(|d| d.ok_or_else(|| Error::internal("a requested range was not fetched")))
             .collect::<Result<Vec<_>>>()?;
         self.decoder
+            .as_mut()
+            .ok_or_else(|| Error::internal("no decoder"))?
             .push_ranges(ranges, data)
             .map_err(|e| Error::from(e).context(format!("reading {}", self.display)))
     }
@@ -345,7 +457,12 @@ impl FileStream {
         if self.prefetch.as_ref().is_some_and(|p| p.row_group == rg) {
             return Ok(());
         }
-        let ranges = self.prefetchable[i].clone();
+        let (filtered, plain) = &self.prefetchable[i];
+        let ranges = if self.filtering {
+            filtered.clone()
+        } else {
+            plain.clone()
+        };
         if ranges.is_empty() {
             return Ok(());
         }
@@ -382,10 +499,6 @@ impl Drop for PartitionStream {
     fn drop(&mut self) {
         if let Some(p) = self.current.as_mut().and_then(|f| f.prefetch.take()) {
             p.handle.abort();
-        }
-        let removed = self.filter_counters.removed.load(Ordering::Relaxed) as usize;
-        if removed > 0 {
-            self.metrics.add("rows_removed_by_row_filter", removed);
         }
     }
 }
