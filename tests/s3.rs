@@ -49,19 +49,38 @@ fn queries_writes_and_external_tables_on_s3() {
     .unwrap();
     // hidden staging names never show up; every partition folder holds files
     let keys = s3.keys("data", "events/");
-    assert!(keys.iter().all(|k| k.ends_with(".parquet") && k.contains("k=")), "{keys:?}");
+    assert!(
+        keys.iter()
+            .all(|k| k.ends_with(".parquet") && k.contains("k=")),
+        "{keys:?}"
+    );
     assert!(s3.uploads("data").is_empty());
-    assert_eq!(count(&ctx, "SELECT count(*) FROM 's3://data/events/'"), 20000);
     assert_eq!(
-        count(&ctx, "SELECT sum(i) FROM read_parquet('s3://data/events/*/*.parquet')"),
+        count(&ctx, "SELECT count(*) FROM 's3://data/events/'"),
+        20000
+    );
+    assert_eq!(
+        count(
+            &ctx,
+            "SELECT sum(i) FROM read_parquet('s3://data/events/*/*.parquet')"
+        ),
         (0..20000).sum::<i64>()
     );
-    assert_eq!(count(&ctx, "SELECT count(*) FROM 's3://data/events/' WHERE k = 3"), 5000);
     assert_eq!(
-        count(&ctx, "SELECT sum(i) FROM read_csv('s3://data/small.csv', delimiter => '|')"),
+        count(&ctx, "SELECT count(*) FROM 's3://data/events/' WHERE k = 3"),
+        5000
+    );
+    assert_eq!(
+        count(
+            &ctx,
+            "SELECT sum(i) FROM read_csv('s3://data/small.csv', delimiter => '|')"
+        ),
         4950
     );
-    assert_eq!(count(&ctx, "SELECT count(*) FROM 's3://data/one.parquet'"), 10);
+    assert_eq!(
+        count(&ctx, "SELECT count(*) FROM 's3://data/one.parquet'"),
+        10
+    );
     // partition pruning skips folders; a selective predicate skips row groups
     let q = "SELECT count(*) FROM 's3://data/events/' WHERE k = 1 AND i < 1000";
     let text = ctx.sql(q).unwrap().explain(false, true).unwrap();
@@ -87,18 +106,31 @@ fn queries_writes_and_external_tables_on_s3() {
         .unwrap();
     assert_eq!(count(&plain, "SELECT count(*) FROM ev WHERE k = 0"), 5000);
     // INSERT adds files, readers see them at once
-    plain.execute_sql("INSERT INTO ev VALUES (-1, 'new', -0.5, 9)").unwrap();
+    plain
+        .execute_sql("INSERT INTO ev VALUES (-1, 'new', -0.5, 9)")
+        .unwrap();
     assert_eq!(count(&plain, "SELECT count(*) FROM ev"), 20001);
     assert_eq!(count(&plain, "SELECT count(*) FROM ev WHERE k = 9"), 1);
-    assert_eq!(count(&ctx, "SELECT count(*) FROM 's3://data/events/'"), 20001);
+    assert_eq!(
+        count(&ctx, "SELECT count(*) FROM 's3://data/events/'"),
+        20001
+    );
 
     // the library API
-    let df = ctx.sql("SELECT i, i * 2 AS j FROM range(1000) t(i)").unwrap();
+    let df = ctx
+        .sql("SELECT i, i * 2 AS j FROM range(1000) t(i)")
+        .unwrap();
     let w = df
-        .write_parquet("s3://data/lib/", WriteOptions::parquet().with_max_file_rows(300))
+        .write_parquet(
+            "s3://data/lib/",
+            WriteOptions::parquet().with_max_file_rows(300),
+        )
         .unwrap();
     assert_eq!((w.rows, w.files.len()), (1000, 4));
-    assert_eq!(ctx.read_parquet("s3://data/lib/").unwrap().count().unwrap(), 1000);
+    assert_eq!(
+        ctx.read_parquet("s3://data/lib/").unwrap().count().unwrap(),
+        1000
+    );
     // writing over an existing target needs OVERWRITE
     let e = ctx
         .execute_sql("COPY (SELECT 1 AS i) TO 's3://data/lib/'")
@@ -112,7 +144,9 @@ fn queries_writes_and_external_tables_on_s3() {
 
 fn fetched(ctx: &flint::SessionContext, sql: &str) -> usize {
     let df = ctx.sql(sql).unwrap();
-    let plan = ctx.create_physical_plan(&ctx.optimize(df.logical_plan()).unwrap()).unwrap();
+    let plan = ctx
+        .create_physical_plan(&ctx.optimize(df.logical_plan()).unwrap())
+        .unwrap();
     flint::runtime::scheduler::collect(&plan, &ctx.task_context()).unwrap();
     scan_counter(&plan, "fetched_bytes")
 }
@@ -122,7 +156,12 @@ fn scan_counter(plan: &std::sync::Arc<dyn flint::exec::ExecutionPlan>, name: &st
     if plan.name() == "ParquetScanExec"
         && let Some(m) = plan.metrics()
     {
-        total += m.extra().iter().filter(|(n, _)| *n == name).map(|(_, v)| v).sum::<usize>();
+        total += m
+            .extra()
+            .iter()
+            .filter(|(n, _)| *n == name)
+            .map(|(_, v)| v)
+            .sum::<usize>();
     }
     for c in plan.children() {
         total += scan_counter(c, name);
@@ -135,9 +174,16 @@ fn settings_come_from_the_environment() {
     let s3 = MotoServer::start();
     s3.create_bucket("env");
     let ctx = s3_session(s3.port, "test", "test");
-    ctx.execute_sql("COPY (SELECT 42 AS answer) TO 's3://env/a.parquet'").unwrap();
+    ctx.execute_sql("COPY (SELECT 42 AS answer) TO 's3://env/a.parquet'")
+        .unwrap();
     let out = Command::new(env!("CARGO_BIN_EXE_flint"))
-        .args(["--no-demo", "--format", "csv", "-c", "SELECT answer FROM 's3://env/a.parquet'"])
+        .args([
+            "--no-demo",
+            "--format",
+            "csv",
+            "-c",
+            "SELECT answer FROM 's3://env/a.parquet'",
+        ])
         .env("AWS_ENDPOINT", s3.endpoint())
         .env("AWS_ALLOW_HTTP", "true")
         .env("AWS_REGION", "us-east-1")
@@ -146,7 +192,11 @@ fn settings_come_from_the_environment() {
         .output()
         .unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(out.status.success() && stdout.contains("42"), "{stdout} {}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success() && stdout.contains("42"),
+        "{stdout} {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }
 
 #[test]
@@ -155,8 +205,12 @@ fn wrong_credentials_and_bucket_are_clear_errors() {
     s3.create_bucket("secure");
     let (key, secret) = s3.enable_iam();
     let good = s3_session(s3.port, &key, &secret);
-    good.execute_sql("COPY (SELECT 1 AS x) TO 's3://secure/t.parquet'").unwrap();
-    assert_eq!(count(&good, "SELECT count(*) FROM 's3://secure/t.parquet'"), 1);
+    good.execute_sql("COPY (SELECT 1 AS x) TO 's3://secure/t.parquet'")
+        .unwrap();
+    assert_eq!(
+        count(&good, "SELECT count(*) FROM 's3://secure/t.parquet'"),
+        1
+    );
 
     let wrong_secret = s3_session(s3.port, &key, "not-the-secret");
     let e = wrong_secret
@@ -164,7 +218,10 @@ fn wrong_credentials_and_bucket_are_clear_errors() {
         .unwrap_err();
     assert_eq!(e.kind(), ErrorKind::Io, "{e}");
     let m = e.to_string();
-    assert!(m.contains("s3://secure/t.parquet") && m.contains("403"), "{m}");
+    assert!(
+        m.contains("s3://secure/t.parquet") && m.contains("403"),
+        "{m}"
+    );
 
     let unknown_key = s3_session(s3.port, "AKIAUNKNOWN000000000", "x");
     let e = unknown_key
@@ -172,9 +229,14 @@ fn wrong_credentials_and_bucket_are_clear_errors() {
         .unwrap_err();
     assert!(e.to_string().contains("s3://secure/u.parquet"), "{e}");
 
-    let e = good.sql("SELECT * FROM 's3://no-such-bucket/t.parquet'").unwrap_err();
+    let e = good
+        .sql("SELECT * FROM 's3://no-such-bucket/t.parquet'")
+        .unwrap_err();
     let m = e.to_string();
-    assert!(m.contains("s3://no-such-bucket/t.parquet") && m.contains("NoSuchBucket"), "{m}");
+    assert!(
+        m.contains("s3://no-such-bucket/t.parquet") && m.contains("NoSuchBucket"),
+        "{m}"
+    );
 }
 
 #[test]
@@ -182,8 +244,10 @@ fn corrupt_truncated_and_missing_objects_name_the_object() {
     let s3 = MotoServer::start();
     s3.create_bucket("bbkt");
     let ctx = s3_session(s3.port, "test", "test");
-    ctx.execute_sql("COPY (SELECT i, 'v' || i AS s FROM range(5000) t(i)) TO 's3://bbkt/good.parquet'")
-        .unwrap();
+    ctx.execute_sql(
+        "COPY (SELECT i, 'v' || i AS s FROM range(5000) t(i)) TO 's3://bbkt/good.parquet'",
+    )
+    .unwrap();
     let dir = common::TempDir::new("s3corrupt");
     let local = dir.path("good.parquet");
     ctx.execute_sql(&format!(
@@ -239,7 +303,11 @@ fn a_connection_cut_mid_upload_leaves_nothing() {
         assert!(m.contains("s3://wbkt/"), "{m}");
     }
     assert!(s3.keys("wbkt", "").is_empty(), "{:?}", s3.keys("wbkt", ""));
-    assert!(s3.uploads("wbkt").is_empty(), "uploads left: {:?}", s3.uploads("wbkt"));
+    assert!(
+        s3.uploads("wbkt").is_empty(),
+        "uploads left: {:?}",
+        s3.uploads("wbkt")
+    );
     // with the connection healthy again a write succeeds
     proxy.cut_connections_after(u64::MAX);
     ctx.execute_sql("COPY (SELECT i FROM range(1000) t(i)) TO 's3://wbkt/out/'")
@@ -265,15 +333,23 @@ fn a_server_that_dies_mid_write_leaves_nothing_visible() {
         })
     };
     let e = ctx
-        .execute_sql(&format!("COPY ({BIG}) TO 's3://dbkt/out/' (COMPRESSION uncompressed)"))
+        .execute_sql(&format!(
+            "COPY ({BIG}) TO 's3://dbkt/out/' (COMPRESSION uncompressed)"
+        ))
         .unwrap_err();
     watcher.join().unwrap();
     assert_eq!(e.kind(), ErrorKind::Io, "{e}");
     assert!(e.to_string().contains("s3://dbkt/out/"), "{e}");
     // the server is back: nothing under the target is visible
     proxy.set_down(false);
-    assert!(s3.keys("dbkt", "out/").is_empty(), "{:?}", s3.keys("dbkt", "out/"));
-    let e = ctx.sql("SELECT count(*) FROM read_parquet('s3://dbkt/out/')").unwrap_err();
+    assert!(
+        s3.keys("dbkt", "out/").is_empty(),
+        "{:?}",
+        s3.keys("dbkt", "out/")
+    );
+    let e = ctx
+        .sql("SELECT count(*) FROM read_parquet('s3://dbkt/out/')")
+        .unwrap_err();
     assert!(e.to_string().contains("not found"), "{e}");
 
     // and a server process killed mid-write is an error too, not a panic
@@ -289,7 +365,9 @@ fn a_server_that_dies_mid_write_leaves_nothing_visible() {
     let (tx, rx) = std::sync::mpsc::channel();
     let ctx2 = ctx.clone();
     let writer = std::thread::spawn(move || {
-        let r = ctx2.execute_sql(&format!("COPY ({BIG}) TO 's3://dbkt/again/' (COMPRESSION uncompressed)"));
+        let r = ctx2.execute_sql(&format!(
+            "COPY ({BIG}) TO 's3://dbkt/again/' (COMPRESSION uncompressed)"
+        ));
         tx.send(()).unwrap();
         r
     });

@@ -30,7 +30,10 @@ static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 /// The three scans; `{t}` is the table expression.
 const QUERIES: [(&str, &str); 3] = [
     ("a_all_columns", "SELECT * FROM {t}"),
-    ("b_two_columns", "SELECT l_orderkey, l_extendedprice FROM {t}"),
+    (
+        "b_two_columns",
+        "SELECT l_orderkey, l_extendedprice FROM {t}",
+    ),
     (
         "c_1pct_sorted",
         "SELECT * FROM {t} WHERE l_orderkey BETWEEN 3000000 AND 3060000",
@@ -83,7 +86,11 @@ fn counter(plan: &Arc<dyn ExecutionPlan>, name: &str) -> usize {
                 .sum()
         })
         .unwrap_or(0);
-    own + plan.children().iter().map(|c| counter(c, name)).sum::<usize>()
+    own + plan
+        .children()
+        .iter()
+        .map(|c| counter(c, name))
+        .sum::<usize>()
 }
 
 /// Plans and runs `sql`, dropping batches as they come, all partitions in parallel.
@@ -136,7 +143,16 @@ fn report(
 ) -> flint::Result<()> {
     println!(
         "{:<8} {:<15} {:>9} {:>9} {:>12} {:>11} {:>8} {:>7} {:>10} {:>6}",
-        place, "query", "rows", "flint s", "rows/s", "fetched MB", "share", "reqs", "duckdb s", "ratio"
+        place,
+        "query",
+        "rows",
+        "flint s",
+        "rows/s",
+        "fetched MB",
+        "share",
+        "reqs",
+        "duckdb s",
+        "ratio"
     );
     let mut all_bytes = 0usize;
     for (name, q) in QUERIES {
@@ -182,7 +198,9 @@ fn start_moto() -> flint::Result<(Moto, u16)> {
             "moto is not installed: python3 -m venv .s3-venv && .s3-venv/bin/pip install 'moto[server]==5.2.5'",
         ));
     }
-    let port = std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")?
+        .local_addr()?
+        .port();
     let child = Command::new(bin)
         .args(["-H", "127.0.0.1", "-p", &port.to_string()])
         .stdout(Stdio::null())
@@ -239,7 +257,8 @@ fn run() -> flint::Result<()> {
         // moto; the same rows go up as six files of 1Mi rows (row groups of 256Ki rows, still
         // sorted by l_orderkey: one partition keeps the order)
         let t = Instant::now();
-        let writer = SessionContext::with_config(SessionConfig::default().with_target_partitions(1));
+        let writer =
+            SessionContext::with_config(SessionConfig::default().with_target_partitions(1));
         writer.execute_sql(&format!(
             "SET s3.endpoint = 'http://127.0.0.1:{port}'; SET s3.allow_http = true;
              SET s3.region = 'us-east-1'; SET s3.access_key_id = 'bench'; SET s3.secret_access_key = 'bench';

@@ -136,8 +136,12 @@ mod tests {
     fn round_trips_through_json() {
         let schema = Schema::new_with_metadata(
             vec![
-                Field::new("ts", DataType::Timestamp(TimeUnit::Microsecond, Some("UTC".into())), false)
-                    .with_metadata(HashMap::from([("unit".to_string(), "s".to_string())])),
+                Field::new(
+                    "ts",
+                    DataType::Timestamp(TimeUnit::Microsecond, Some("UTC".into())),
+                    false,
+                )
+                .with_metadata(HashMap::from([("unit".to_string(), "s".to_string())])),
                 Field::new("d", DataType::Decimal128(12, 3), true),
             ],
             HashMap::from([("owner".to_string(), "ops".to_string())]),

@@ -52,9 +52,10 @@ pub(crate) fn load_manifest(root: &ResolvedLocation) -> Result<Manifest> {
         .io
         .block_on(async move { store.get(&path).await?.bytes().await })?
         .map_err(|e| match e {
-            object_store::Error::NotFound { .. } => {
-                Error::io(format!("no backup at {}: {shown} not found", root.location.root_display()))
-            }
+            object_store::Error::NotFound { .. } => Error::io(format!(
+                "no backup at {}: {shown} not found",
+                root.location.root_display()
+            )),
             other => Error::from(other).context(format!("reading {shown}")),
         })?;
     Manifest::from_json(&String::from_utf8_lossy(&bytes), &shown)
@@ -100,7 +101,10 @@ fn check_file(
         return Err(mismatch(
             &table.name,
             &shown,
-            format!("SHA-256 is {sha}, the manifest says {} (the file changed)", f.sha256),
+            format!(
+                "SHA-256 is {sha}, the manifest says {} (the file changed)",
+                f.sha256
+            ),
         ));
     }
     let reader = ParquetRecordBatchReaderBuilder::try_new(bytes)
@@ -155,7 +159,11 @@ fn check_table(
     keep: bool,
     progress: &dyn Progress,
 ) -> Result<Vec<RecordBatch>> {
-    progress.begin(&format!("verify {}", table.name), Some(table.rows), Some(table.bytes));
+    progress.begin(
+        &format!("verify {}", table.name),
+        Some(table.rows),
+        Some(table.bytes),
+    );
     let pool = ctx.task_context().pool.clone();
     let per_file: Vec<Result<Vec<RecordBatch>>> = pool.install(|| {
         table
@@ -230,7 +238,10 @@ pub fn restore_backup(
         .collect();
     if !options.replace {
         let existing = ctx.table_names();
-        if let Some(t) = chosen.iter().find(|t| existing.contains(&t.name.to_lowercase())) {
+        if let Some(t) = chosen
+            .iter()
+            .find(|t| existing.contains(&t.name.to_lowercase()))
+        {
             return Err(Error::plan(format!(
                 "table {} already exists; restore with replace to overwrite it",
                 t.name
@@ -243,8 +254,7 @@ pub fn restore_backup(
         let schema = Arc::new(t.schema.clone());
         let table: Arc<dyn TableProvider> = if options.as_external {
             let mut folder = root.clone();
-            folder.location.prefix =
-                join_path(&root.location.prefix, &percent_encode(&t.name))?;
+            folder.location.prefix = join_path(&root.location.prefix, &percent_encode(&t.name))?;
             folder.location.is_folder = true;
             folder.location.text = root.location.display(&folder.location.prefix);
             let mut lo = ListingOptions::new(FileFormat::Parquet);

@@ -396,7 +396,9 @@ fn csv_schema(resolved: &ResolvedLocation, csv: &CsvOptions, f: &ListedFile) -> 
         FetchCounters::new(),
     );
     let len = f.size.min(SAMPLE_BYTES);
-    let sample = resolved.io.block_on(async move { reader.fetch(0..len).await })??;
+    let sample = resolved
+        .io
+        .block_on(async move { reader.fetch(0..len).await })??;
     csv.infer_schema(&sample, len == f.size, &f.display)
 }
 
@@ -473,7 +475,8 @@ fn parquet_statistics(files: &[ParquetFile], schema: &SchemaRef) -> Option<Arc<T
             };
             for k in 0..mins.len() {
                 let (Ok(lo), Ok(hi)) = (
-                    ScalarValue::try_from_array(&mins, k).and_then(|v| v.cast_to(field.data_type())),
+                    ScalarValue::try_from_array(&mins, k)
+                        .and_then(|v| v.cast_to(field.data_type())),
                     ScalarValue::try_from_array(&maxes, k)
                         .and_then(|v| v.cast_to(field.data_type())),
                 ) else {

@@ -47,8 +47,10 @@ impl Progress for BarProgress {
                 .unwrap_or_else(|_| ProgressStyle::default_bar()),
             ),
             None => ProgressBar::with_draw_target(None, Self::draw_target()).with_style(
-                ProgressStyle::with_template("{spinner} {msg:24} [{elapsed_precise}] {human_pos} rows")
-                    .unwrap_or_else(|_| ProgressStyle::default_spinner()),
+                ProgressStyle::with_template(
+                    "{spinner} {msg:24} [{elapsed_precise}] {human_pos} rows",
+                )
+                .unwrap_or_else(|_| ProgressStyle::default_spinner()),
             ),
         };
         bar.enable_steady_tick(Duration::from_millis(200));
@@ -113,8 +115,10 @@ fn run_setup(ctx: &SessionContext, setup: &Option<PathBuf>) -> Result<()> {
     if let Some(path) = setup {
         let sql = std::fs::read_to_string(path)
             .map_err(|e| Error::io(format!("cannot read {}: {e}", path.display())))?;
-        ctx.execute_sql(&sql)
-            .map_err(|e| e.rendered(&sql).context(format!("running {}", path.display())))?;
+        ctx.execute_sql(&sql).map_err(|e| {
+            e.rendered(&sql)
+                .context(format!("running {}", path.display()))
+        })?;
     }
     Ok(())
 }
@@ -124,7 +128,13 @@ fn table_name_for(path: &str) -> String {
     let stem = crate::sql::relation::file_stem(path);
     let name: String = stem
         .chars()
-        .map(|c| if c.is_alphanumeric() { c.to_ascii_lowercase() } else { '_' })
+        .map(|c| {
+            if c.is_alphanumeric() {
+                c.to_ascii_lowercase()
+            } else {
+                '_'
+            }
+        })
         .collect();
     if name.is_empty() { "t".into() } else { name }
 }
@@ -158,17 +168,19 @@ pub fn run_backup(ctx: &SessionContext, args: &BackupArgs, out: &mut dyn Write) 
         tables = ctx
             .table_names()
             .into_iter()
-            .filter(|n| matches!(ctx.table_provider_opt(n), Some(_)))
+            .filter(|n| ctx.table_provider_opt(n).is_some())
             .collect();
     }
     for t in &tables {
-        if !matches!(ctx.table_provider_opt(t), Some(_)) && !is_view(ctx, t) {
+        if ctx.table_provider_opt(t).is_none() && !is_view(ctx, t) {
             return Err(Error::not_found(format!("table {t} does not exist")));
         }
     }
     let options = BackupOptions {
         predicate: args.predicate.clone(),
-        max_file_rows: args.max_file_rows.unwrap_or(BackupOptions::default().max_file_rows),
+        max_file_rows: args
+            .max_file_rows
+            .unwrap_or(BackupOptions::default().max_file_rows),
         overwrite: args.overwrite,
         ..BackupOptions::default()
     };
@@ -183,7 +195,11 @@ pub fn run_backup(ctx: &SessionContext, args: &BackupArgs, out: &mut dyn Write) 
             HumanBytes(t.bytes)
         )?;
     }
-    writeln!(out, "manifest written to {}", dest.trim_end_matches('/').to_string() + "/manifest.json")?;
+    writeln!(
+        out,
+        "manifest written to {}",
+        dest.trim_end_matches('/').to_string() + "/manifest.json"
+    )?;
     Ok(())
 }
 
@@ -210,7 +226,11 @@ pub fn run_restore(ctx: &SessionContext, args: &RestoreArgs, out: &mut dyn Write
         writeln!(
             out,
             "restored {name}: {rows} rows from {files} files (verified){}",
-            if args.as_external { ", as an external table" } else { "" }
+            if args.as_external {
+                ", as an external table"
+            } else {
+                ""
+            }
         )?;
     }
     if let Some(sql) = &args.sql {

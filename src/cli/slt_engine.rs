@@ -41,7 +41,8 @@ impl FlintSltDb {
                 N.fetch_add(1, std::sync::atomic::Ordering::SeqCst)
             ));
             let _ = std::fs::remove_dir_all(&dir);
-            std::fs::create_dir_all(&dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+            std::fs::create_dir_all(&dir)
+                .map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
             self.test_dir = Some(dir);
         }
         Ok(self

@@ -34,9 +34,18 @@ impl DataFrame {
         self.write(path, FileFormat::Csv, options)
     }
 
-    fn write(&self, path: &str, format: FileFormat, mut options: WriteOptions) -> Result<WriteSummary> {
+    fn write(
+        &self,
+        path: &str,
+        format: FileFormat,
+        mut options: WriteOptions,
+    ) -> Result<WriteSummary> {
         options.format = Some(format);
-        self.session
-            .write_plan_to(self.logical_plan(), path, options, &CancellationToken::new())
+        self.session.write_plan_to(
+            self.logical_plan(),
+            path,
+            options,
+            &CancellationToken::new(),
+        )
     }
 }

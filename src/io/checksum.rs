@@ -248,12 +248,12 @@ mod tests {
             (0..20000).map(|i| (i % 7 != 0).then_some(i)).collect(),
             (0..20000).map(|i| (i % 5 != 0).then_some("x")).collect(),
         );
-        let parts: Vec<RecordBatch> = (0..20)
-            .map(|k| whole.slice(k * 1000, 1000))
-            .collect();
-        assert_eq!(hash(&[whole.clone()]), hash(&parts));
+        let parts: Vec<RecordBatch> = (0..20).map(|k| whole.slice(k * 1000, 1000)).collect();
+        assert_eq!(hash(std::slice::from_ref(&whole)), hash(&parts));
         let other = batch(
-            (0..20000).map(|i| (i % 7 != 0).then_some(i + (i == 19999) as i32)).collect(),
+            (0..20000)
+                .map(|i| (i % 7 != 0).then_some(i + (i == 19999) as i32))
+                .collect(),
             (0..20000).map(|i| (i % 5 != 0).then_some("x")).collect(),
         );
         assert_ne!(hash(&[whole]), hash(&[other]));

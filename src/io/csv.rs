@@ -91,7 +91,10 @@ impl CsvOptions {
                     })?
             }
             "types" | "column_types" => {
-                for item in split_top_level(value).iter().filter(|s| !s.trim().is_empty()) {
+                for item in split_top_level(value)
+                    .iter()
+                    .filter(|s| !s.trim().is_empty())
+                {
                     let (name, t) = item.split_once(':').ok_or_else(|| {
                         Error::plan(format!(
                             "CSV option types takes 'column:TYPE, ...', got '{item}'"

@@ -156,7 +156,9 @@ impl ObjectReader {
             .with_page_index_policy(PageIndexPolicy::Optional)
             .load_and_finish(&mut this, size)
             .await
-            .map_err(|e| Error::from(e).context(format!("reading Parquet footer of {}", self.display)))
+            .map_err(|e| {
+                Error::from(e).context(format!("reading Parquet footer of {}", self.display))
+            })
     }
 }
 

@@ -50,10 +50,8 @@ impl HivePartitions {
         let mut fields = vec![];
         let mut values: Vec<Vec<ScalarValue>> = vec![vec![]; files.len()];
         for (i, key) in keys.iter().enumerate() {
-            let raw: Vec<Option<&str>> = files
-                .iter()
-                .map(|f| f.partitions[i].1.as_deref())
-                .collect();
+            let raw: Vec<Option<&str>> =
+                files.iter().map(|f| f.partitions[i].1.as_deref()).collect();
             let t = infer_type(raw.iter().flatten().copied());
             for (fi, v) in raw.iter().enumerate() {
                 values[fi].push(typed_value(*v, &t)?);
@@ -130,9 +128,9 @@ fn infer_type<'a>(values: impl Iterator<Item = &'a str> + Clone) -> DataType {
     if any && all_ints {
         return DataType::Int64;
     }
-    let all_dates = values.clone().all(|v| {
-        v.len() == 10 && chrono::NaiveDate::parse_from_str(v, "%Y-%m-%d").is_ok()
-    });
+    let all_dates = values
+        .clone()
+        .all(|v| v.len() == 10 && chrono::NaiveDate::parse_from_str(v, "%Y-%m-%d").is_ok());
     if any && all_dates {
         return DataType::Date32;
     }
@@ -183,7 +181,11 @@ mod tests {
         assert_eq!(h.fields[0].data_type(), &DataType::Int64);
         assert_eq!(h.fields[1].data_type(), &DataType::Date32);
         let year = Expr::Column(Column::new(Some("t"), "year"));
-        let f = Expr::binary(year, BinaryOp::GtEq, Expr::Literal(ScalarValue::Int64(Some(2024))));
+        let f = Expr::binary(
+            year,
+            BinaryOp::GtEq,
+            Expr::Literal(ScalarValue::Int64(Some(2024))),
+        );
         assert_eq!(h.prune(&[f]).unwrap(), vec![false, true, false]);
     }
 

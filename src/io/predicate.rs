@@ -41,7 +41,10 @@ pub fn unqualified(e: &Expr) -> Expr {
 
 /// The names of the columns `e` reads.
 pub fn column_names(e: &Expr) -> HashSet<String> {
-    e.column_refs().into_iter().map(|c| c.name.clone()).collect()
+    e.column_refs()
+        .into_iter()
+        .map(|c| c.name.clone())
+        .collect()
 }
 
 /// A conjunct compiled against a fixed set of columns.

@@ -98,7 +98,9 @@ mod tests {
     fn refuses_block_on_inside_the_runtime() {
         let io = std::sync::Arc::new(IoRuntime::new());
         let inner = io.clone();
-        let h = io.spawn(async move { inner.block_on(async {}).is_err() }).unwrap();
+        let h = io
+            .spawn(async move { inner.block_on(async {}).is_err() })
+            .unwrap();
         assert!(io.join(h).unwrap());
     }
 }

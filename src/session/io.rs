@@ -103,7 +103,13 @@ impl SessionContext {
         format: Option<&str>,
         options: &[(String, String)],
     ) -> Result<Arc<dyn TableProvider>> {
-        open_file_table(&self.shared.stores, &self.config(), location, format, options)
+        open_file_table(
+            &self.shared.stores,
+            &self.config(),
+            location,
+            format,
+            options,
+        )
     }
 
     /// The table called `name`, if there is one.
@@ -124,7 +130,12 @@ impl SessionContext {
     pub fn open_csv_table(&self, location: &str, csv: CsvOptions) -> Result<Arc<ListingTable>> {
         let mut lo = ListingOptions::new(FileFormat::Csv);
         lo.csv = csv;
-        let resolved = resolve(&self.shared.stores, &self.config(), location, &S3Config::default())?;
+        let resolved = resolve(
+            &self.shared.stores,
+            &self.config(),
+            location,
+            &S3Config::default(),
+        )?;
         Ok(Arc::new(ListingTable::try_new(resolved, lo)?))
     }
 
@@ -194,7 +205,12 @@ impl SessionContext {
         } else {
             WriteMode::Create
         };
-        let resolved = resolve(&self.shared.stores, &self.config(), location, &S3Config::default())?;
+        let resolved = resolve(
+            &self.shared.stores,
+            &self.config(),
+            location,
+            &S3Config::default(),
+        )?;
         let target = WriteTarget::new(resolved, &options, mode)?;
         let job = WriteJob {
             target,
@@ -248,7 +264,11 @@ impl SessionContext {
 }
 
 /// A CSV table's declared columns must match the files' columns in number.
-fn check_csv_column_count(resolved: &ResolvedLocation, lo: &ListingOptions, name: &str) -> Result<()> {
+fn check_csv_column_count(
+    resolved: &ResolvedLocation,
+    lo: &ListingOptions,
+    name: &str,
+) -> Result<()> {
     let Some(declared) = &lo.declared_schema else {
         return Ok(());
     };

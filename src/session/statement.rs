@@ -111,7 +111,10 @@ impl SessionContext {
             } => self.run_copy(source, &target, &options, cancel),
             StatementPlan::Insert { table, source } => {
                 let provider = self.table_provider(&table)?;
-                if let Some(listing) = provider.as_any().downcast_ref::<crate::catalog::ListingTable>() {
+                if let Some(listing) = provider
+                    .as_any()
+                    .downcast_ref::<crate::catalog::ListingTable>()
+                {
                     return self.insert_into_listing(listing, &source, cancel);
                 }
                 let batches = self.collect_plan(&source, cancel)?;

@@ -42,7 +42,10 @@ pub struct CopyStatement {
 }
 
 fn syntax(msg: impl Into<String>) -> Error {
-    Error::new(ErrorKind::SqlSyntax, format!("syntax error: {}", msg.into()))
+    Error::new(
+        ErrorKind::SqlSyntax,
+        format!("syntax error: {}", msg.into()),
+    )
 }
 
 /// Whether the next tokens start a `COPY` statement.
@@ -186,7 +189,10 @@ mod tests {
             panic!("not a COPY: {s:?}")
         };
         assert_eq!(c.target, "s3://b/out/");
-        assert_eq!(c.options[2], ("partition_by".into(), vec!["a".into(), "b".into()]));
+        assert_eq!(
+            c.options[2],
+            ("partition_by".into(), vec!["a".into(), "b".into()])
+        );
         assert_eq!(c.options[4], ("header".into(), vec![]));
         let s = parse_sql("COPY t (x, y) TO 'x.csv' WITH (DELIMITER '|')").unwrap();
         assert!(matches!(&s[0], FlintStatement::Copy(_)));

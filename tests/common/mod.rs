@@ -15,8 +15,7 @@ use std::time::{Duration, Instant};
 use flint::{SessionConfig, SessionContext};
 
 /// The install command printed when the server is missing.
-pub const INSTALL: &str =
-    "python3 -m venv .s3-venv && .s3-venv/bin/pip install 'moto[server]==5.2.5'   (bash .ci/run does this)";
+pub const INSTALL: &str = "python3 -m venv .s3-venv && .s3-venv/bin/pip install 'moto[server]==5.2.5'   (bash .ci/run does this)";
 
 fn moto_binary() -> PathBuf {
     if let Ok(p) = std::env::var("FLINT_MOTO_SERVER") {
@@ -81,7 +80,8 @@ impl MotoServer {
 
     /// Creates a bucket (object_store never does).
     pub fn create_bucket(&self, name: &str) {
-        let (status, body) = http(self.port, "PUT", &format!("/{name}"), &[], b"").expect("PUT bucket");
+        let (status, body) =
+            http(self.port, "PUT", &format!("/{name}"), &[], b"").expect("PUT bucket");
         assert!(status < 300, "creating bucket {name}: {status} {body}");
     }
 
@@ -142,7 +142,8 @@ impl MotoServer {
         ));
         let id = xml_values(&keys, "AccessKeyId").remove(0);
         let secret = xml_values(&keys, "SecretAccessKey").remove(0);
-        let (status, body) = http(self.port, "POST", "/moto-api/reset-auth", &[], b"0").expect("reset-auth");
+        let (status, body) =
+            http(self.port, "POST", "/moto-api/reset-auth", &[], b"0").expect("reset-auth");
         assert!(status < 300, "enabling auth: {status} {body}");
         (id, secret)
     }
@@ -222,7 +223,10 @@ pub fn http(
         .nth(1)
         .and_then(|c| c.parse().ok())
         .unwrap_or(0);
-    let body = text.split_once("\r\n\r\n").map(|(_, b)| b.to_string()).unwrap_or_default();
+    let body = text
+        .split_once("\r\n\r\n")
+        .map(|(_, b)| b.to_string())
+        .unwrap_or_default();
     Ok((status, body))
 }
 

@@ -68,7 +68,8 @@ impl Location {
             let prefix = if fixed.is_empty() {
                 Path::ROOT
             } else {
-                Path::parse(&fixed).map_err(|e| Error::plan(format!("invalid S3 key in '{text}': {e}")))?
+                Path::parse(&fixed)
+                    .map_err(|e| Error::plan(format!("invalid S3 key in '{text}': {e}")))?
             };
             return Ok(Location {
                 kind: StoreKind::S3 {
@@ -131,7 +132,10 @@ impl Location {
         let Some(parts) = self.relative_parts(path) else {
             return false;
         };
-        if parts.iter().any(|p| p.starts_with('.') || p.starts_with('_')) {
+        if parts
+            .iter()
+            .any(|p| p.starts_with('.') || p.starts_with('_'))
+        {
             return false;
         }
         match &self.glob {

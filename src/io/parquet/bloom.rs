@@ -137,7 +137,12 @@ pub async fn prune_by_bloom_filters(
     let mut keep = vec![true; row_groups.len()];
     for (i, rg) in row_groups.iter().enumerate() {
         for p in probes {
-            if meta.row_group(*rg).column(p.column).bloom_filter_offset().is_none() {
+            if meta
+                .row_group(*rg)
+                .column(p.column)
+                .bloom_filter_offset()
+                .is_none()
+            {
                 continue;
             }
             let filter = builder

@@ -60,7 +60,7 @@ pub fn page_selection(
         let mut selectors: Vec<RowSelector> = vec![];
         for i in 0..counts.len() {
             let rows = counts.value(i) as usize;
-            let keep = !(mask.is_valid(i) && !mask.value(i));
+            let keep = !mask.is_valid(i) || mask.value(i);
             selectors.push(if keep {
                 RowSelector::select(rows)
             } else {

@@ -66,7 +66,7 @@ pub fn build_row_filter(
             let name = file_schema.field(*i).name();
             table_schema
                 .field_with_name(name)
-                .map(|f| f.clone())
+                .cloned()
                 .map_err(crate::error::Error::from)
         })
         .collect::<Result<_>>()?;
@@ -97,7 +97,7 @@ pub fn build_row_filter(
         Ok(keep)
     };
     Ok(Some(RowFilter::new(vec![
-        Box::new(ArrowPredicateFn::new(mask, f)) as Box<dyn ArrowPredicate>
+        Box::new(ArrowPredicateFn::new(mask, f)) as Box<dyn ArrowPredicate>,
     ])))
 }
 

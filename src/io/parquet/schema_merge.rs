@@ -122,7 +122,7 @@ pub fn merge_types(a: &DataType, b: &DataType) -> Option<DataType> {
             let scale = (*sa).max(*sb);
             let int_digits = (*pa as i16 - *sa as i16).max(*pb as i16 - *sb as i16);
             let precision = int_digits + scale as i16;
-            (precision <= 38).then(|| DataType::Decimal128(precision as u8, scale))
+            (precision <= 38).then_some(DataType::Decimal128(precision as u8, scale))
         }
         _ => None,
     }

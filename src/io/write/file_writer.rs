@@ -17,7 +17,7 @@ use crate::io::write::upload::StagedUpload;
 enum Encoder {
     Parquet(Box<AsyncArrowWriter<StagedUpload>>),
     Csv {
-        upload: StagedUpload,
+        upload: Box<StagedUpload>,
         options: CsvOptions,
         wrote_header: bool,
     },
@@ -59,7 +59,7 @@ impl FileWriter {
                 Encoder::Parquet(Box::new(w))
             }
             FileFormat::Csv => Encoder::Csv {
-                upload,
+                upload: Box::new(upload),
                 options: options.csv.clone(),
                 wrote_header: false,
             },
@@ -144,7 +144,7 @@ impl FileWriter {
                     let _ = upload.abort().await;
                     return Err(e);
                 }
-                upload
+                *upload
             }
         };
         Ok(FinishedFile {
@@ -158,7 +158,7 @@ impl FileWriter {
     pub async fn abort(self) -> Result<()> {
         let mut upload = match self.encoder {
             Encoder::Parquet(w) => w.into_inner(),
-            Encoder::Csv { upload, .. } => upload,
+            Encoder::Csv { upload, .. } => *upload,
         };
         upload.abort().await
     }
@@ -187,7 +187,8 @@ fn encode_csv(batch: &RecordBatch, o: &CsvOptions, header: bool) -> Result<Vec<u
 
 impl std::fmt::Debug for FileWriter {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("FileWriter").field("rows", &self.rows).finish()
+        f.debug_struct("FileWriter")
+            .field("rows", &self.rows)
+            .finish()
     }
 }
-

@@ -13,7 +13,7 @@ use crate::io::listing::FileFormat;
 pub const DEFAULT_ROW_GROUP_ROWS: usize = 1024 * 1024;
 
 /// Options of one write.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub struct WriteOptions {
     /// Output format (`None`: from the target's extension, else Parquet).
     pub format: Option<FileFormat>,
@@ -35,23 +35,6 @@ pub struct WriteOptions {
     pub overwrite: bool,
     /// Always write a folder of files, even to a path ending in `.parquet`/`.csv`.
     pub per_thread_output: bool,
-}
-
-impl Default for WriteOptions {
-    fn default() -> Self {
-        WriteOptions {
-            format: None,
-            compression: None,
-            compression_level: None,
-            partition_by: vec![],
-            row_group_size: None,
-            max_file_rows: None,
-            bloom_filter_columns: vec![],
-            csv: CsvOptions::default(),
-            overwrite: false,
-            per_thread_output: false,
-        }
-    }
 }
 
 fn positive(key: &str, v: &str) -> Result<usize> {
@@ -137,7 +120,10 @@ impl WriteOptions {
             }
             "compression_level" => {
                 self.compression_level = Some(one()?.trim().parse().map_err(|_| {
-                    Error::plan(format!("compression_level needs an integer, got '{}'", values.join(",")))
+                    Error::plan(format!(
+                        "compression_level needs an integer, got '{}'",
+                        values.join(",")
+                    ))
                 })?)
             }
             "partition_by" => {
@@ -149,9 +135,7 @@ impl WriteOptions {
             "row_group_size" | "row_group_rows" => {
                 self.row_group_size = Some(positive(&key, one()?)?)
             }
-            "max_file_rows" | "rows_per_file" => {
-                self.max_file_rows = Some(positive(&key, one()?)?)
-            }
+            "max_file_rows" | "rows_per_file" => self.max_file_rows = Some(positive(&key, one()?)?),
             "bloom_filter_columns" | "bloom_filter" => {
                 self.bloom_filter_columns = values
                     .iter()

@@ -61,7 +61,11 @@ pub struct WriteTarget {
 impl WriteTarget {
     /// Decides format and shape: a path ending in a file extension is one file unless
     /// partitioning, `MAX_FILE_ROWS` or `PER_THREAD_OUTPUT` ask for a folder.
-    pub fn new(resolved: ResolvedLocation, options: &WriteOptions, mode: WriteMode) -> Result<Self> {
+    pub fn new(
+        resolved: ResolvedLocation,
+        options: &WriteOptions,
+        mode: WriteMode,
+    ) -> Result<Self> {
         if resolved.location.glob.is_some() {
             return Err(Error::plan(format!(
                 "cannot write to a glob pattern: '{}'",
@@ -69,10 +73,7 @@ impl WriteTarget {
             )));
         }
         let ext_format = FileFormat::from_path(&resolved.location.text);
-        let format = options
-            .format
-            .or(ext_format)
-            .unwrap_or(FileFormat::Parquet);
+        let format = options.format.or(ext_format).unwrap_or(FileFormat::Parquet);
         options.validate(format)?;
         let single_file = ext_format.is_some()
             && !resolved.location.is_folder

@@ -162,10 +162,9 @@ impl StagedUpload {
             h.abort();
         }
         if let Some(mut upload) = self.upload.take() {
-            upload
-                .abort()
-                .await
-                .map_err(|e| Error::from(e).context(format!("aborting the upload of {}", self.display)))?;
+            upload.abort().await.map_err(|e| {
+                Error::from(e).context(format!("aborting the upload of {}", self.display))
+            })?;
         }
         Ok(())
     }

@@ -162,7 +162,12 @@ impl ExecutionPlan for ParquetScanExec {
             self.pruning.row_groups_pruned
         );
         if !self.config.conjuncts.is_empty() {
-            let preds: Vec<String> = self.config.conjuncts.iter().map(|c| c.to_string()).collect();
+            let preds: Vec<String> = self
+                .config
+                .conjuncts
+                .iter()
+                .map(|c| c.to_string())
+                .collect();
             s.push_str(&format!(", predicate={}", preds.join(" AND ")));
             if self.config.row_filter {
                 s.push_str(" (row filter)");

@@ -27,6 +27,9 @@ use crate::runtime::Metrics;
 
 type Fetched = Result<Vec<Bytes>>;
 
+/// Column chunk ranges of a row group with and without the row filter.
+type PrefetchRanges = (Vec<Range<u64>>, Vec<Range<u64>>);
+
 type Rebuild = Box<dyn Fn(Vec<usize>) -> parquet::errors::Result<ParquetPushDecoder> + Send>;
 
 /// Column chunks of a row group being fetched ahead of the decoder.
@@ -46,7 +49,7 @@ struct FileStream {
     row_groups: Vec<(usize, Range<u64>)>,
     /// Per row group, the column chunk ranges worth prefetching with and without the row filter
     /// (empty: do not prefetch).
-    prefetchable: Vec<(Vec<Range<u64>>, Vec<Range<u64>>)>,
+    prefetchable: Vec<PrefetchRanges>,
     prefetch: Option<Prefetch>,
     /// Prefetched bytes of the row group being decoded.
     ready: Vec<(Range<u64>, Bytes)>,
@@ -317,15 +320,20 @@ impl PartitionStream {
                 match reader.next() {
                     Some(Ok(batch)) => return Some(fs.adapter.adapt(&batch)),
                     Some(Err(e)) => {
-                        return Some(Err(Error::from(e).context(format!("reading {}", fs.display))));
+                        return Some(Err(
+                            Error::from(e).context(format!("reading {}", fs.display))
+                        ));
                     }
-                    None => fs.rows = None,
-                }
-            }
-            // between row groups: keep the row filter only while it removes most rows
-            if fs.adapt && fs.filter_unselective() {
-                if let Err(e) = fs.drop_row_filter() {
-                    return Some(Err(e));
+                    None => {
+                        fs.rows = None;
+                        // between row groups: keep the row filter only while it removes most rows
+                        if fs.adapt
+                            && fs.filter_unselective()
+                            && let Err(e) = fs.drop_row_filter()
+                        {
+                            return Some(Err(e));
+                        }
+                    }
                 }
             }
             let Some(decoder) = fs.decoder.as_mut() else {
@@ -352,7 +360,9 @@ impl PartitionStream {
                     self.current = None;
                 }
                 Err(e) => {
-                    return Some(Err(Error::from(e).context(format!("reading {}", fs.display))));
+                    return Some(Err(
+                        Error::from(e).context(format!("reading {}", fs.display))
+                    ));
                 }
             }
         }
@@ -392,7 +402,11 @@ impl FileStream {
     }
 
     /// Hands the decoder the bytes it asked for.
-    fn provide(&mut self, io: &crate::runtime::io_runtime::IoRuntime, ranges: Vec<Range<u64>>) -> Result<()> {
+    fn provide(
+        &mut self,
+        io: &crate::runtime::io_runtime::IoRuntime,
+        ranges: Vec<Range<u64>>,
+    ) -> Result<()> {
         let at = ranges.first().and_then(|r| self.row_group_at(r.start));
         // collect the prefetch if it is for this row group; otherwise drop stale data
         if let Some(i) = at {
@@ -449,7 +463,11 @@ impl FileStream {
     }
 
     /// Starts fetching the chunks of the `i`-th row group (if any, and not already started).
-    fn start_prefetch(&mut self, io: &crate::runtime::io_runtime::IoRuntime, i: usize) -> Result<()> {
+    fn start_prefetch(
+        &mut self,
+        io: &crate::runtime::io_runtime::IoRuntime,
+        i: usize,
+    ) -> Result<()> {
         let Some((rg, _)) = self.row_groups.get(i) else {
             return Ok(());
         };
