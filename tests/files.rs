@@ -646,24 +646,6 @@ fn failed_local_writes_leave_nothing() {
     assert!(e.to_string().contains("truncated.parquet"), "{e}");
 }
 
-fn scan_counter(plan: &Arc<dyn flint::exec::ExecutionPlan>, name: &str) -> usize {
-    let mut total = 0;
-    if plan.name() == "ParquetScanExec"
-        && let Some(m) = plan.metrics()
-    {
-        total += m
-            .extra()
-            .iter()
-            .filter(|(n, _)| *n == name)
-            .map(|(_, v)| v)
-            .sum::<usize>();
-    }
-    for c in plan.children() {
-        total += scan_counter(c, name);
-    }
-    total
-}
-
 /// Runs `sql`, returns the scan's counters by name and the number of result rows.
 fn run_counted(ctx: &SessionContext, sql: &str) -> (HashMap<&'static str, usize>, usize) {
     let df = ctx.sql(sql).unwrap();
@@ -684,7 +666,10 @@ fn run_counted(ctx: &SessionContext, sql: &str) -> (HashMap<&'static str, usize>
         "requests",
     ];
     (
-        names.iter().map(|n| (*n, scan_counter(&plan, n))).collect(),
+        names
+            .iter()
+            .map(|n| (*n, common::scan_counter(&plan, n)))
+            .collect(),
         rows,
     )
 }

@@ -148,25 +148,7 @@ fn fetched(ctx: &flint::SessionContext, sql: &str) -> usize {
         .create_physical_plan(&ctx.optimize(df.logical_plan()).unwrap())
         .unwrap();
     flint::runtime::scheduler::collect(&plan, &ctx.task_context()).unwrap();
-    scan_counter(&plan, "fetched_bytes")
-}
-
-fn scan_counter(plan: &std::sync::Arc<dyn flint::exec::ExecutionPlan>, name: &str) -> usize {
-    let mut total = 0;
-    if plan.name() == "ParquetScanExec"
-        && let Some(m) = plan.metrics()
-    {
-        total += m
-            .extra()
-            .iter()
-            .filter(|(n, _)| *n == name)
-            .map(|(_, v)| v)
-            .sum::<usize>();
-    }
-    for c in plan.children() {
-        total += scan_counter(c, name);
-    }
-    total
+    common::scan_counter(&plan, "fetched_bytes")
 }
 
 #[test]

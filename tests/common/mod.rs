@@ -364,3 +364,22 @@ impl Drop for TempDir {
         let _ = std::fs::remove_dir_all(&self.0);
     }
 }
+
+/// A named counter summed over the Parquet scans of an executed plan.
+pub fn scan_counter(plan: &Arc<dyn flint::exec::ExecutionPlan>, name: &str) -> usize {
+    let mut total = 0;
+    if plan.name() == "ParquetScanExec"
+        && let Some(m) = plan.metrics()
+    {
+        total += m
+            .extra()
+            .iter()
+            .filter(|(n, _)| *n == name)
+            .map(|(_, v)| v)
+            .sum::<usize>();
+    }
+    for c in plan.children() {
+        total += scan_counter(c, name);
+    }
+    total
+}
