@@ -1,8 +1,9 @@
 //! Writing Parquet and CSV to any object store: options (`options.rs`), multipart uploads that
-//! become visible only at commit (`upload.rs`), per-file encoders (`file_writer.rs`) and the
-//! parallel, all-or-nothing write of a plan's output (`sink.rs`). Used by `COPY ... TO`,
+//! become visible only at commit (`upload.rs`), per-file encoders (`file_writer.rs`), the
+//! parallel, all-or-nothing write of a plan's output (`sink.rs`) and its commit (`commit.rs`). Used by `COPY ... TO`,
 //! `INSERT INTO` an external table, `DataFrame::write_parquet`/`write_csv` and backups.
 
+mod commit;
 pub mod file_writer;
 pub mod options;
 pub mod sink;
