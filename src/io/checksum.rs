@@ -252,7 +252,7 @@ mod tests {
         assert_eq!(hash(std::slice::from_ref(&whole)), hash(&parts));
         let other = batch(
             (0..20000)
-                .map(|i| (i % 7 != 0).then_some(i + (i == 19999) as i32))
+                .map(|i| (i % 7 != 0).then_some(i + (i == 19998) as i32))
                 .collect(),
             (0..20000).map(|i| (i % 5 != 0).then_some("x")).collect(),
         );
