@@ -110,7 +110,9 @@ fn check_file(
     let reader = ParquetRecordBatchReaderBuilder::try_new(bytes)
         .and_then(|b| b.with_batch_size(8192).build())
         .map_err(|e| mismatch(&table.name, &shown, format!("cannot decode: {e}")))?;
-    let schema = reader.schema();
+    let stored = reader.schema();
+    let schema = Arc::new(crate::io::parquet::interval::logical_schema(&stored));
+    let convert = schema != stored;
     if schema.fields() != table.schema.fields() {
         return Err(mismatch(
             &table.name,
@@ -126,6 +128,11 @@ fn check_file(
     let mut batches = vec![];
     for b in reader {
         let b = b.map_err(|e| mismatch(&table.name, &shown, format!("cannot decode: {e}")))?;
+        let b = if convert {
+            crate::io::parquet::interval::convert_batch(&b, &schema)?
+        } else {
+            b
+        };
         hasher.update(&b)?;
         progress.advance(b.num_rows() as u64, 0);
         if keep {

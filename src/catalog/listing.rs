@@ -103,7 +103,7 @@ impl ListingTable {
                     .iter()
                     .map(|f| NamedSchema {
                         name: f.display(),
-                        schema: f.metadata.schema().as_ref(),
+                        schema: f.logical.as_ref(),
                     })
                     .collect();
                 let merged = merge_schemas(&schemas)?;
@@ -292,7 +292,7 @@ impl ListingTable {
 
     /// A file added after the table was created must fit its columns.
     fn check_fits(&self, f: &ParquetFile) -> Result<()> {
-        let fs = f.metadata.schema();
+        let fs = &f.logical;
         for field in self.file_schema.fields() {
             match fs.field_with_name(field.name()) {
                 Ok(have) => {

@@ -4,6 +4,7 @@
 //! filter (`row_filter.rs`), and planning statistics and partitions (`plan.rs`).
 
 pub mod bloom;
+pub mod interval;
 pub mod page_index;
 pub mod plan;
 pub mod pruning;

@@ -22,8 +22,10 @@ const OPEN_CONCURRENCY: usize = 16;
 pub struct ParquetFile {
     /// Where it is and how big.
     pub file: ListedFile,
-    /// Decoded footer and the Arrow schema flint reads it as.
+    /// Decoded footer and the Arrow schema the decoder produces.
     pub metadata: ArrowReaderMetadata,
+    /// The schema users see (stored INTERVAL columns as INTERVAL).
+    pub logical: SchemaRef,
 }
 
 /// Row groups of one file that a scan partition reads.
@@ -75,7 +77,14 @@ impl ParquetFile {
         } else {
             plain
         };
-        Ok(ParquetFile { file, metadata })
+        let logical = Arc::new(crate::io::parquet::interval::logical_schema(
+            metadata.schema(),
+        ));
+        Ok(ParquetFile {
+            file,
+            metadata,
+            logical,
+        })
     }
 
     /// Reads the footers of many files concurrently, in listing order.

@@ -7,7 +7,6 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use arrow::array::{BooleanArray, RecordBatch, RecordBatchOptions};
-use arrow::compute::cast;
 use arrow::datatypes::{Schema, SchemaRef};
 use arrow::error::ArrowError;
 use parquet::arrow::ProjectionMask;
@@ -108,11 +107,7 @@ fn retype(batch: RecordBatch, schema: &SchemaRef) -> std::result::Result<RecordB
         .iter()
         .zip(schema.fields())
         .map(|(c, f)| {
-            if c.data_type() == f.data_type() {
-                Ok(c.clone())
-            } else {
-                cast(c, f.data_type())
-            }
+            crate::io::parquet::interval::cast_column(c, f.data_type()).map_err(ArrowError::from)
         })
         .collect::<std::result::Result<Vec<_>, _>>()?;
     RecordBatch::try_new_with_options(

@@ -11,11 +11,13 @@ use crate::error::{Error, Result};
 use crate::io::checksum::ContentHasher;
 use crate::io::csv::CsvOptions;
 use crate::io::listing::FileFormat;
+use crate::io::parquet::interval;
 use crate::io::write::options::WriteOptions;
 use crate::io::write::upload::StagedUpload;
 
 enum Encoder {
-    Parquet(Box<AsyncArrowWriter<StagedUpload>>),
+    /// The writer, and the schema batches are converted to first (INTERVAL columns).
+    Parquet(Box<AsyncArrowWriter<StagedUpload>>, Option<SchemaRef>),
     Csv {
         upload: Box<StagedUpload>,
         options: CsvOptions,
@@ -54,9 +56,11 @@ impl FileWriter {
         let encoder = match format {
             FileFormat::Parquet => {
                 let props = options.writer_properties()?;
-                let w = AsyncArrowWriter::try_new(upload, schema.clone(), Some(props))
+                let storage = interval::storage_schema(&schema);
+                let file_schema = storage.clone().unwrap_or_else(|| schema.clone());
+                let w = AsyncArrowWriter::try_new(upload, file_schema, Some(props))
                     .map_err(|e| Error::from(e).context("starting a Parquet file"))?;
-                Encoder::Parquet(Box::new(w))
+                Encoder::Parquet(Box::new(w), storage)
             }
             FileFormat::Csv => Encoder::Csv {
                 upload: Box::new(upload),
@@ -85,7 +89,7 @@ impl FileWriter {
     /// Bytes handed to the upload so far (Parquet: completed row groups only).
     pub fn bytes(&self) -> u64 {
         match &self.encoder {
-            Encoder::Parquet(w) => w.bytes_written() as u64,
+            Encoder::Parquet(w, _) => w.bytes_written() as u64,
             Encoder::Csv { upload, .. } => upload.bytes(),
         }
     }
@@ -97,7 +101,11 @@ impl FileWriter {
         }
         self.rows += batch.num_rows() as u64;
         match &mut self.encoder {
-            Encoder::Parquet(w) => w.write(batch).await.map_err(parquet_error),
+            Encoder::Parquet(w, None) => w.write(batch).await.map_err(parquet_error),
+            Encoder::Parquet(w, Some(storage)) => {
+                let stored = interval::convert_batch(batch, storage)?;
+                w.write(&stored).await.map_err(parquet_error)
+            }
             Encoder::Csv {
                 upload,
                 options,
@@ -117,7 +125,7 @@ impl FileWriter {
             None => None,
         };
         let upload = match self.encoder {
-            Encoder::Parquet(mut w) => {
+            Encoder::Parquet(mut w, _) => {
                 if let Err(e) = w.finish().await {
                     let _ = w.into_inner().abort().await;
                     return Err(parquet_error(e));
@@ -157,7 +165,7 @@ impl FileWriter {
     /// Abandons the file.
     pub async fn abort(self) -> Result<()> {
         let mut upload = match self.encoder {
-            Encoder::Parquet(w) => w.into_inner(),
+            Encoder::Parquet(w, _) => w.into_inner(),
             Encoder::Csv { upload, .. } => *upload,
         };
         upload.abort().await

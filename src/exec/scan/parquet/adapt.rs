@@ -5,11 +5,11 @@
 use std::sync::Arc;
 
 use arrow::array::{ArrayRef, RecordBatch, RecordBatchOptions, new_null_array};
-use arrow::compute::cast;
 use arrow::datatypes::{DataType, SchemaRef};
 use datafusion_common::ScalarValue;
 
 use crate::error::Result;
+use crate::io::parquet::interval::cast_column;
 
 /// Where one output column comes from.
 #[derive(Debug, Clone)]
@@ -68,7 +68,7 @@ impl BatchAdapter {
                 Ok(match s {
                     Source::File { index, cast: false } => batch.column(*index).clone(),
                     Source::File { index, cast: true } => {
-                        cast(batch.column(*index), f.data_type())?
+                        cast_column(batch.column(*index), f.data_type())?
                     }
                     Source::Constant(v) => {
                         if v.data_type() == *f.data_type() {
