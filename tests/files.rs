@@ -678,6 +678,9 @@ fn run_counted(ctx: &SessionContext, sql: &str) -> (HashMap<&'static str, usize>
 fn scans_prune_by_statistics_page_index_and_bloom_filters() {
     let dir = TempDir::new("pruning");
     let ctx = SessionContext::with_config(SessionConfig::default().with_target_partitions(2));
+    // late materialization is on by default only for S3; here it is asked for
+    ctx.execute_sql("SET parquet.pushdown_filters = true")
+        .unwrap();
     let file = dir.path("sorted.parquet");
     // 2 row groups of 100000 rows, pages of at most 20000 rows, a bloom filter on `tag`
     ctx.execute_sql(&format!(

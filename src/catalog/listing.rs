@@ -379,7 +379,10 @@ impl ListingTable {
             table_schema: self.schema.clone(),
             output_schema,
             conjuncts: file_conjuncts,
-            row_filter: args.config.parquet_pushdown_filters,
+            row_filter: args.config.parquet_pushdown_filters.unwrap_or(matches!(
+                self.resolved.location.kind,
+                crate::io::object_store::StoreKind::S3 { .. }
+            )),
             row_filter_stats: Default::default(),
             fetch: args.fetch,
         };
