@@ -15,6 +15,9 @@ use crate::io::parquet::interval;
 use crate::io::write::options::WriteOptions;
 use crate::io::write::upload::StagedUpload;
 
+/// Encoded bytes a Parquet row group may grow to in memory before it is written out.
+pub const ROW_GROUP_MAX_BYTES: usize = 32 * 1024 * 1024;
+
 enum Encoder {
     /// The writer, and the schema batches are converted to first (INTERVAL columns).
     Parquet(Box<AsyncArrowWriter<StagedUpload>>, Option<SchemaRef>),
@@ -101,10 +104,17 @@ impl FileWriter {
         }
         self.rows += batch.num_rows() as u64;
         match &mut self.encoder {
-            Encoder::Parquet(w, None) => w.write(batch).await.map_err(parquet_error),
-            Encoder::Parquet(w, Some(storage)) => {
-                let stored = interval::convert_batch(batch, storage)?;
-                w.write(&stored).await.map_err(parquet_error)
+            Encoder::Parquet(w, storage) => {
+                match storage {
+                    None => w.write(batch).await,
+                    Some(s) => w.write(&interval::convert_batch(batch, s)?).await,
+                }
+                .map_err(parquet_error)?;
+                // a row group of wide rows is closed early, so a writer holds at most this much
+                if w.in_progress_size() > ROW_GROUP_MAX_BYTES {
+                    w.flush().await.map_err(parquet_error)?;
+                }
+                Ok(())
             }
             Encoder::Csv {
                 upload,

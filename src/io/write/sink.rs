@@ -32,8 +32,9 @@ use crate::io::write::upload::StagedUpload;
 use crate::runtime::TaskContext;
 use crate::runtime::scheduler::run_stages;
 
-/// Files one task keeps open at most; the least recently used is finished beyond that.
-pub const MAX_OPEN_FILES: usize = 32;
+/// Files one task keeps open at most; the least recently used is finished beyond that. With
+/// row groups capped at `file_writer::ROW_GROUP_MAX_BYTES` this bounds a task's buffers.
+pub const MAX_OPEN_FILES: usize = 16;
 
 /// What to do when the target already exists.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
