@@ -376,6 +376,8 @@ impl ListingTable {
             partition_columns: part_names,
             store: self.resolved.store.clone(),
             io: self.resolved.io.clone(),
+            local_files: self.resolved.local.is_some(),
+            location: Some(self.resolved.clone()),
             table_schema: self.schema.clone(),
             output_schema,
             conjuncts: file_conjuncts,
@@ -465,15 +467,18 @@ impl TableProvider for ListingTable {
         let snap = self.refreshed()?;
         match self.options.format {
             FileFormat::Parquet => self.scan_parquet(&snap, args),
-            FileFormat::Csv => Ok(Arc::new(CsvScanExec::new(
-                snap.listed.clone(),
-                self.resolved.store.clone(),
-                self.resolved.io.clone(),
-                self.schema.clone(),
-                args.projection.cloned(),
-                self.options.csv.clone(),
-                args.fetch,
-            )?)),
+            FileFormat::Csv => Ok(Arc::new(
+                CsvScanExec::new(
+                    snap.listed.clone(),
+                    self.resolved.store.clone(),
+                    self.resolved.io.clone(),
+                    self.schema.clone(),
+                    args.projection.cloned(),
+                    self.options.csv.clone(),
+                    args.fetch,
+                )?
+                .with_location(self.resolved.clone()),
+            )),
         }
     }
     fn statistics(&self) -> Option<Arc<TableStatistics>> {

@@ -36,9 +36,16 @@ pub struct CsvScanExec {
     options: CsvOptions,
     fetch: Option<usize>,
     metrics: Arc<Metrics>,
+    location: Option<crate::io::object_store::ResolvedLocation>,
 }
 
 impl CsvScanExec {
+    /// Reads local files directly through this location's file system.
+    pub fn with_location(mut self, location: crate::io::object_store::ResolvedLocation) -> Self {
+        self.location = Some(location);
+        self
+    }
+
     /// A scan of `files` in `store`, read with `file_schema`, projected to `projection`.
     #[allow(clippy::too_many_arguments)]
     pub fn new(
@@ -64,6 +71,7 @@ impl CsvScanExec {
             options,
             fetch,
             metrics: Arc::new(Metrics::new()),
+            location: None,
         })
     }
 }
@@ -81,7 +89,7 @@ struct CsvFileStream {
 
 impl CsvFileStream {
     fn start_next(&mut self) -> Result<()> {
-        if self.offset >= self.reader.size() {
+        if self.offset >= self.reader.size() || self.reader.is_local() {
             self.next = None;
             return Ok(());
         }
@@ -95,6 +103,19 @@ impl CsvFileStream {
 
     /// Refills the buffer from the chunk in flight; an empty buffer means the end of the file.
     fn refill(&mut self) -> Result<()> {
+        if self.reader.is_local() {
+            let end = (self.offset + CHUNK_BYTES).min(self.reader.size());
+            self.buffer = if self.offset < end {
+                self.reader
+                    .read_local(&[self.offset..end])?
+                    .pop()
+                    .unwrap_or_default()
+            } else {
+                Bytes::new()
+            };
+            self.offset = end;
+            return Ok(());
+        }
         self.buffer = match self.next.take() {
             Some(h) => self.io.join(h)??,
             None => Bytes::new(),
@@ -174,7 +195,12 @@ impl ExecutionPlan for CsvScanExec {
             file.size,
             &file.display,
             counters,
-        );
+        )
+        .with_local_file(
+            self.location
+                .as_ref()
+                .and_then(|l| l.local_file(&file.path)),
+        )?;
         self.metrics.add("files_opened", 1);
         let mut stream = CsvFileStream {
             reader,

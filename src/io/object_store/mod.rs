@@ -28,13 +28,22 @@ pub struct ResolvedLocation {
     pub store: Arc<dyn ObjectStore>,
     /// The runtime its requests run on.
     pub io: Arc<IoRuntime>,
+    /// For local files, the file system (to map paths to files read directly).
+    pub local: Option<Arc<LocalFileSystem>>,
+}
+
+impl ResolvedLocation {
+    /// The file system path of a local object (`None` for remote stores).
+    pub fn local_file(&self, path: &object_store::path::Path) -> Option<std::path::PathBuf> {
+        self.local.as_ref()?.path_to_filesystem(path).ok()
+    }
 }
 
 /// Maps locations to stores; owned by a session.
 #[derive(Debug)]
 pub struct ObjectStoreRegistry {
     io: Arc<IoRuntime>,
-    local: Arc<dyn ObjectStore>,
+    local: Arc<LocalFileSystem>,
     s3: Mutex<HashMap<String, Arc<dyn ObjectStore>>>,
 }
 
@@ -62,7 +71,7 @@ impl ObjectStoreRegistry {
     /// The store for `kind`, built with `s3` settings for S3 buckets.
     pub fn store(&self, kind: &StoreKind, s3: &S3Config) -> Result<Arc<dyn ObjectStore>> {
         match kind {
-            StoreKind::Local => Ok(self.local.clone()),
+            StoreKind::Local => Ok(self.local.clone() as Arc<dyn ObjectStore>),
             StoreKind::S3 { bucket } => {
                 let key = s3.cache_key(bucket);
                 let mut cache = self.s3.lock().unwrap_or_else(|e| e.into_inner());
@@ -80,10 +89,12 @@ impl ObjectStoreRegistry {
     pub fn resolve(&self, text: &str, s3: &S3Config) -> Result<ResolvedLocation> {
         let location = Location::parse(text)?;
         let store = self.store(&location.kind, s3)?;
+        let local = (location.kind == StoreKind::Local).then(|| self.local.clone());
         Ok(ResolvedLocation {
             location,
             store,
             io: self.io.clone(),
+            local,
         })
     }
 }

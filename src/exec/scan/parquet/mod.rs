@@ -35,6 +35,13 @@ use crate::runtime::{Metrics, TaskContext};
 
 pub use adapt::BatchAdapter;
 
+impl ParquetScanConfig {
+    /// The local file of an object path, if the files are local.
+    pub fn local_path(&self, path: &object_store::path::Path) -> Option<std::path::PathBuf> {
+        self.location.as_ref()?.local_file(path)
+    }
+}
+
 /// Everything the partitions of one scan share.
 #[derive(Debug)]
 pub struct ParquetScanConfig {
@@ -48,6 +55,10 @@ pub struct ParquetScanConfig {
     pub store: Arc<dyn ObjectStore>,
     /// The runtime doing the I/O.
     pub io: Arc<IoRuntime>,
+    /// Read local files directly (positioned reads on the task's thread).
+    pub local_files: bool,
+    /// Maps a local object path to its file (for `local_files`).
+    pub location: Option<crate::io::object_store::ResolvedLocation>,
     /// All columns of the table.
     pub table_schema: SchemaRef,
     /// The scan's output columns (the projection of the table schema).

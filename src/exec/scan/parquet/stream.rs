@@ -122,7 +122,12 @@ impl PartitionStream {
             file.file.size,
             &display,
             self.counters.clone(),
-        );
+        )
+        .with_local_file(
+            cfg.local_files
+                .then(|| cfg.local_path(&file.file.path))
+                .flatten(),
+        )?;
         self.metrics.add("files_opened", 1);
 
         // bloom filters
@@ -263,7 +268,7 @@ impl PartitionStream {
             let lo = chunks.iter().map(|r| r.start).min().unwrap_or(0);
             let hi = chunks.iter().map(|r| r.end).max().unwrap_or(0);
             spans.push((*rg, lo..hi));
-            prefetchable.push(if has_selection {
+            prefetchable.push(if has_selection || reader.is_local() {
                 (vec![], vec![])
             } else {
                 (
@@ -444,8 +449,12 @@ impl FileStream {
             self.start_prefetch(io, i + 1)?;
         }
         if !missing.is_empty() {
-            let reader = self.reader.clone();
-            let fetched = io.block_on(async move { reader.fetch_ranges(&missing).await })??;
+            let fetched = if self.reader.is_local() {
+                self.reader.read_local(&missing)?
+            } else {
+                let reader = self.reader.clone();
+                io.block_on(async move { reader.fetch_ranges(&missing).await })??
+            };
             let mut fetched = fetched.into_iter();
             for d in data.iter_mut().filter(|d| d.is_none()) {
                 *d = fetched.next();
