@@ -25,10 +25,12 @@
 //! - [`physical_expr`]: expressions evaluated on Arrow batches.
 //! - [`functions`]: scalar and aggregate functions, UDF traits.
 //! - [`catalog`]: tables (memory, files), views, TPC-H demo data.
-//! - [`io`]: Parquet and CSV reading.
-//! - [`runtime`]: scheduler, task context, memory pool, spill files, metrics, cancellation.
+//! - [`io`]: the object-store layer (local, S3), Parquet and CSV reading and writing.
+//! - [`runtime`]: scheduler, task context, memory pool, spill files, metrics, cancellation,
+//!   the tokio runtime for I/O.
 //! - [`dataframe`]: the lazy DataFrame API ([`prelude`] imports what a program needs).
 //! - [`session`]: `SessionContext`, the entry point.
+//! - [`backup`]: backup, verify and restore jobs with a checksummed manifest.
 //! - [`cli`]: the REPL, output formats and the sqllogictest runner.
 //!
 //! To add an operator: a file in `exec/` implementing `ExecutionPlan`, a case in
@@ -37,6 +39,7 @@
 
 #![warn(missing_docs)]
 
+pub mod backup;
 pub mod catalog;
 pub mod cli;
 pub mod config;

@@ -2,7 +2,7 @@
 //! query's best time (after a warm-up), optionally next to DuckDB's times.
 //!
 //! ```text
-//! cargo bench --bench tpch -- --sf 1 [--data DIR] [--queries DIR] [--runs 3] [--duckdb times.json] [--query 5]
+//! cargo bench --bench tpch -- --sf 1 [--data DIR] [--queries DIR] [--runs 3] [--duckdb times.json] [--query 5] [--set name=value]
 //! ```
 //! Data is written to `DIR` (default `target/tpch-sf<SF>`) on first use with
 //! flint's own generator (`flint tpchgen`). `benches/tpch/duckdb_bench.py`
@@ -25,6 +25,7 @@ struct Args {
     duckdb: Option<PathBuf>,
     only: Option<usize>,
     memory: bool,
+    settings: Vec<(String, String)>,
 }
 
 fn parse_args() -> Args {
@@ -36,6 +37,7 @@ fn parse_args() -> Args {
         duckdb: None,
         only: None,
         memory: false,
+        settings: vec![],
     };
     let mut it = std::env::args().skip(1);
     while let Some(arg) = it.next() {
@@ -47,6 +49,11 @@ fn parse_args() -> Args {
             "--duckdb" => a.duckdb = it.next().map(PathBuf::from),
             "--query" => a.only = it.next().and_then(|v| v.parse().ok()),
             "--memory" => a.memory = true,
+            "--set" => {
+                if let Some((k, v)) = it.next().as_deref().and_then(|kv| kv.split_once('=')) {
+                    a.settings.push((k.to_string(), v.to_string()));
+                }
+            }
             _ => {}
         }
     }
@@ -63,6 +70,9 @@ fn main() {
 fn run() -> flint::Result<()> {
     let args = parse_args();
     let ctx = SessionContext::with_config(SessionConfig::default());
+    for (k, v) in &args.settings {
+        ctx.set(k, v)?;
+    }
     if args.memory {
         let t = Instant::now();
         ctx.load_tpch(args.sf)?;

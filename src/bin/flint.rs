@@ -1,5 +1,5 @@
 //! The `flint` command: SQL REPL on TPC-H demo data, one-shot queries
-//! (`-c`, `-f`), and the `slt` test runner.
+//! (`-c`, `-f`), the `slt` test runner, and `backup` / `restore` jobs.
 
 use std::io::Write;
 use std::path::PathBuf;
@@ -7,6 +7,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+use flint::cli::backup::{BackupArgs, RestoreArgs, run_backup, run_restore};
 use flint::cli::format::OutputFormat;
 use flint::cli::repl::{ShellOptions, run_repl, run_script};
 use flint::cli::slt::{SltDb, SltOptions, run_paths};
@@ -77,6 +78,51 @@ enum Command {
         #[arg(long, short = 'j')]
         jobs: Option<usize>,
     },
+    /// Back up tables (defined by a SQL script, or files/folders) as Parquet with a manifest;
+    /// or check a backup with --verify.
+    Backup {
+        /// Files or folders to back up, each as a table named after it.
+        paths: Vec<String>,
+        /// SQL script that defines the tables (and S3 settings) first.
+        #[arg(long)]
+        setup: Option<PathBuf>,
+        /// Tables to back up, comma-separated (default: all tables).
+        #[arg(long, value_delimiter = ',')]
+        tables: Vec<String>,
+        /// Destination folder or S3 prefix.
+        #[arg(long)]
+        to: Option<String>,
+        /// Only rows matching this SQL predicate (incremental backup).
+        #[arg(long = "where")]
+        predicate: Option<String>,
+        /// Check the backup at this location instead of taking one.
+        #[arg(long, conflicts_with_all = ["to", "predicate"])]
+        verify: Option<String>,
+        /// Replace an existing backup at the destination.
+        #[arg(long)]
+        overwrite: bool,
+        /// Rows per Parquet file at most.
+        #[arg(long)]
+        max_file_rows: Option<usize>,
+    },
+    /// Restore a backup (verifying every file), then optionally run SQL on it.
+    Restore {
+        /// The backup's folder or S3 prefix.
+        #[arg(long)]
+        from: String,
+        /// SQL script run first (e.g. S3 settings).
+        #[arg(long)]
+        setup: Option<PathBuf>,
+        /// Register the backup's folders as external tables instead of loading them.
+        #[arg(long)]
+        as_external: bool,
+        /// Only these tables, comma-separated.
+        #[arg(long, value_delimiter = ',')]
+        tables: Vec<String>,
+        /// SQL to run on the restored tables.
+        #[arg(long)]
+        sql: Option<String>,
+    },
     /// Write the TPC-H tables as Parquet files.
     Tpchgen {
         /// Scale factor.
@@ -111,6 +157,48 @@ fn run(cli: Cli) -> flint::Result<ExitCode> {
         Some(Command::Tpchgen { sf, out }) => {
             flint::catalog::tpch::write_parquet(out, *sf)?;
             println!("wrote TPC-H SF {sf} to {}", out.display());
+            return Ok(ExitCode::SUCCESS);
+        }
+        Some(Command::Backup {
+            paths,
+            setup,
+            tables,
+            to,
+            predicate,
+            verify,
+            overwrite,
+            max_file_rows,
+        }) => {
+            let args = BackupArgs {
+                paths: paths.clone(),
+                setup: setup.clone(),
+                tables: tables.clone(),
+                to: to.clone(),
+                predicate: predicate.clone(),
+                verify: verify.clone(),
+                overwrite: *overwrite,
+                max_file_rows: *max_file_rows,
+            };
+            let ctx = SessionContext::with_config(config);
+            run_backup(&ctx, &args, &mut std::io::stdout().lock())?;
+            return Ok(ExitCode::SUCCESS);
+        }
+        Some(Command::Restore {
+            from,
+            setup,
+            as_external,
+            tables,
+            sql,
+        }) => {
+            let args = RestoreArgs {
+                from: from.clone(),
+                setup: setup.clone(),
+                as_external: *as_external,
+                tables: tables.clone(),
+                sql: sql.clone(),
+            };
+            let ctx = SessionContext::with_config(config);
+            run_restore(&ctx, &args, &mut std::io::stdout().lock())?;
             return Ok(ExitCode::SUCCESS);
         }
         Some(Command::Slt {

@@ -57,6 +57,8 @@ use crate::logical::expr::Expr;
 use crate::logical::plan::LogicalPlan;
 use crate::session::SessionContext;
 
+mod write;
+
 /// A lazily evaluated query: nothing runs until an action.
 #[derive(Clone)]
 pub struct DataFrame {

@@ -1,7 +1,15 @@
-//! Reading files: finding them (`listing.rs`: a file, a folder or a glob),
-//! Parquet metadata, pruning and readers (`parquet/`), CSV options and schema
-//! inference (`csv.rs`).
+//! Reading and writing files through one object-store layer (`object_store/`: local paths,
+//! `file://`, `s3://`): listing a table's files and Hive partitions (`listing.rs`, `hive.rs`),
+//! ranged reads with request and byte counters (`fetch.rs`), Parquet metadata, pruning and
+//! schema merging (`parquet/`), CSV options and inference (`csv.rs`), the predicates a scan
+//! evaluates itself (`predicate.rs`), writes (`write/`) and content checksums (`checksum.rs`).
 
+pub mod checksum;
 pub mod csv;
+pub mod fetch;
+pub mod hive;
 pub mod listing;
+pub mod object_store;
 pub mod parquet;
+pub mod predicate;
+pub mod write;

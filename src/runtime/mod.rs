@@ -1,9 +1,10 @@
 //! Running physical plans: stages and tasks on a rayon pool (`scheduler`),
 //! the per-query context (`task_context`), memory accounting (`memory_pool`),
-//! spill files (`spill`), operator metrics (`metrics`), cancellation (`cancel`) and streaming
-//! results (`stream`).
+//! spill files (`spill`), operator metrics (`metrics`), cancellation (`cancel`), streaming
+//! results (`stream`) and the tokio runtime for I/O (`io_runtime`).
 
 pub mod cancel;
+pub mod io_runtime;
 pub mod memory_pool;
 pub mod metrics;
 pub mod scheduler;

@@ -14,14 +14,13 @@ use std::sync::{Arc, RwLock};
 use arrow::datatypes::SchemaRef;
 use arrow::record_batch::RecordBatch;
 
-use crate::catalog::{Catalog, CatalogEntry, ListingTable, MemTable, TableProvider};
+use crate::catalog::{Catalog, CatalogEntry, MemTable, TableProvider};
 use crate::config::SessionConfig;
 use crate::dataframe::DataFrame;
 use crate::error::{Error, Result};
 use crate::exec::ExecutionPlan;
 use crate::functions::FunctionRegistry;
 use crate::io::csv::CsvOptions;
-use crate::io::listing::FileFormat;
 use crate::logical::plan::LogicalPlan;
 use crate::optimizer::Optimizer;
 use crate::physical::PhysicalPlanner;
@@ -32,8 +31,10 @@ use crate::runtime::spill::SpillManager;
 use crate::runtime::{CancellationToken, MemoryPool, TaskContext};
 use crate::sql::{FlintStatement, PlannerContext, SqlPlanner, StatementPlan, parse_sql};
 
+mod io;
 mod register;
 mod statement;
+pub use io::{listing_options, open_file_table};
 pub use statement::result_batches;
 
 /// What running one statement produced.
@@ -60,6 +61,7 @@ pub(crate) struct SessionShared {
     pub(crate) pool: RwLock<Arc<rayon::ThreadPool>>,
     pub(crate) memory: RwLock<Arc<MemoryPool>>,
     pub(crate) optimizer: Optimizer,
+    pub(crate) stores: Arc<crate::io::object_store::ObjectStoreRegistry>,
 }
 
 /// A session: catalog, settings and the machinery to run queries. Cheap to clone (shared state).
@@ -95,6 +97,7 @@ pub(crate) struct PlanningState<'a> {
     catalog: std::sync::RwLockReadGuard<'a, Catalog>,
     config: SessionConfig,
     functions: std::sync::RwLockReadGuard<'a, FunctionRegistry>,
+    stores: Arc<crate::io::object_store::ObjectStoreRegistry>,
 }
 
 impl PlannerContext for PlanningState<'_> {
@@ -116,34 +119,8 @@ impl PlannerContext for PlanningState<'_> {
         format: Option<&str>,
         options: &[(String, String)],
     ) -> Result<Arc<dyn TableProvider>> {
-        open_file_table(location, format, options)
+        open_file_table(&self.stores, &self.config, location, format, options)
     }
-}
-
-/// Opens files as a table; the format comes from `format` or the path's extension.
-pub fn open_file_table(
-    location: &str,
-    format: Option<&str>,
-    options: &[(String, String)],
-) -> Result<Arc<dyn TableProvider>> {
-    let format = match format {
-        Some(f) => FileFormat::parse(f)?,
-        None => FileFormat::from_path(location).ok_or_else(|| {
-            Error::plan(format!(
-                "cannot tell the format of '{location}' from its name; use read_parquet() or read_csv()"
-            ))
-        })?,
-    };
-    let mut csv = CsvOptions::default();
-    for (k, v) in options {
-        match format {
-            FileFormat::Csv => csv.set(k, v)?,
-            FileFormat::Parquet => {
-                return Err(Error::plan(format!("unknown Parquet option '{k}'")));
-            }
-        }
-    }
-    Ok(Arc::new(ListingTable::try_new(location, format, csv)?))
 }
 
 /// Runs subqueries for the physical expressions of one session.
@@ -193,6 +170,7 @@ impl SessionContext {
                 pool: RwLock::new(pool),
                 memory: RwLock::new(memory),
                 optimizer: Optimizer::new(),
+                stores: Arc::new(crate::io::object_store::ObjectStoreRegistry::default()),
             }),
         }
     }
@@ -282,6 +260,7 @@ impl SessionContext {
                 .functions
                 .read()
                 .unwrap_or_else(|e| e.into_inner()),
+            stores: self.shared.stores.clone(),
         }
     }
 
@@ -307,15 +286,12 @@ impl SessionContext {
 
     /// Registers Parquet files (a file, folder or glob) as a table.
     pub fn register_parquet(&self, name: &str, location: &str) -> Result<()> {
-        self.register_table(name, open_file_table(location, Some("parquet"), &[])?)
+        self.register_table(name, self.open_file_table(location, Some("parquet"), &[])?)
     }
 
     /// Registers CSV files as a table.
     pub fn register_csv(&self, name: &str, location: &str, options: CsvOptions) -> Result<()> {
-        self.register_table(
-            name,
-            Arc::new(ListingTable::try_new(location, FileFormat::Csv, options)?),
-        )
+        self.register_table(name, self.open_csv_table(location, options)?)
     }
 
     /// Removes a table or view; returns whether it existed.
@@ -349,7 +325,7 @@ impl SessionContext {
 
     /// A DataFrame over Parquet files.
     pub fn read_parquet(&self, location: &str) -> Result<DataFrame> {
-        let t = open_file_table(location, Some("parquet"), &[])?;
+        let t = self.open_file_table(location, Some("parquet"), &[])?;
         let plan =
             crate::logical::LogicalPlanBuilder::scan(crate::sql::relation::file_stem(location), t)?
                 .build();
@@ -358,7 +334,7 @@ impl SessionContext {
 
     /// A DataFrame over CSV files.
     pub fn read_csv(&self, location: &str, options: CsvOptions) -> Result<DataFrame> {
-        let t = Arc::new(ListingTable::try_new(location, FileFormat::Csv, options)?);
+        let t = self.open_csv_table(location, options)?;
         let plan =
             crate::logical::LogicalPlanBuilder::scan(crate::sql::relation::file_stem(location), t)?
                 .build();

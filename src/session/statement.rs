@@ -9,9 +9,9 @@ use arrow::record_batch::RecordBatch;
 
 use crate::catalog::{CatalogEntry, MemTable, TableKind, TableProvider};
 use crate::error::{Error, Result};
-use crate::logical::types::{sql_to_arrow_type, sql_type_name};
+use crate::logical::types::sql_type_name;
 use crate::runtime::CancellationToken;
-use crate::session::{SessionContext, StatementResult, open_file_table};
+use crate::session::{SessionContext, StatementResult};
 use crate::sql::{SqlPlanner, StatementPlan};
 
 impl SessionContext {
@@ -111,58 +111,20 @@ impl SessionContext {
                 c.insert(&name, CatalogEntry::View { query, columns }, or_replace)?;
                 Ok(StatementResult::Done(format!("created view {name}")))
             }
-            StatementPlan::CreateExternalTable(c) => {
-                let name = c
-                    .name
-                    .0
-                    .last()
-                    .and_then(|p| p.as_ident())
-                    .map(crate::sql::scope::normalize_ident)
-                    .ok_or_else(|| Error::plan("invalid table name"))?;
-                if self
-                    .shared
-                    .catalog
-                    .read()
-                    .unwrap_or_else(|e| e.into_inner())
-                    .contains(&name)
-                {
-                    if c.if_not_exists {
-                        return Ok(StatementResult::Done(format!(
-                            "table {name} already exists"
-                        )));
-                    }
-                    if !c.or_replace {
-                        return Err(Error::plan(format!("table \"{name}\" already exists")));
-                    }
-                }
-                let table = open_file_table(&c.location, Some(&c.format), &c.options)?;
-                if !c.columns.is_empty() {
-                    let declared = c
-                        .columns
-                        .iter()
-                        .map(|col| {
-                            Ok((
-                                crate::sql::scope::normalize_ident(&col.name),
-                                sql_to_arrow_type(&col.data_type)?,
-                            ))
-                        })
-                        .collect::<Result<Vec<_>>>()?;
-                    let actual = table.schema();
-                    if declared.len() != actual.fields().len() {
-                        return Err(Error::plan(format!(
-                            "CREATE EXTERNAL TABLE {name} declares {} columns but the files have {}",
-                            declared.len(),
-                            actual.fields().len()
-                        )));
-                    }
-                }
-                self.register_table(&name, table)?;
-                Ok(StatementResult::Done(format!(
-                    "created external table {name}"
-                )))
-            }
+            StatementPlan::CreateExternalTable(c) => self.create_external_table(c),
+            StatementPlan::Copy {
+                source,
+                target,
+                options,
+            } => self.run_copy(source, &target, &options, cancel),
             StatementPlan::Insert { table, source } => {
                 let provider = self.table_provider(&table)?;
+                if let Some(listing) = provider
+                    .as_any()
+                    .downcast_ref::<crate::catalog::ListingTable>()
+                {
+                    return self.insert_into_listing(listing, &source, cancel);
+                }
                 let batches = self.collect_plan(&source, cancel)?;
                 let n = provider.insert(batches)?;
                 Ok(StatementResult::Count(n as u64))

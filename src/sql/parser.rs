@@ -17,6 +17,8 @@ pub enum FlintStatement {
     Sql(Box<Statement>),
     /// `CREATE EXTERNAL TABLE`.
     CreateExternalTable(CreateExternalTable),
+    /// `COPY ... TO`.
+    Copy(crate::sql::copy::CopyStatement),
 }
 
 /// `CREATE [OR REPLACE] EXTERNAL TABLE [IF NOT EXISTS] name [(columns)] STORED AS fmt LOCATION 'path' [OPTIONS (k 'v', ...)]`.
@@ -72,7 +74,11 @@ fn parse_statements(sql: &str) -> Result<Vec<FlintStatement>> {
         if parser.peek_token().token == Token::EOF {
             break;
         }
-        if is_create_external(&parser) {
+        if crate::sql::copy::is_copy(&parser) {
+            out.push(FlintStatement::Copy(crate::sql::copy::parse_copy(
+                &mut parser,
+            )?));
+        } else if is_create_external(&parser) {
             out.push(FlintStatement::CreateExternalTable(parse_create_external(
                 &mut parser,
             )?));

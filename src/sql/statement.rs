@@ -61,6 +61,15 @@ pub enum StatementPlan {
     },
     /// `CREATE EXTERNAL TABLE`.
     CreateExternalTable(CreateExternalTable),
+    /// `COPY ... TO 'target' (options)`: write the rows of `source`.
+    Copy {
+        /// The rows to write.
+        source: LogicalPlan,
+        /// Where to.
+        target: String,
+        /// Options as parsed (name, values).
+        options: Vec<(String, Vec<String>)>,
+    },
     /// `INSERT INTO table ...`: `source` already has the table's column types and order.
     Insert {
         /// Target table.
@@ -145,6 +154,13 @@ impl SqlPlanner<'_> {
         let st = match st {
             FlintStatement::CreateExternalTable(c) => {
                 return Ok(StatementPlan::CreateExternalTable(c.clone()));
+            }
+            FlintStatement::Copy(c) => {
+                return Ok(StatementPlan::Copy {
+                    source: self.plan_copy_source(&c.source)?,
+                    target: c.target.clone(),
+                    options: c.options.clone(),
+                });
             }
             FlintStatement::Sql(s) => s.as_ref(),
         };

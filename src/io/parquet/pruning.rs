@@ -1,7 +1,7 @@
-//! Row-group pruning: a conjunct `column op literal` (op one of = < <= > >=,
-//! also BETWEEN and IN lists) rules out a row group when its min/max
-//! statistics show no row can satisfy it. Evaluated with Arrow kernels over
-//! the per-row-group min and max arrays.
+//! Pruning by min/max statistics: a conjunct `column op literal` (op one of = < <= > >=, also
+//! BETWEEN and IN lists) rules out a unit (a row group, or a page with the page index) when its
+//! min/max show no row can satisfy it. Evaluated with Arrow kernels over the per-unit min and
+//! max arrays; the units' statistics come from a [`StatsSource`].
 
 use arrow::array::{Array, ArrayRef, BooleanArray};
 use arrow::compute::kernels::cmp;
@@ -13,6 +13,9 @@ use parquet::file::metadata::ParquetMetaData;
 use crate::error::Result;
 use crate::logical::expr::{BinaryOp, Expr};
 
+/// Min/max arrays of a column, one entry per unit (row group or page); `None` when unknown.
+pub type StatsSource<'a> = dyn Fn(&str) -> Result<Option<(ArrayRef, ArrayRef)>> + 'a;
+
 /// Which row groups of a file may contain rows matching all `conjuncts` (true = keep).
 pub fn prune_row_groups(
     meta: &ParquetMetaData,
@@ -22,16 +25,42 @@ pub fn prune_row_groups(
 ) -> Vec<bool> {
     let n = meta.num_row_groups();
     let mut keep = vec![true; n];
+    let stats = |col: &str| row_group_stats(meta, arrow_schema, parquet_schema, col);
     for c in conjuncts {
-        if let Ok(Some(mask)) = conjunct_mask(meta, arrow_schema, parquet_schema, c) {
-            for (i, k) in keep.iter_mut().enumerate() {
-                if mask.is_valid(i) && !mask.value(i) {
-                    *k = false;
-                }
-            }
+        if let Ok(Some(mask)) = conjunct_mask(c, &stats) {
+            apply_mask(&mut keep, &mask);
         }
     }
     keep
+}
+
+/// Clears `keep[i]` where `mask` is false (unknown entries keep).
+pub fn apply_mask(keep: &mut [bool], mask: &BooleanArray) {
+    for (i, k) in keep.iter_mut().enumerate() {
+        if i < mask.len() && mask.is_valid(i) && !mask.value(i) {
+            *k = false;
+        }
+    }
+}
+
+/// The one column a prunable conjunct tests (`col op literal`, BETWEEN, IN list), if any.
+pub fn conjunct_column(e: &Expr) -> Option<String> {
+    match e {
+        Expr::Between {
+            expr,
+            negated: false,
+            ..
+        }
+        | Expr::InList {
+            expr,
+            negated: false,
+            ..
+        } => match expr.unaliased() {
+            Expr::Column(c) => Some(c.name.clone()),
+            _ => None,
+        },
+        other => column_and_literal(other).map(|(c, _, _)| c),
+    }
 }
 
 fn column_and_literal(e: &Expr) -> Option<(String, BinaryOp, ScalarValue)> {
@@ -47,7 +76,8 @@ fn column_and_literal(e: &Expr) -> Option<(String, BinaryOp, ScalarValue)> {
     None
 }
 
-fn stats(
+/// Min and max of `col` per row group (`None` when the file has no such column).
+fn row_group_stats(
     meta: &ParquetMetaData,
     arrow_schema: &Schema,
     parquet_schema: &parquet::schema::types::SchemaDescriptor,
@@ -74,13 +104,9 @@ fn literal_as(v: &ScalarValue, like: &ArrayRef) -> Option<arrow::array::Scalar<A
     v.to_scalar().ok()
 }
 
-/// Keep-mask for one conjunct; `None` when the conjunct cannot be used for pruning.
-fn conjunct_mask(
-    meta: &ParquetMetaData,
-    arrow_schema: &Schema,
-    parquet_schema: &parquet::schema::types::SchemaDescriptor,
-    e: &Expr,
-) -> Result<Option<BooleanArray>> {
+/// Keep-mask for one conjunct over the units `stats` describes; `None` when the conjunct
+/// cannot be used for pruning.
+pub fn conjunct_mask(e: &Expr, stats: &StatsSource<'_>) -> Result<Option<BooleanArray>> {
     match e {
         Expr::Between {
             expr,
@@ -90,8 +116,8 @@ fn conjunct_mask(
         } => {
             let lo = Expr::binary(expr.as_ref().clone(), BinaryOp::GtEq, low.as_ref().clone());
             let hi = Expr::binary(expr.as_ref().clone(), BinaryOp::LtEq, high.as_ref().clone());
-            let a = conjunct_mask(meta, arrow_schema, parquet_schema, &lo)?;
-            let b = conjunct_mask(meta, arrow_schema, parquet_schema, &hi)?;
+            let a = conjunct_mask(&lo, stats)?;
+            let b = conjunct_mask(&hi, stats)?;
             return Ok(match (a, b) {
                 (Some(a), Some(b)) => Some(arrow::compute::and_kleene(&a, &b)?),
                 (a, b) => a.or(b),
@@ -105,7 +131,7 @@ fn conjunct_mask(
             let mut acc: Option<BooleanArray> = None;
             for item in list {
                 let eq = Expr::binary(expr.as_ref().clone(), BinaryOp::Eq, item.clone());
-                let Some(m) = conjunct_mask(meta, arrow_schema, parquet_schema, &eq)? else {
+                let Some(m) = conjunct_mask(&eq, stats)? else {
                     return Ok(None);
                 };
                 acc = Some(match acc {
@@ -120,7 +146,7 @@ fn conjunct_mask(
     let Some((col, op, v)) = column_and_literal(e) else {
         return Ok(None);
     };
-    let Some((mins, maxes)) = stats(meta, arrow_schema, parquet_schema, &col)? else {
+    let Some((mins, maxes)) = stats(&col)? else {
         return Ok(None);
     };
     let (Some(lit_min), Some(lit_max)) = (literal_as(&v, &mins), literal_as(&v, &maxes)) else {

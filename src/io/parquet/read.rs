@@ -1,28 +1,31 @@
-//! Opening local Parquet files: metadata is read once when a table is
-//! registered; scans reuse it and decode only the projected columns of the
-//! row groups that survive pruning.
+//! Opening Parquet files through the object-store layer: the footer (and page index, when the
+//! file has one) is read once, when a table is created, with one suffix-sized request per file
+//! and many files at a time. Scans reuse it to prune and to decode only what they need.
 
-use std::fs::File;
-use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use arrow::datatypes::{DataType, Field, Schema, SchemaRef};
-use parquet::arrow::ProjectionMask;
-use parquet::arrow::arrow_reader::{
-    ArrowReaderMetadata, ArrowReaderOptions, ParquetRecordBatchReaderBuilder,
-};
+use futures::StreamExt;
+use object_store::ObjectStore;
+use parquet::arrow::arrow_reader::{ArrowReaderMetadata, ArrowReaderOptions};
 
 use crate::error::{Error, Result};
+use crate::io::fetch::{FetchCounters, ObjectReader};
+use crate::io::listing::ListedFile;
+use crate::runtime::io_runtime::IoRuntime;
+
+/// Footers read at the same time when a table is opened.
+const OPEN_CONCURRENCY: usize = 16;
 
 /// A Parquet file with its metadata.
 #[derive(Debug, Clone)]
 pub struct ParquetFile {
-    /// Where it is.
-    pub path: PathBuf,
-    /// Size in bytes.
-    pub size: u64,
-    /// Decoded footer and the Arrow schema flint reads it as.
+    /// Where it is and how big.
+    pub file: ListedFile,
+    /// Decoded footer and the Arrow schema the decoder produces.
     pub metadata: ArrowReaderMetadata,
+    /// The schema users see (stored INTERVAL columns as INTERVAL).
+    pub logical: SchemaRef,
 }
 
 /// Row groups of one file that a scan partition reads.
@@ -59,29 +62,55 @@ pub fn normalize_schema(schema: &Schema) -> Schema {
 }
 
 impl ParquetFile {
-    /// Opens a file and reads its footer; errors name the file.
-    pub fn open(path: &Path) -> Result<Self> {
-        let file = File::open(path)
-            .map_err(|e| Error::io(format!("cannot open {}: {e}", path.display())))?;
-        let size = file.metadata().map(|m| m.len()).unwrap_or(0);
-        let meta = ArrowReaderMetadata::load(&file, ArrowReaderOptions::new()).map_err(|e| {
-            Error::from(e).context(format!("reading Parquet footer of {}", path.display()))
-        })?;
-        let normalized = Arc::new(normalize_schema(meta.schema()));
-        let metadata = if normalized.as_ref() != meta.schema().as_ref() {
-            ArrowReaderMetadata::try_new(
-                meta.metadata().clone(),
-                ArrowReaderOptions::new().with_schema(normalized),
-            )
-            .map_err(|e| Error::from(e).context(path.display()))?
-        } else {
-            meta
+    /// Reads the footer of one file; errors name the file.
+    pub async fn open(reader: ObjectReader, file: ListedFile) -> Result<Self> {
+        let meta = Arc::new(reader.parquet_metadata().await?);
+        let context = |e: parquet::errors::ParquetError| {
+            Error::from(e).context(format!("reading Parquet schema of {}", file.display))
         };
+        let options = ArrowReaderOptions::new()
+            .with_page_index_policy(parquet::file::metadata::PageIndexPolicy::Optional);
+        let plain = ArrowReaderMetadata::try_new(meta.clone(), options.clone()).map_err(context)?;
+        let normalized = Arc::new(normalize_schema(plain.schema()));
+        let metadata = if normalized.as_ref() != plain.schema().as_ref() {
+            ArrowReaderMetadata::try_new(meta, options.with_schema(normalized)).map_err(context)?
+        } else {
+            plain
+        };
+        let logical = Arc::new(crate::io::parquet::interval::logical_schema(
+            metadata.schema(),
+        ));
         Ok(ParquetFile {
-            path: path.to_path_buf(),
-            size,
+            file,
             metadata,
+            logical,
         })
+    }
+
+    /// Reads the footers of many files concurrently, in listing order.
+    pub fn open_all(
+        io: &IoRuntime,
+        store: &Arc<dyn ObjectStore>,
+        files: Vec<ListedFile>,
+        counters: &Arc<FetchCounters>,
+    ) -> Result<Vec<ParquetFile>> {
+        let opens = files.into_iter().map(|f| {
+            let reader = ObjectReader::new(
+                store.clone(),
+                f.path.clone(),
+                f.size,
+                &f.display,
+                counters.clone(),
+            );
+            ParquetFile::open(reader, f)
+        });
+        io.block_on(
+            futures::stream::iter(opens)
+                .buffered(OPEN_CONCURRENCY)
+                .collect::<Vec<Result<ParquetFile>>>(),
+        )?
+        .into_iter()
+        .collect()
     }
 
     /// The Arrow schema of the file.
@@ -94,25 +123,13 @@ impl ParquetFile {
         self.metadata.metadata().file_metadata().num_rows().max(0) as usize
     }
 
-    /// Opens a reader over some row groups, decoding only `projection` (top-level column indices).
-    pub fn reader(
-        &self,
-        row_groups: Vec<usize>,
-        projection: Option<&[usize]>,
-        batch_size: usize,
-    ) -> Result<parquet::arrow::arrow_reader::ParquetRecordBatchReader> {
-        let file = File::open(&self.path)
-            .map_err(|e| Error::io(format!("cannot open {}: {e}", self.path.display())))?;
-        let mut builder =
-            ParquetRecordBatchReaderBuilder::new_with_metadata(file, self.metadata.clone())
-                .with_row_groups(row_groups)
-                .with_batch_size(batch_size);
-        if let Some(p) = projection {
-            let mask = ProjectionMask::roots(self.metadata.parquet_schema(), p.iter().copied());
-            builder = builder.with_projection(mask);
-        }
-        builder
-            .build()
-            .map_err(|e| Error::from(e).context(self.path.display()))
+    /// Rows of one row group.
+    pub fn row_group_rows(&self, rg: usize) -> usize {
+        self.metadata.metadata().row_group(rg).num_rows().max(0) as usize
+    }
+
+    /// How users see the file.
+    pub fn display(&self) -> &str {
+        &self.file.display
     }
 }
