@@ -4,7 +4,9 @@
 //! change, and keeps the plan after each rule that changed it for
 //! `EXPLAIN VERBOSE`.
 
+pub mod common_subexpr_eliminate;
 pub mod decorrelate_predicate_subquery;
+pub mod infer_join_predicates;
 pub mod push_down_filter;
 pub mod push_down_limit;
 pub mod push_down_projection;
@@ -14,6 +16,9 @@ pub mod reorder_joins;
 pub mod rule;
 pub mod scalar_subquery_to_join;
 pub mod simplify_expressions;
+pub mod simplify_outer_join;
+#[cfg(test)]
+pub mod test_util;
 pub mod utils;
 
 use std::sync::Arc;
@@ -58,13 +63,18 @@ impl Optimizer {
             // decorrelatable once that inner subquery is a join (TPC-H Q20)
             Arc::new(decorrelate_predicate_subquery::DecorrelatePredicateSubquery),
             Arc::new(simplify_expressions::SimplifyExpressions),
+            Arc::new(simplify_outer_join::SimplifyOuterJoin),
+            Arc::new(infer_join_predicates::InferJoinPredicates),
             Arc::new(push_down_filter::PushDownFilter),
+            // again: pushed filters now sit right above the joins whose NULLs they reject
+            Arc::new(simplify_outer_join::SimplifyOuterJoin),
             Arc::new(push_down_semi_join::PushDownSemiJoin),
             Arc::new(reorder_joins::ReorderJoins),
             Arc::new(push_join_keys_into_aggregate::PushJoinKeysIntoAggregate),
             Arc::new(push_down_filter::PushDownFilter),
             Arc::new(push_down_limit::PushDownLimit),
             Arc::new(push_down_projection::PushDownProjection),
+            Arc::new(common_subexpr_eliminate::CommonSubexprEliminate),
         ];
         Optimizer { rules }
     }

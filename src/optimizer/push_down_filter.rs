@@ -306,3 +306,78 @@ fn push_join(j: Join, preds: Vec<Expr>) -> Result<LogicalPlan> {
     nj.null_aware = j.null_aware;
     wrap(LogicalPlan::Join(nj), above)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::logical::builder::LogicalPlanBuilder;
+    use crate::logical::expr_fn::{col, lit};
+    use crate::optimizer::test_util::{optimize_with, scan};
+
+    fn run(plan: LogicalPlan) -> String {
+        optimize_with(&PushDownFilter, plan)
+    }
+
+    fn join(jt: JoinType, on_filter: Option<Expr>, filter: Expr) -> LogicalPlan {
+        LogicalPlanBuilder::from(scan("a", &["x", "y"]))
+            .join(
+                scan("b", &["u", "z"]),
+                jt,
+                vec![(col("a.x"), col("b.u"))],
+                on_filter,
+            )
+            .unwrap()
+            .filter(filter)
+            .unwrap()
+            .build()
+    }
+
+    #[test]
+    fn filter_on_the_null_supplying_side_stays_above_a_left_join() {
+        let plan = join(
+            JoinType::Left,
+            None,
+            col("b.z").is_null().and(col("a.y").gt(lit(1i64))),
+        );
+        assert_eq!(
+            run(plan),
+            "Filter: b.z IS NULL\
+            \n  Left Join: on=[a.x = b.u]\
+            \n    Filter: a.y > 1\
+            \n      TableScan: a filters=[a.y > 1]\
+            \n    TableScan: b\n"
+        );
+    }
+
+    #[test]
+    fn filter_on_the_null_supplying_side_stays_above_a_right_or_full_join() {
+        let plan = join(JoinType::Right, None, col("a.y").gt(lit(1i64)));
+        assert!(run(plan).starts_with("Filter: a.y > 1\n  Right Join"));
+        let plan = join(
+            JoinType::Full,
+            None,
+            col("a.y").gt(lit(1i64)).and(col("b.z").gt(lit(2i64))),
+        );
+        assert!(run(plan).starts_with("Filter: a.y > 1 AND b.z > 2\n  Full Join"));
+    }
+
+    #[test]
+    fn on_conditions_of_outer_joins_go_to_the_null_supplying_side_only() {
+        // LEFT JOIN ... ON a.x = b.u AND b.z = 1 AND a.y = 2: b.z = 1 filters b before the
+        // join; a.y = 2 must stay in the condition (unmatched a rows are kept)
+        let plan = join(
+            JoinType::Left,
+            Some(col("b.z").eq(lit(1i64)).and(col("a.y").eq(lit(2i64)))),
+            col("a.x").gt(lit(0i64)),
+        );
+        let out = run(plan);
+        assert_eq!(
+            out,
+            "Left Join: on=[a.x = b.u] filter=a.y = 2\
+            \n  Filter: a.x > 0\
+            \n    TableScan: a filters=[a.x > 0]\
+            \n  Filter: b.z = 1\
+            \n    TableScan: b filters=[b.z = 1]\n"
+        );
+    }
+}

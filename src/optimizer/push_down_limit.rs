@@ -1,5 +1,5 @@
 //! `PushDownLimit`: `ORDER BY ... LIMIT n` becomes a top-k sort (`Sort` with
-//! `fetch`), also through projections; a limit directly over a scan (or a
+//! `fetch`), also through projections and aliases; a limit directly over a scan (or a
 //! projection of one) tells the scan to stop early; limits go into each
 //! input of a UNION ALL.
 
@@ -8,7 +8,7 @@ use std::sync::Arc;
 use datafusion_common::tree_node::{Transformed, TreeNode};
 
 use crate::error::Result;
-use crate::logical::plan::{Limit, LogicalPlan, Projection, Sort, Union};
+use crate::logical::plan::{Limit, LogicalPlan, Projection, Sort, SubqueryAlias, Union};
 use crate::optimizer::rule::{OptimizerContext, OptimizerRule};
 
 /// Pushes limits down.
@@ -67,6 +67,12 @@ fn push_into(input: &LogicalPlan, need: usize) -> Option<LogicalPlan> {
                 .ok()
                 .map(LogicalPlan::Projection)
         }
+        LogicalPlan::SubqueryAlias(a) => {
+            let inner = push_into(a.input.as_ref(), need)?;
+            SubqueryAlias::try_new_with_columns(Arc::new(inner), a.alias.clone(), a.columns.clone())
+                .ok()
+                .map(LogicalPlan::SubqueryAlias)
+        }
         LogicalPlan::TableScan(t) => {
             if t.fetch.is_some_and(|f| f <= need) {
                 return None;
@@ -96,5 +102,74 @@ fn push_into(input: &LogicalPlan, need: usize) -> Option<LogicalPlan> {
             }))
         }
         _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::logical::builder::LogicalPlanBuilder;
+    use crate::logical::expr_fn::{col, lit};
+    use crate::optimizer::test_util::{optimize_with, scan};
+
+    fn run(plan: LogicalPlan) -> String {
+        optimize_with(&PushDownLimit, plan)
+    }
+
+    #[test]
+    fn limits_reach_the_scan_through_projections_and_aliases() {
+        let plan = LogicalPlanBuilder::from(scan("t", &["a", "b"]))
+            .project(vec![col("t.a")])
+            .unwrap()
+            .alias("s")
+            .unwrap()
+            .limit(2, Some(3))
+            .unwrap()
+            .build();
+        assert_eq!(
+            run(plan),
+            "Limit: skip=2, fetch=3\
+            \n  SubqueryAlias: s\
+            \n    Projection: t.a\
+            \n      TableScan: t fetch=5\n"
+        );
+    }
+
+    #[test]
+    fn limits_go_into_each_union_input_but_not_below_filters() {
+        let filtered = LogicalPlanBuilder::from(scan("u", &["a"]))
+            .filter(col("u.a").gt(lit(1i64)))
+            .unwrap()
+            .build();
+        let plan = LogicalPlanBuilder::from(scan("t", &["a"]))
+            .union(filtered)
+            .unwrap()
+            .limit(0, Some(4))
+            .unwrap()
+            .build();
+        assert_eq!(
+            run(plan),
+            "Limit: skip=0, fetch=4\
+            \n  Union\
+            \n    Limit: skip=0, fetch=4\
+            \n      TableScan: t fetch=4\
+            \n    Limit: skip=0, fetch=4\
+            \n      Filter: u.a > 1\
+            \n        TableScan: u\n"
+        );
+    }
+
+    #[test]
+    fn order_by_limit_becomes_top_k() {
+        let plan = LogicalPlanBuilder::from(scan("t", &["a"]))
+            .sort(vec![col("t.a").sort(false, true)])
+            .unwrap()
+            .project(vec![col("t.a")])
+            .unwrap()
+            .limit(0, Some(7))
+            .unwrap()
+            .build();
+        let out = run(plan);
+        assert!(out.contains("Sort: t.a DESC NULLS FIRST, fetch=7"), "{out}");
     }
 }

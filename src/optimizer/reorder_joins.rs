@@ -13,6 +13,7 @@ use crate::error::Result;
 use crate::logical::builder::LogicalPlanBuilder;
 use crate::logical::expr::Expr;
 use crate::logical::plan::{JoinType, LogicalPlan};
+use crate::optimizer::infer_join_predicates::ColumnClasses;
 use crate::optimizer::rule::{OptimizerContext, OptimizerRule};
 use crate::optimizer::utils::is_movable;
 use crate::physical::statistics::estimate_rows;
@@ -154,6 +155,7 @@ fn greedy(leaves: Vec<LogicalPlan>, conds: Vec<Expr>) -> Result<LogicalPlan> {
         .unwrap_or(0);
     used[start] = true;
     let mut plan = leaves[start].clone();
+    let mut classes = ColumnClasses::default();
     for _ in 1..n {
         // among relations connected to the joined set, take the one whose join is smallest
         let applicable = |i: usize, used: &[bool], cond_used: &[bool]| -> Vec<usize> {
@@ -166,6 +168,16 @@ fn greedy(leaves: Vec<LogicalPlan>, conds: Vec<Expr>) -> Result<LogicalPlan> {
                 .map(|(k, _)| k)
                 .collect()
         };
+        // equalities implied by those applied so far (inferred ones, `InferJoinPredicates`)
+        // are left out: they would only add redundant hash keys
+        let useful = |conds_i: &[usize]| -> Vec<usize> {
+            let mut c = classes.clone();
+            conds_i
+                .iter()
+                .copied()
+                .filter(|k| c.apply(&conds[*k]))
+                .collect()
+        };
         let mut best: Option<(usize, usize, LogicalPlan, Vec<usize>)> = None;
         for i in (0..n).filter(|i| !used[*i]) {
             let conds_i = applicable(i, &used, &cond_used);
@@ -175,7 +187,7 @@ fn greedy(leaves: Vec<LogicalPlan>, conds: Vec<Expr>) -> Result<LogicalPlan> {
             if !connects {
                 continue;
             }
-            let on = Expr::conjunction(conds_i.iter().map(|k| conds[*k].clone()));
+            let on = Expr::conjunction(useful(&conds_i).iter().map(|k| conds[*k].clone()));
             let candidate = LogicalPlanBuilder::from(plan.clone())
                 .join_on(Arc::new(leaves[i].clone()), JoinType::Inner, on)?
                 .build();
@@ -192,7 +204,7 @@ fn greedy(leaves: Vec<LogicalPlan>, conds: Vec<Expr>) -> Result<LogicalPlan> {
                     break;
                 };
                 let conds_i = applicable(i, &used, &cond_used);
-                let on = Expr::conjunction(conds_i.iter().map(|k| conds[*k].clone()));
+                let on = Expr::conjunction(useful(&conds_i).iter().map(|k| conds[*k].clone()));
                 let p = LogicalPlanBuilder::from(plan.clone())
                     .join_on(Arc::new(leaves[i].clone()), JoinType::Inner, on)?
                     .build();
@@ -202,6 +214,7 @@ fn greedy(leaves: Vec<LogicalPlan>, conds: Vec<Expr>) -> Result<LogicalPlan> {
         used[next] = true;
         for k in used_conds {
             cond_used[k] = true;
+            classes.apply(&conds[k]);
         }
         plan = joined;
     }
@@ -217,4 +230,117 @@ fn greedy(leaves: Vec<LogicalPlan>, conds: Vec<Expr>) -> Result<LogicalPlan> {
         b = b.filter(p)?;
     }
     Ok(b.build())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::logical::expr_fn::{col, lit};
+    use crate::optimizer::test_util::{optimize_with, scan_rows};
+
+    fn run(plan: LogicalPlan) -> String {
+        optimize_with(&ReorderJoins, plan)
+    }
+
+    /// `FROM t1, t2, ... WHERE pred` as the SQL planner builds it: cross joins under a filter.
+    fn from_where(tables: Vec<LogicalPlan>, pred: Expr) -> LogicalPlan {
+        let mut it = tables.into_iter();
+        let mut b = LogicalPlanBuilder::from(it.next().expect("a table"));
+        for t in it {
+            b = b.cross_join(Arc::new(t)).expect("cross join");
+        }
+        b.filter(pred).expect("filter").build()
+    }
+
+    #[test]
+    fn a_connected_order_has_no_cross_join() {
+        // a and c are listed together but only connect through b
+        let plan = from_where(
+            vec![
+                scan_rows("a", &["x"], 50),
+                scan_rows("c", &["y"], 20),
+                scan_rows("b", &["x", "y"], 100),
+            ],
+            col("a.x").eq(col("b.x")).and(col("b.y").eq(col("c.y"))),
+        );
+        let out = run(plan);
+        assert!(!out.contains("CrossJoin"), "{out}");
+        assert_eq!(out.matches("Inner Join").count(), 2, "{out}");
+    }
+
+    #[test]
+    fn starts_from_the_smallest_connected_relation_and_joins_small_results_first() {
+        // f (1000 rows) joins d1 (10) and d2 (500) on distinct keys
+        let plan = from_where(
+            vec![
+                scan_rows("f", &["k1", "k2"], 1000),
+                scan_rows("d2", &["k2"], 500),
+                scan_rows("d1", &["k1"], 10),
+            ],
+            col("f.k1")
+                .eq(col("d1.k1"))
+                .and(col("f.k2").eq(col("d2.k2"))),
+        );
+        assert_eq!(
+            run(plan),
+            "Projection: f.k1, f.k2, d2.k2, d1.k1\
+            \n  Inner Join: on=[f.k2 = d2.k2]\
+            \n    Inner Join: on=[d1.k1 = f.k1]\
+            \n      TableScan: d1\
+            \n      TableScan: f\
+            \n    TableScan: d2\n"
+        );
+    }
+
+    #[test]
+    fn filters_count_in_the_estimates() {
+        // a filtered big table becomes smaller than an unfiltered one
+        let big = LogicalPlanBuilder::from(scan_rows("big", &["k"], 1000))
+            .filter(col("big.k").lt(lit(5i64)))
+            .unwrap()
+            .build();
+        let plan = from_where(
+            vec![
+                scan_rows("mid", &["k"], 100),
+                scan_rows("hub", &["k"], 1000),
+                big,
+            ],
+            col("mid.k")
+                .eq(col("hub.k"))
+                .and(col("hub.k").eq(col("big.k"))),
+        );
+        let out = run(plan);
+        let first_scan = out
+            .lines()
+            .find(|l| l.trim_start().starts_with("TableScan") || l.contains("Filter"))
+            .unwrap_or_default();
+        assert!(first_scan.contains("big"), "{out}");
+    }
+
+    #[test]
+    fn inferred_equalities_add_no_redundant_keys() {
+        // a.x = b.x, b.x = c.x and the inferred a.x = c.x: two joins, one key each
+        let plan = from_where(
+            vec![
+                scan_rows("a", &["x"], 10),
+                scan_rows("b", &["x"], 20),
+                scan_rows("c", &["x"], 30),
+            ],
+            col("a.x")
+                .eq(col("b.x"))
+                .and(col("b.x").eq(col("c.x")))
+                .and(col("a.x").eq(col("c.x"))),
+        );
+        let out = run(plan);
+        assert!(
+            out.lines()
+                .filter(|l| l.contains("Join"))
+                .all(|l| !l.contains(", ")),
+            "a join with two keys:\n{out}"
+        );
+        assert!(
+            !out.contains("Filter"),
+            "an implied equality left over:\n{out}"
+        );
+    }
 }

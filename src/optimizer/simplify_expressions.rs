@@ -41,7 +41,8 @@ impl OptimizerRule for SimplifyExpressions {
 /// Simplifies every expression of a plan, including subquery plans.
 pub fn simplify_plan(plan: LogicalPlan) -> Result<LogicalPlan> {
     let out = plan.transform_up(|node| {
-        let node = map_expressions(node, simplify_expr)?;
+        let schema = expression_schema(&node);
+        let node = map_expressions(node, |e| simplify_expr_with(e, schema.as_ref()))?;
         let node = match node {
             LogicalPlan::Filter(f) => match &f.predicate {
                 Expr::Literal(ScalarValue::Boolean(Some(true))) => f.input.as_ref().clone(),
@@ -58,6 +59,23 @@ pub fn simplify_plan(plan: LogicalPlan) -> Result<LogicalPlan> {
         Ok(Transformed::yes(node))
     })?;
     Ok(out.data)
+}
+
+/// The schema a node's expressions are evaluated against, when it has one.
+fn expression_schema(plan: &LogicalPlan) -> Option<PlanSchema> {
+    match plan {
+        LogicalPlan::Join(j) => Some(j.left.schema().join(j.right.schema())),
+        LogicalPlan::TableScan(t) => Some(t.schema.as_ref().clone()),
+        LogicalPlan::Projection(_)
+        | LogicalPlan::Filter(_)
+        | LogicalPlan::Aggregate(_)
+        | LogicalPlan::Window(_)
+        | LogicalPlan::Sort(_)
+        | LogicalPlan::Repartition(_) => {
+            crate::optimizer::utils::single_input(plan).map(|i| i.schema().as_ref().clone())
+        }
+        _ => None,
+    }
 }
 
 fn is_true(e: &Expr) -> bool {
@@ -91,6 +109,12 @@ fn is_one(v: &ScalarValue) -> bool {
 
 /// Simplifies one expression (bottom-up).
 pub fn simplify_expr(e: Expr) -> Result<Expr> {
+    simplify_expr_with(e, None)
+}
+
+/// Simplifies one expression over `schema` (which tells the types of columns, so `x + 0`
+/// becomes `x` when that keeps the type).
+pub fn simplify_expr_with(e: Expr, schema: Option<&PlanSchema>) -> Result<Expr> {
     let out = e.transform_up(|x| {
         let x = match x {
             // simplify the plans of subqueries too
@@ -110,7 +134,7 @@ pub fn simplify_expr(e: Expr) -> Result<Expr> {
             },
             other => other,
         };
-        Ok(match simplify_node(x) {
+        Ok(match simplify_node(x, schema) {
             (e, true) => Transformed::yes(e),
             (e, false) => Transformed::no(e),
         })
@@ -124,7 +148,7 @@ fn simplify_subquery(sq: Subquery) -> Result<Subquery> {
     })
 }
 
-fn simplify_node(e: Expr) -> (Expr, bool) {
+fn simplify_node(e: Expr, schema: Option<&PlanSchema>) -> (Expr, bool) {
     match e {
         Expr::Binary(l, BinaryOp::And, r) => {
             if is_true(&l) {
@@ -154,17 +178,29 @@ fn simplify_node(e: Expr) -> (Expr, bool) {
             Expr::Not(x) => (*x, true),
             other => fold(Expr::Not(Box::new(other))),
         },
-        Expr::Binary(l, op @ (BinaryOp::Plus | BinaryOp::Minus), r)
+        Expr::Binary(l, BinaryOp::Plus | BinaryOp::Minus, r)
             if matches!(r.as_ref(), Expr::Literal(v) if is_zero(v))
-                && same_literal_type(&l, &r) =>
+                && same_literal_type(&l, &r, schema) =>
         {
-            let _ = op;
             (*l, true)
         }
+        Expr::Binary(l, BinaryOp::Plus, r)
+            if matches!(l.as_ref(), Expr::Literal(v) if is_zero(v))
+                && same_literal_type(&r, &l, schema) =>
+        {
+            (*r, true)
+        }
         Expr::Binary(l, BinaryOp::Multiply | BinaryOp::Divide, r)
-            if matches!(r.as_ref(), Expr::Literal(v) if is_one(v)) && same_literal_type(&l, &r) =>
+            if matches!(r.as_ref(), Expr::Literal(v) if is_one(v))
+                && same_literal_type(&l, &r, schema) =>
         {
             (*l, true)
+        }
+        Expr::Binary(l, BinaryOp::Multiply, r)
+            if matches!(l.as_ref(), Expr::Literal(v) if is_one(v))
+                && same_literal_type(&r, &l, schema) =>
+        {
+            (*r, true)
         }
         other => fold(other),
     }
@@ -222,14 +258,14 @@ fn factor_or(e: Expr) -> (Expr, bool) {
 }
 
 /// Whether `x`'s type equals the literal's, so `x op literal` keeps `x`'s type.
-fn same_literal_type(x: &Expr, lit: &Expr) -> bool {
+fn same_literal_type(x: &Expr, lit: &Expr, schema: Option<&PlanSchema>) -> bool {
     let Expr::Literal(v) = lit else { return false };
     let t = v.data_type();
-    // only expressions whose type is evident without a schema
     match x {
         Expr::Cast { data_type, .. } => *data_type == t,
         Expr::Literal(w) => w.data_type() == t,
-        _ => false,
+        // other expressions need the schema to tell their type
+        _ => schema.is_some_and(|s| x.data_type(s).is_ok_and(|xt| xt == t)),
     }
 }
 
@@ -297,6 +333,83 @@ mod tests {
         assert_eq!(simplify_expr(e).unwrap(), lit(true));
         let e = col("a").negate().negate();
         assert_eq!(simplify_expr(e).unwrap(), col("a"));
+    }
+
+    #[test]
+    fn arithmetic_identities_keep_types() {
+        use crate::optimizer::test_util::scan;
+        let schema = scan("t", &["a"]).schema().as_ref().clone();
+        let s = |e: Expr| simplify_expr_with(e, Some(&schema)).unwrap().to_string();
+        assert_eq!(
+            s(Expr::binary(col("t.a"), BinaryOp::Plus, lit(0i64))),
+            "t.a"
+        );
+        assert_eq!(
+            s(Expr::binary(lit(0i64), BinaryOp::Plus, col("t.a"))),
+            "t.a"
+        );
+        assert_eq!(
+            s(Expr::binary(col("t.a"), BinaryOp::Minus, lit(0i64))),
+            "t.a"
+        );
+        assert_eq!(
+            s(Expr::binary(lit(1i64), BinaryOp::Multiply, col("t.a"))),
+            "t.a"
+        );
+        assert_eq!(
+            s(Expr::binary(col("t.a"), BinaryOp::Divide, lit(1i64))),
+            "t.a"
+        );
+        // 0 - a is not a; a + 0.0 would change the type
+        assert_eq!(
+            s(Expr::binary(lit(0i64), BinaryOp::Minus, col("t.a"))),
+            "0 - t.a"
+        );
+        assert_eq!(
+            s(Expr::binary(col("t.a"), BinaryOp::Plus, lit(0.0f64))),
+            "t.a + 0.0"
+        );
+        // without a schema the column's type is unknown
+        assert_eq!(
+            simplify_expr(Expr::binary(col("t.a"), BinaryOp::Plus, lit(0i64)))
+                .unwrap()
+                .to_string(),
+            "t.a + 0"
+        );
+    }
+
+    #[test]
+    fn constants_casts_and_double_negation_fold() {
+        use arrow::datatypes::DataType;
+        let e = lit(true).and(col("p"));
+        assert_eq!(simplify_expr(e).unwrap(), col("p"));
+        let e = col("p").and(lit(false));
+        assert_eq!(simplify_expr(e).unwrap(), lit(false));
+        let e = lit("1995-03-15").cast_to(DataType::Date32).lt(col("d"));
+        assert_eq!(
+            simplify_expr(e).unwrap().to_string(),
+            "DATE '1995-03-15' < d"
+        );
+        let e = lit(2i64).eq(lit(1i64));
+        assert_eq!(simplify_expr(e).unwrap(), lit(false));
+        let e = Expr::Not(Box::new(Expr::Not(Box::new(col("p")))));
+        assert_eq!(simplify_expr(e).unwrap(), col("p"));
+    }
+
+    #[test]
+    fn filters_always_true_vanish_and_never_true_empty() {
+        use crate::logical::builder::LogicalPlanBuilder;
+        use crate::optimizer::test_util::scan;
+        let plan = LogicalPlanBuilder::from(scan("t", &["a"]))
+            .filter(lit(1i64).eq(lit(1i64)))
+            .unwrap()
+            .build();
+        assert_eq!(simplify_plan(plan).unwrap().to_string(), "TableScan: t\n");
+        let plan = LogicalPlanBuilder::from(scan("t", &["a"]))
+            .filter(lit(1i64).eq(lit(2i64)).and(col("t.a").gt(lit(0i64))))
+            .unwrap()
+            .build();
+        assert_eq!(simplify_plan(plan).unwrap().to_string(), "EmptyRelation\n");
     }
 
     #[test]

@@ -1,15 +1,25 @@
 //! Text rendering of physical plans for `EXPLAIN` and `EXPLAIN ANALYZE`:
 //! one operator per line with its output partitioning, exchanges marked as
-//! stage boundaries, and (after a run) each operator's metrics.
+//! stage boundaries, its estimated rows, and (after a run) its metrics.
 
 use std::fmt::Write;
 use std::sync::Arc;
 
 use crate::exec::ExecutionPlan;
+use crate::physical::estimates::PlanEstimates;
 use crate::runtime::memory_pool::human_bytes;
 
 /// Renders the operator tree; with `metrics`, adds rows, batches and time per operator.
 pub fn display_physical(plan: &Arc<dyn ExecutionPlan>, metrics: bool) -> String {
+    display_physical_with(plan, metrics, None)
+}
+
+/// [`display_physical`], adding each operator's estimated rows (`rows≈N`) where known.
+pub fn display_physical_with(
+    plan: &Arc<dyn ExecutionPlan>,
+    metrics: bool,
+    estimates: Option<&PlanEstimates>,
+) -> String {
     let mut out = String::new();
     let mut stage = 0usize;
     count_stages(plan, &mut stage);
@@ -18,7 +28,7 @@ pub fn display_physical(plan: &Arc<dyn ExecutionPlan>, metrics: bool) -> String 
         "Stage {stage} (final, partitions={})",
         plan.output_partitioning().partition_count()
     );
-    render(plan, 1, metrics, &mut stage, &mut out);
+    render(plan, 1, metrics, estimates, &mut stage, &mut out);
     out
 }
 
@@ -39,12 +49,16 @@ fn render(
     plan: &Arc<dyn ExecutionPlan>,
     depth: usize,
     metrics: bool,
+    estimates: Option<&PlanEstimates>,
     stage: &mut usize,
     out: &mut String,
 ) {
     let indent = "  ".repeat(depth);
     let desc = plan.describe();
-    let part = plan.output_partitioning();
+    let mut part = plan.output_partitioning().to_string();
+    if let Some(n) = estimates.and_then(|e| e.get(plan)) {
+        part = format!("{part}, rows≈{n}");
+    }
     let mut line = if desc.is_empty() {
         format!("{indent}{} [partitioning={part}]", plan.name())
     } else {
@@ -92,6 +106,6 @@ fn render(
         );
     }
     for c in plan.children() {
-        render(c, depth + 1, metrics, stage, out);
+        render(c, depth + 1, metrics, estimates, stage, out);
     }
 }

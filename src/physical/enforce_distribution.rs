@@ -18,13 +18,26 @@ pub fn enforce_distribution(
     plan: Arc<dyn ExecutionPlan>,
     config: &SessionConfig,
 ) -> Result<Arc<dyn ExecutionPlan>> {
+    enforce_distribution_with(plan, config, &mut |_, _| {})
+}
+
+/// Called with `(old, new)` for each operator rebuilt over new inputs and with
+/// `(input, exchange)` for each exchange inserted.
+pub type OnNewOperator<'a> = dyn FnMut(&Arc<dyn ExecutionPlan>, &Arc<dyn ExecutionPlan>) + 'a;
+
+/// [`enforce_distribution`], telling `on_new` about the operators it makes.
+pub fn enforce_distribution_with(
+    plan: Arc<dyn ExecutionPlan>,
+    config: &SessionConfig,
+    on_new: &mut OnNewOperator<'_>,
+) -> Result<Arc<dyn ExecutionPlan>> {
     let children: Vec<Arc<dyn ExecutionPlan>> = plan.children().into_iter().cloned().collect();
     if children.is_empty() {
         return Ok(plan);
     }
     let children = children
         .into_iter()
-        .map(|c| enforce_distribution(c, config))
+        .map(|c| enforce_distribution_with(c, config, on_new))
         .collect::<Result<Vec<_>>>()?;
     let required = plan.required_input_distribution();
     let hash_children: Vec<usize> = required
@@ -94,12 +107,19 @@ pub fn enforce_distribution(
             )),
         };
     }
+    for (new, old) in new_children.iter().zip(&children) {
+        if !Arc::ptr_eq(new, old) {
+            on_new(old, new);
+        }
+    }
     let changed = new_children
         .iter()
         .zip(plan.children())
         .any(|(a, b)| !Arc::ptr_eq(a, b));
     if changed {
-        plan.with_new_children(new_children)
+        let rebuilt = plan.clone().with_new_children(new_children)?;
+        on_new(&plan, &rebuilt);
+        Ok(rebuilt)
     } else {
         Ok(plan)
     }

@@ -4,10 +4,12 @@
 
 pub mod display;
 pub mod enforce_distribution;
+pub mod estimates;
 pub mod join_selection;
 pub mod partitioning;
 pub mod planner;
 pub mod planner_window;
+pub mod selectivity;
 pub mod statistics;
 
 pub use partitioning::{Distribution, Partitioning};

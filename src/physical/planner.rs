@@ -30,8 +30,10 @@ use crate::exec::values::ValuesExec;
 use crate::logical::expr::Expr;
 use crate::logical::plan::{LogicalPlan, RepartitionScheme};
 use crate::logical::schema::PlanSchema;
-use crate::physical::enforce_distribution::enforce_distribution;
+use crate::physical::enforce_distribution::{enforce_distribution, enforce_distribution_with};
+use crate::physical::estimates::PlanEstimates;
 use crate::physical::join_selection::plan_join;
+use crate::physical::statistics::estimate_rows;
 use crate::physical::{Distribution, Partitioning};
 use crate::physical_expr::subquery::SubqueryRunner;
 use crate::physical_expr::{PhysicalExprRef, PhysicalSortExpr, create_physical_expr};
@@ -43,18 +45,40 @@ pub struct PhysicalPlanner {
     pub config: Arc<SessionConfig>,
     /// Runs subqueries that remain inside expressions.
     pub runner: Option<Arc<dyn SubqueryRunner>>,
+    /// Where to record each operator's estimated rows (for EXPLAIN), if anywhere.
+    pub estimates: Option<Arc<PlanEstimates>>,
 }
 
 impl PhysicalPlanner {
     /// A planner.
     pub fn new(config: Arc<SessionConfig>, runner: Option<Arc<dyn SubqueryRunner>>) -> Self {
-        PhysicalPlanner { config, runner }
+        PhysicalPlanner {
+            config,
+            runner,
+            estimates: None,
+        }
+    }
+
+    /// The same planner, recording estimated rows per operator into `estimates`.
+    pub fn with_estimates(mut self, estimates: Arc<PlanEstimates>) -> Self {
+        self.estimates = Some(estimates);
+        self
     }
 
     /// Plans `plan` and inserts the exchanges its operators need.
     pub fn create_physical_plan(&self, plan: &LogicalPlan) -> Result<Arc<dyn ExecutionPlan>> {
         let p = self.plan(plan)?;
-        enforce_distribution(p, &self.config)
+        self.enforce(p)
+    }
+
+    /// Inserts exchanges, keeping the estimates of rebuilt operators.
+    fn enforce(&self, p: Arc<dyn ExecutionPlan>) -> Result<Arc<dyn ExecutionPlan>> {
+        match &self.estimates {
+            Some(est) => {
+                enforce_distribution_with(p, &self.config, &mut |from, to| est.inherit(from, to))
+            }
+            None => enforce_distribution(p, &self.config),
+        }
     }
 
     /// Plans one expression over `schema`.
@@ -80,11 +104,19 @@ impl PhysicalPlanner {
     /// Plans a node with the exchanges its operators need, for a parent that decides its
     /// strategy by its input's partitioning (enforcing again higher up changes nothing here).
     pub fn plan_enforced(&self, plan: &LogicalPlan) -> Result<Arc<dyn ExecutionPlan>> {
-        enforce_distribution(self.plan(plan)?, &self.config)
+        self.enforce(self.plan(plan)?)
     }
 
     /// Plans a node and its inputs (without enforcing distributions).
     pub fn plan(&self, plan: &LogicalPlan) -> Result<Arc<dyn ExecutionPlan>> {
+        let p = self.plan_node(plan)?;
+        if let Some(est) = &self.estimates {
+            est.record(&p, estimate_rows(plan));
+        }
+        Ok(p)
+    }
+
+    fn plan_node(&self, plan: &LogicalPlan) -> Result<Arc<dyn ExecutionPlan>> {
         Ok(match plan {
             LogicalPlan::TableScan(t) => t.source.scan(ScanArgs {
                 projection: t.projection.as_ref(),

@@ -1,13 +1,15 @@
 //! Row-count estimates of logical plans, used to order joins, pick build
 //! sides and broadcast joins: table row counts and column statistics from the
-//! providers, fixed selectivities for filters, and for equi-joins
-//! `|L|·|R| / max(ndv(l), ndv(r))` over the most selective key.
+//! providers, filter selectivities from them (`selectivity.rs`), and for
+//! equi-joins `|L|·|R| / max(ndv(l), ndv(r))` over the most selective key.
 
+use crate::catalog::statistics::ColumnStatistics;
 use crate::logical::expr::Expr;
 use crate::logical::plan::{JoinType, LogicalPlan};
 use crate::logical::schema::Column;
+use crate::physical::selectivity::selectivity;
 
-/// Selectivity assumed for a filter.
+/// Selectivity assumed for a join's non-equi condition.
 const FILTER_SELECTIVITY: f64 = 0.25;
 /// Fraction of input rows that are distinct groups.
 const GROUP_FRACTION: f64 = 0.1;
@@ -25,8 +27,7 @@ pub fn estimate_rows(plan: &LogicalPlan) -> Option<usize> {
             }
         }
         LogicalPlan::Filter(f) => {
-            let conjuncts = f.predicate.conjuncts().len().max(1) as i32;
-            let sel = FILTER_SELECTIVITY.powi(conjuncts.min(3));
+            let sel = selectivity(&f.predicate, &f.input);
             ((estimate_rows(&f.input)? as f64) * sel).ceil() as usize
         }
         LogicalPlan::Projection(p) => estimate_rows(&p.input)?,
@@ -134,6 +135,13 @@ fn expr_ndv(plan: &LogicalPlan, e: &Expr, rows: usize) -> f64 {
 
 /// Estimated distinct values of a column of `plan`, from the statistics of the table it comes from.
 pub fn column_ndv(plan: &LogicalPlan, col: &Column) -> Option<f64> {
+    let (cs, rows) = column_statistics(plan, col)?;
+    Some(cs.ndv(rows) as f64)
+}
+
+/// The statistics of the table column that `col` of `plan` passes on unchanged, with the
+/// table's row count (they describe the table, not what filters above it keep).
+pub fn column_statistics(plan: &LogicalPlan, col: &Column) -> Option<(ColumnStatistics, usize)> {
     match plan {
         LogicalPlan::TableScan(t) => {
             let i = t.schema.find(col).ok()??;
@@ -143,36 +151,36 @@ pub fn column_ndv(plan: &LogicalPlan, col: &Column) -> Option<f64> {
             };
             let stats = t.source.statistics()?;
             let cs = stats.columns.get(table_i)?;
-            Some(cs.ndv(stats.row_count) as f64)
+            Some((cs.clone(), stats.row_count))
         }
-        LogicalPlan::Filter(f) => column_ndv(&f.input, col),
-        LogicalPlan::Sort(s) => column_ndv(&s.input, col),
-        LogicalPlan::Limit(l) => column_ndv(&l.input, col),
-        LogicalPlan::Repartition(r) => column_ndv(&r.input, col),
-        LogicalPlan::Window(w) => column_ndv(&w.input, col),
+        LogicalPlan::Filter(f) => column_statistics(&f.input, col),
+        LogicalPlan::Sort(s) => column_statistics(&s.input, col),
+        LogicalPlan::Limit(l) => column_statistics(&l.input, col),
+        LogicalPlan::Repartition(r) => column_statistics(&r.input, col),
+        LogicalPlan::Window(w) => column_statistics(&w.input, col),
         LogicalPlan::Projection(p) => {
             let i = p.schema.find(col).ok()??;
             match p.exprs[i].unaliased() {
-                Expr::Column(c) => column_ndv(&p.input, c),
+                Expr::Column(c) => column_statistics(&p.input, c),
                 _ => None,
             }
         }
         LogicalPlan::SubqueryAlias(a) => {
             let i = a.schema.find(col).ok()??;
-            column_ndv(&a.input, &a.input.schema().column(i))
+            column_statistics(&a.input, &a.input.schema().column(i))
         }
         LogicalPlan::Aggregate(a) => {
             let i = a.schema.find(col).ok()??;
             match a.group_exprs.get(i).map(|e| e.unaliased()) {
-                Some(Expr::Column(c)) => column_ndv(&a.input, c),
+                Some(Expr::Column(c)) => column_statistics(&a.input, c),
                 _ => None,
             }
         }
         LogicalPlan::Join(j) => {
             if j.left.schema().has_column(col) {
-                column_ndv(&j.left, col)
+                column_statistics(&j.left, col)
             } else {
-                column_ndv(&j.right, col)
+                column_statistics(&j.right, col)
             }
         }
         _ => None,

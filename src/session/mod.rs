@@ -24,7 +24,8 @@ use crate::io::csv::CsvOptions;
 use crate::logical::plan::LogicalPlan;
 use crate::optimizer::Optimizer;
 use crate::physical::PhysicalPlanner;
-use crate::physical::display::display_physical;
+use crate::physical::display::display_physical_with;
+use crate::physical::estimates::PlanEstimates;
 use crate::physical_expr::subquery::SubqueryRunner;
 use crate::runtime::scheduler;
 use crate::runtime::spill::SpillManager;
@@ -450,6 +451,22 @@ impl SessionContext {
         PhysicalPlanner::new(config, Some(runner)).create_physical_plan(plan)
     }
 
+    /// Plans an optimized logical plan, recording each operator's estimated rows (as EXPLAIN
+    /// shows them).
+    pub fn physical_plan_with_estimates(
+        &self,
+        plan: &LogicalPlan,
+    ) -> Result<(Arc<dyn ExecutionPlan>, Arc<PlanEstimates>)> {
+        let runner: Arc<dyn SubqueryRunner> = Arc::new(Runner {
+            session: self.clone(),
+        });
+        let estimates = Arc::new(PlanEstimates::new());
+        let physical = PhysicalPlanner::new(Arc::new(self.config()), Some(runner))
+            .with_estimates(estimates.clone())
+            .create_physical_plan(plan)?;
+        Ok((physical, estimates))
+    }
+
     /// Optimizes, plans and runs a logical plan.
     pub fn collect_plan(
         &self,
@@ -487,7 +504,7 @@ impl SessionContext {
             self.shared
                 .optimizer
                 .optimize_with_steps(plan.clone(), &config, verbose)?;
-        let physical = self.create_physical_plan(&optimized)?;
+        let (physical, estimates) = self.physical_plan_with_estimates(&optimized)?;
         let mut text = String::new();
         if verbose {
             text.push_str("== Initial Logical Plan ==\n");
@@ -512,10 +529,10 @@ impl SessionContext {
                 start.elapsed().as_secs_f64() * 1e3,
                 crate::runtime::memory_pool::human_bytes(ctx.memory.peak())
             ));
-            text.push_str(&display_physical(&physical, true));
+            text.push_str(&display_physical_with(&physical, true, Some(&estimates)));
         } else {
             text.push_str("== Physical Plan ==\n");
-            text.push_str(&display_physical(&physical, false));
+            text.push_str(&display_physical_with(&physical, false, Some(&estimates)));
         }
         Ok(text)
     }
