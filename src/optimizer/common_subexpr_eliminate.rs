@@ -10,7 +10,8 @@
 //!   Projection: p, t, p * (1 - d) AS __common_expr_1
 //! ```
 //!
-//! Candidates are deterministic, free of subqueries, aggregates and windows,
+//! A filter right over a scan is left as it is (the scan prunes with the same
+//! predicate). Candidates are deterministic, free of subqueries, aggregates and windows,
 //! read at least one column and are more than a column or literal. Branches of
 //! `CASE` are not looked into: they are evaluated only for some rows, and
 //! computing them for all could raise an error the query would not raise.
@@ -94,7 +95,8 @@ fn eliminate(node: LogicalPlan, counter: &mut usize) -> Result<Transformed<Logic
                 Aggregate::try_new(input, groups.to_vec(), aggs.to_vec())?,
             )))
         }
-        LogicalPlan::Filter(f) => {
+        // a filter right over a scan stays there: it is the scan's pruning predicate too
+        LogicalPlan::Filter(f) if !matches!(f.input.as_ref(), LogicalPlan::TableScan(_)) => {
             let conjuncts: Vec<Expr> = f.predicate.clone().split_conjunction();
             // the filter passes on every input column: the projection beneath keeps them all
             let Some((exprs, input)) = extract(conjuncts, &f.input, true, counter)? else {
@@ -345,7 +347,9 @@ mod tests {
     fn filters_compute_once_and_keep_their_schema() {
         let sum = Expr::binary(col("t.a"), BinaryOp::Plus, col("t.b"));
         let plan = LogicalPlanBuilder::from(scan("t", &["a", "b"]))
-            .filter(sum.clone().gt(lit(1i64)).and(sum.lt(lit(9i64))))
+            .sort(vec![col("t.a").sort(true, false)])
+            .unwrap()
+            .filter(sum.clone().gt(lit(1i64)).and(sum.clone().lt(lit(9i64))))
             .unwrap()
             .build();
         assert_eq!(
@@ -353,7 +357,14 @@ mod tests {
             "Projection: t.a, t.b\
             \n  Filter: __common_expr_1 > 1 AND __common_expr_1 < 9\
             \n    Projection: t.a, t.b, t.a + t.b AS __common_expr_1\
-            \n      TableScan: t\n"
+            \n      Sort: t.a ASC NULLS LAST\
+            \n        TableScan: t\n"
         );
+        // over a scan, the filter stays as it is
+        let plan = LogicalPlanBuilder::from(scan("t", &["a", "b"]))
+            .filter(sum.clone().gt(lit(1i64)).and(sum.lt(lit(9i64))))
+            .unwrap()
+            .build();
+        assert!(!run(plan).contains(PREFIX));
     }
 }

@@ -9,6 +9,10 @@
 //!   every other column of the class, so each side's scan filters (and prunes)
 //!   by them.
 //!
+//! - from a disjunction over several relations, one per relation that every
+//!   branch restricts (TPC-H Q7's `(n1.n_name = 'FRANCE' AND n2.n_name =
+//!   'GERMANY') OR (..)` gives `n1.n_name = 'FRANCE' OR n1.n_name = 'GERMANY'`).
+//!
 //! The derived conjuncts go into a filter over the group; `PushDownFilter`
 //! then moves each one to its place. Only rows that pass every condition of
 //! the group leave it, so whatever holds on them may be added.
@@ -192,6 +196,60 @@ fn constant_filter_column(e: &Expr) -> Option<&Column> {
     }
 }
 
+fn disjuncts(e: &Expr) -> Vec<&Expr> {
+    match e {
+        Expr::Binary(l, BinaryOp::Or, r) => {
+            let mut v = disjuncts(l);
+            v.extend(disjuncts(r));
+            v
+        }
+        other => vec![other],
+    }
+}
+
+/// The relation all of `e`'s columns belong to, if one.
+fn only_relation(e: &Expr) -> Option<&str> {
+    let cols = e.column_refs();
+    let q = cols.first()?.relation.as_deref()?;
+    cols.iter()
+        .all(|c| c.relation.as_deref() == Some(q))
+        .then_some(q)
+}
+
+/// For an OR over several relations, one implied OR per relation restricted by every branch.
+fn per_relation_disjunctions(e: &Expr) -> Vec<Expr> {
+    let branches = disjuncts(e);
+    if branches.len() < 2 || only_relation(e).is_some() || e.contains_subquery() {
+        return vec![];
+    }
+    let mut relations: Vec<&str> = vec![];
+    for c in e.column_refs() {
+        if let Some(q) = c.relation.as_deref()
+            && !relations.contains(&q)
+        {
+            relations.push(q);
+        }
+    }
+    let mut out = vec![];
+    for q in relations {
+        let parts: Option<Vec<Expr>> = branches
+            .iter()
+            .map(|b| {
+                Expr::conjunction(
+                    b.conjuncts()
+                        .into_iter()
+                        .filter(|c| only_relation(c) == Some(q))
+                        .cloned(),
+                )
+            })
+            .collect();
+        if let Some(d) = parts.and_then(Expr::disjunction) {
+            out.push(d);
+        }
+    }
+    out
+}
+
 fn replace_column(e: &Expr, from: &Column, to: &Column) -> Expr {
     crate::optimizer::utils::replace_columns(e.clone(), &|c| {
         (c == from).then(|| Expr::Column(to.clone()))
@@ -245,6 +303,14 @@ fn derive(conjuncts: &[Expr], schema: &PlanSchema, across: bool) -> Vec<Expr> {
                     &mut out,
                 );
             }
+        }
+    }
+    // a disjunction over several relations implies, for each relation every branch restricts,
+    // the disjunction of those restrictions: `(n1.a = 1 AND n2.b = 2) OR (n1.a = 3 AND ..)`
+    // gives `n1.a = 1 OR n1.a = 3`, which filters n1 before the join
+    for e in conjuncts.iter().filter(|e| is_movable(e)) {
+        for d in per_relation_disjunctions(e) {
+            add(d, &mut out);
         }
     }
     // comparisons with constants, copied to every other member of the class
@@ -371,6 +437,37 @@ mod tests {
                 .and(col("b.x").eq(lit(3i64))),
         );
         assert!(!run(plan).contains("a.x = 3"));
+    }
+
+    #[test]
+    fn disjunctions_over_relations_restrict_each_relation() {
+        let branch = |x: i64, y: i64| {
+            col("a.y")
+                .eq(lit(x))
+                .and(col("b.x").eq(lit(y)))
+                .and(col("a.x").gt(col("b.x")))
+        };
+        let plan = LogicalPlanBuilder::from(scan("a", &["x", "y"]))
+            .cross_join(Arc::new(scan("b", &["x"])))
+            .unwrap()
+            .filter(branch(1, 2).or(branch(3, 4)))
+            .unwrap()
+            .build();
+        let out = run(plan);
+        let first = out.lines().next().unwrap_or_default();
+        assert!(
+            first.ends_with(" AND (a.y = 1 OR a.y = 3) AND (b.x = 2 OR b.x = 4)"),
+            "{first}"
+        );
+        // a branch that does not restrict b gives nothing for b
+        let plan = LogicalPlanBuilder::from(scan("a", &["x", "y"]))
+            .cross_join(Arc::new(scan("b", &["x"])))
+            .unwrap()
+            .filter(branch(1, 2).or(col("a.y").eq(lit(5i64))))
+            .unwrap()
+            .build();
+        let first = run(plan).lines().next().unwrap_or_default().to_string();
+        assert!(first.ends_with(" AND (a.y = 1 OR a.y = 5)"), "{first}");
     }
 
     #[test]

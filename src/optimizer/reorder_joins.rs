@@ -1,8 +1,11 @@
 //! `ReorderJoins`: flattens trees of inner and cross joins (with the filters
 //! between them) into a set of relations and conditions, then rebuilds a
-//! left-deep tree greedily: start from the smallest relation, and repeatedly
-//! join the smallest relation connected to what is joined so far by a
-//! condition. A cross join happens only when no connected relation is left.
+//! left-deep tree greedily: start from the smallest relation with an equi-join
+//! condition, and repeatedly join the relation connected to what is joined so
+//! far whose join is estimated smallest — by an equality (a hash join) when
+//! there is one, else by another condition (a nested-loop join). A cross join
+//! happens only when no connected relation is left. Equalities implied by
+//! those already applied (same column classes) are left out.
 //! A projection on top restores the original column order.
 
 use std::sync::Arc;
@@ -11,7 +14,7 @@ use datafusion_common::tree_node::Transformed;
 
 use crate::error::Result;
 use crate::logical::builder::LogicalPlanBuilder;
-use crate::logical::expr::Expr;
+use crate::logical::expr::{BinaryOp, Expr};
 use crate::logical::plan::{JoinType, LogicalPlan};
 use crate::optimizer::infer_join_predicates::ColumnClasses;
 use crate::optimizer::rule::{OptimizerContext, OptimizerRule};
@@ -140,17 +143,39 @@ fn greedy(leaves: Vec<LogicalPlan>, conds: Vec<Expr>) -> Result<LogicalPlan> {
         .map(|l| estimate_rows(l).unwrap_or(usize::MAX / 4))
         .collect();
     let cond_leaves: Vec<Vec<usize>> = conds.iter().map(|c| leaves_of(c, &leaves)).collect();
+    // equalities between expressions of different relations: usable as hash join keys
+    let cond_equi: Vec<bool> = conds
+        .iter()
+        .map(|c| match c {
+            Expr::Binary(l, BinaryOp::Eq, r) => {
+                let (a, b) = (leaves_of(l, &leaves), leaves_of(r, &leaves));
+                !a.is_empty() && !b.is_empty() && a.iter().all(|x| !b.contains(x))
+            }
+            _ => false,
+        })
+        .collect();
     let mut used = vec![false; n];
     let mut cond_used = vec![false; conds.len()];
     // start with the smallest relation that takes part in some join condition (else the smallest)
+    let equi_connected = |i: usize| {
+        cond_leaves
+            .iter()
+            .zip(&cond_equi)
+            .any(|(ls, equi)| *equi && ls.contains(&i))
+    };
     let connected_somewhere = |i: usize| {
         cond_leaves
             .iter()
             .any(|ls| ls.len() >= 2 && ls.contains(&i))
     };
     let start = (0..n)
-        .filter(|i| connected_somewhere(*i))
+        .filter(|i| equi_connected(*i))
         .min_by_key(|i| sizes[*i])
+        .or_else(|| {
+            (0..n)
+                .filter(|i| connected_somewhere(*i))
+                .min_by_key(|i| sizes[*i])
+        })
         .or_else(|| (0..n).min_by_key(|i| sizes[*i]))
         .unwrap_or(0);
     used[start] = true;
@@ -178,22 +203,24 @@ fn greedy(leaves: Vec<LogicalPlan>, conds: Vec<Expr>) -> Result<LogicalPlan> {
                 .filter(|k| c.apply(&conds[*k]))
                 .collect()
         };
-        let mut best: Option<(usize, usize, LogicalPlan, Vec<usize>)> = None;
+        // a relation joined by an equality (a hash join) beats one joined by another
+        // condition only (a nested-loop join); among those, the smallest result wins
+        let mut best: Option<((bool, usize), usize, LogicalPlan, Vec<usize>)> = None;
         for i in (0..n).filter(|i| !used[*i]) {
             let conds_i = applicable(i, &used, &cond_used);
-            let connects = conds_i
-                .iter()
-                .any(|k| cond_leaves[*k].iter().any(|x| *x != i));
-            if !connects {
+            let connecting = |k: &&usize| cond_leaves[**k].iter().any(|x| *x != i);
+            if !conds_i.iter().any(|k| connecting(&k)) {
                 continue;
             }
+            let equi = conds_i.iter().filter(connecting).any(|k| cond_equi[*k]);
             let on = Expr::conjunction(useful(&conds_i).iter().map(|k| conds[*k].clone()));
             let candidate = LogicalPlanBuilder::from(plan.clone())
                 .join_on(Arc::new(leaves[i].clone()), JoinType::Inner, on)?
                 .build();
             let rows = estimate_rows(&candidate).unwrap_or(usize::MAX);
-            if best.as_ref().is_none_or(|b| rows < b.0) {
-                best = Some((rows, i, candidate, conds_i));
+            let rank = (!equi, rows);
+            if best.as_ref().is_none_or(|b| rank < b.0) {
+                best = Some((rank, i, candidate, conds_i));
             }
         }
         let (next, joined, used_conds) = match best {
