@@ -136,6 +136,10 @@ fn leaves_of(e: &Expr, leaves: &[LogicalPlan]) -> Vec<usize> {
     out
 }
 
+/// A relation to join next: its rank (no equality?, estimated rows), index, the joined plan and
+/// the conditions it applies.
+type Candidate = ((bool, usize), usize, LogicalPlan, Vec<usize>);
+
 fn greedy(leaves: Vec<LogicalPlan>, conds: Vec<Expr>) -> Result<LogicalPlan> {
     let n = leaves.len();
     let sizes: Vec<usize> = leaves
@@ -205,7 +209,7 @@ fn greedy(leaves: Vec<LogicalPlan>, conds: Vec<Expr>) -> Result<LogicalPlan> {
         };
         // a relation joined by an equality (a hash join) beats one joined by another
         // condition only (a nested-loop join); among those, the smallest result wins
-        let mut best: Option<((bool, usize), usize, LogicalPlan, Vec<usize>)> = None;
+        let mut best: Option<Candidate> = None;
         for i in (0..n).filter(|i| !used[*i]) {
             let conds_i = applicable(i, &used, &cond_used);
             let connecting = |k: &&usize| cond_leaves[**k].iter().any(|x| *x != i);
