@@ -3,8 +3,8 @@
 //!
 //! `cargo run --example campaign_rollup`
 //!
-//! (Writing the result to Parquet — `totals.write_parquet(..)` — comes with the I/O work;
-//! here the result is shown.)
+//! The roll-up is also written as Parquet (`totals.write_parquet(..)`) into a temporary folder
+//! and read back.
 
 use std::sync::Arc;
 
@@ -81,6 +81,13 @@ fn main() -> Result<()> {
         .agg(vec![sum(col("value")).alias("total")])?
         .sort(vec![col("total").sort(false, true)])?;
     totals.show()?;
+    let out = std::env::temp_dir().join(format!("flint-campaign-{}", std::process::id()));
+    let target = out.join("totals").display().to_string();
+    let written = totals.write_parquet(&target, WriteOptions::default())?;
+    let back = ctx.read_parquet(&target)?;
+    assert_eq!(back.count()?, written.rows as usize);
+    println!("wrote {} rows to {target}", written.rows);
+    std::fs::remove_dir_all(&out)?;
 
     // two aggregates over the recent events, joined, then rolled up per channel
     let recent = events.filter(col("ts").gt(lit(watermark)))?;

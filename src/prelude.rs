@@ -20,6 +20,8 @@ pub use crate::error::{Error, ErrorKind, Result};
 pub use crate::functions::expr_fn::*;
 pub use crate::functions::udaf::{Accumulator, AggregateUdf, create_udaf};
 pub use crate::functions::udf::{ScalarUdf, create_udf};
+pub use crate::io::csv::CsvOptions;
+pub use crate::io::write::{WriteOptions, WriteSummary};
 pub use crate::logical::expr::{Expr, FrameBound, SortExpr};
 pub use crate::logical::expr_fn::{case, cast, col, lit, not, null_lit, try_cast, when};
 pub use crate::session::SessionContext;

@@ -38,19 +38,42 @@ def drain(con, sql):
     return secs, rows
 
 
+def load_httpfs(con):
+    """DuckDB's S3 reader: from the duckdb-extension-httpfs wheel (no download needed), else
+    INSTALL from DuckDB's extension server."""
+    try:
+        import duckdb_extension_httpfs as ext
+        base = os.path.join(os.path.dirname(ext.__file__), "extensions")
+        path = os.path.join(base, os.listdir(base)[0], "httpfs.duckdb_extension")
+        con.execute("LOAD '%s'" % path)
+    except ImportError:
+        con.execute("INSTALL httpfs")
+        con.execute("LOAD httpfs")
+
+
 def main():
     p = argparse.ArgumentParser()
     p.add_argument("data")
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--runs", type=int, default=3)
     p.add_argument("--json")
+    p.add_argument("--s3-port", type=int,
+                   help="also read s3://bench/lineitem/ (uploaded by `cargo bench --bench scan -- "
+                        "--s3-port P`) from the S3 server on this port of 127.0.0.1")
     a = p.parse_args()
-    table = "read_parquet('%s')" % os.path.join(a.data, "lineitem.parquet")
+    places = [("", "read_parquet('%s')" % os.path.join(a.data, "lineitem.parquet"))]
     con = duckdb.connect()
     con.execute("SET threads=%d" % a.threads)
+    if a.s3_port:
+        load_httpfs(con)
+        con.execute(
+            "CREATE SECRET bench (TYPE s3, KEY_ID 'bench', SECRET 'bench', REGION 'us-east-1', "
+            "ENDPOINT '127.0.0.1:%d', URL_STYLE 'path', USE_SSL false)" % a.s3_port)
+        places.append(("s3_", "read_parquet('s3://bench/lineitem/*.parquet')"))
     times = {}
-    print("%-15s %9s %9s %12s" % ("query", "rows", "duckdb s", "rows/s"))
-    for name, q in QUERIES:
+    print("%-18s %9s %9s %12s" % ("query", "rows", "duckdb s", "rows/s"))
+    for (prefix, table), (name, q) in [(p, q) for p in places for q in QUERIES]:
+        name = prefix + name
         sql = q.format(t=table)
         drain(con, sql)
         best = None
@@ -59,7 +82,7 @@ def main():
             if best is None or secs < best[0]:
                 best = (secs, rows)
         times[name] = best[0]
-        print("%-15s %9d %9.3f %12.0f" % (name, best[1], best[0], best[1] / best[0]))
+        print("%-18s %9d %9.3f %12.0f" % (name, best[1], best[0], best[1] / best[0]))
     if a.json:
         with open(a.json, "w") as f:
             json.dump(times, f, indent=2)

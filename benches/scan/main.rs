@@ -13,6 +13,12 @@
 //! `--data` holds `lineitem.parquet` (written by `flint tpchgen --sf 1` if missing; default
 //! `target/tpch-sf1`). `benches/scan/duckdb_scan.py DIR` times DuckDB's `read_parquet` on the
 //! same queries and file and writes the JSON `--duckdb` reads.
+//!
+//! For DuckDB on the same S3 objects, start a server yourself and pass its port to both:
+//! `.s3-venv/bin/moto_server -p 9555 &`, `cargo bench --bench scan -- --s3-port 9555` (uploads
+//! the objects to `s3://bench/lineitem/`), `duckdb_scan.py DIR --s3-port 9555 --json d.json`
+//! (needs duckdb 1.5.5 and `duckdb-extension-httpfs`, installable from PyPI), then the bench again
+//! with `--duckdb d.json` for the ratios.
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -44,6 +50,7 @@ struct Args {
     data: PathBuf,
     runs: usize,
     s3: bool,
+    s3_port: Option<u16>,
     duckdb: Option<PathBuf>,
 }
 
@@ -52,6 +59,7 @@ fn parse_args() -> Args {
         data: PathBuf::from("target/tpch-sf1"),
         runs: 3,
         s3: false,
+        s3_port: None,
         duckdb: None,
     };
     let mut it = std::env::args().skip(1);
@@ -60,6 +68,10 @@ fn parse_args() -> Args {
             "--data" => a.data = it.next().map(PathBuf::from).unwrap_or(a.data),
             "--runs" => a.runs = it.next().and_then(|v| v.parse().ok()).unwrap_or(3),
             "--s3" => a.s3 = true,
+            "--s3-port" => {
+                a.s3 = true;
+                a.s3_port = it.next().and_then(|v| v.parse().ok());
+            }
             "--duckdb" => a.duckdb = it.next().map(PathBuf::from),
             _ => {}
         }
@@ -160,9 +172,13 @@ fn report(
         if name.starts_with("a_") {
             all_bytes = m.bytes.max(1);
         }
-        let (d, ratio) = match duck.get(name) {
-            Some(d) if place == "local" => (format!("{d:.3}"), format!("{:.2}", m.secs / d)),
-            _ => ("-".to_string(), "-".to_string()),
+        let key = match place {
+            "local" => name.to_string(),
+            _ => format!("{place}_{name}"),
+        };
+        let (d, ratio) = match duck.get(&key) {
+            Some(d) => (format!("{d:.3}"), format!("{:.2}", m.secs / d)),
+            None => ("-".to_string(), "-".to_string()),
         };
         println!(
             "{:<8} {:<15} {:>9} {:>9.3} {:>12.0} {:>11.1} {:>7.1}% {:>7} {:>10} {:>6}",
@@ -241,7 +257,12 @@ fn run() -> flint::Result<()> {
     let local = format!("'{}'", file.display());
     report("local", &ctx, &local, args.runs, &duck)?;
     if args.s3 {
-        let (_moto, port) = start_moto()?;
+        // `--s3-port P`: a server already running (so DuckDB's script can read the same
+        // objects afterwards); else a moto of our own for the run
+        let (_moto, port) = match args.s3_port {
+            Some(port) => (None, port),
+            None => start_moto().map(|(m, p)| (Some(m), p))?,
+        };
         ctx.execute_sql(&format!(
             "SET s3.endpoint = 'http://127.0.0.1:{port}'; SET s3.allow_http = true;
              SET s3.region = 'us-east-1'; SET s3.access_key_id = 'bench'; SET s3.secret_access_key = 'bench';"
@@ -263,7 +284,7 @@ fn run() -> flint::Result<()> {
             "SET s3.endpoint = 'http://127.0.0.1:{port}'; SET s3.allow_http = true;
              SET s3.region = 'us-east-1'; SET s3.access_key_id = 'bench'; SET s3.secret_access_key = 'bench';
              COPY (SELECT * FROM {local}) TO 's3://bench/lineitem/'
-               (ROW_GROUP_SIZE 262144, MAX_FILE_ROWS 1048576, COMPRESSION snappy);"
+               (ROW_GROUP_SIZE 262144, MAX_FILE_ROWS 1048576, COMPRESSION snappy, OVERWRITE);"
         ))?;
         println!(
             "wrote lineitem to s3://bench/lineitem/ (6 files) in {:.1} s",

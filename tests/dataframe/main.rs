@@ -10,6 +10,7 @@ mod sql_mix;
 mod transform;
 mod udf;
 mod unnest;
+mod write;
 
 use arrow::record_batch::RecordBatch;
 use arrow::util::display::{ArrayFormatter, FormatOptions};
