@@ -67,11 +67,8 @@ fn reduce(j: &Join) -> Result<Option<Join>> {
     let right_ok = matches!(j.join_type, JoinType::Inner | JoinType::Left);
     let left_ok = matches!(j.join_type, JoinType::Inner | JoinType::Right);
     if right_ok {
-        let keys: Option<Vec<(Column, Column)>> =
-            j.on.iter()
-                .map(|(l, r)| Some((as_column(l)?, as_column(r)?)))
-                .collect();
-        if let Some(keys) = keys {
+        let keys = group_key_pairs(j.on.iter().map(|(l, r)| (l, r)), &j.right);
+        if !keys.is_empty() {
             let (from, to): (Vec<_>, Vec<_>) = keys.into_iter().unzip();
             if let Some(right) = reduce_side(&j.right, &to, &j.left, &from)? {
                 let mut out = j.clone();
@@ -81,11 +78,8 @@ fn reduce(j: &Join) -> Result<Option<Join>> {
         }
     }
     if left_ok {
-        let keys: Option<Vec<(Column, Column)>> =
-            j.on.iter()
-                .map(|(l, r)| Some((as_column(r)?, as_column(l)?)))
-                .collect();
-        if let Some(keys) = keys {
+        let keys = group_key_pairs(j.on.iter().map(|(l, r)| (r, l)), &j.left);
+        if !keys.is_empty() {
             let (from, to): (Vec<_>, Vec<_>) = keys.into_iter().unzip();
             if let Some(left) = reduce_side(&j.left, &to, &j.right, &from)? {
                 let mut out = j.clone();
@@ -95,6 +89,19 @@ fn reduce(j: &Join) -> Result<Option<Join>> {
         }
     }
     Ok(None)
+}
+
+/// The `(other side column, aggregate side column)` key pairs whose aggregate side is a group
+/// key of the aggregate under `agg_side`. Reducing on some of the keys is enough: a group whose
+/// values of those keys the other side lacks never matches (other keys, such as a scalar
+/// subquery's value compared with `=`, need not be group keys).
+fn group_key_pairs<'a>(
+    on: impl Iterator<Item = (&'a Expr, &'a Expr)>,
+    agg_side: &LogicalPlan,
+) -> Vec<(Column, Column)> {
+    on.filter_map(|(other, agg)| Some((as_column(other)?, as_column(agg)?)))
+        .filter(|(_, agg)| aggregate_input_rows(agg_side, std::slice::from_ref(agg)).is_some())
+        .collect()
 }
 
 fn as_column(e: &Expr) -> Option<Column> {
