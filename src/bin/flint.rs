@@ -37,11 +37,14 @@ struct Cli {
     #[arg(long)]
     no_demo: bool,
     /// Number of partitions / worker threads (default: cores).
-    #[arg(long)]
+    #[arg(long, global = true)]
     threads: Option<usize>,
-    /// Memory limit, e.g. 512MB.
-    #[arg(long)]
+    /// Memory limit, e.g. 512MB (also for `slt`).
+    #[arg(long, global = true)]
     memory_limit: Option<String>,
+    /// Target rows per batch (default 8192; also for `slt`).
+    #[arg(long, global = true)]
+    batch_size: Option<usize>,
     /// Print the time each statement takes.
     #[arg(long)]
     timer: bool,
@@ -164,6 +167,9 @@ fn run(cli: Cli) -> flint::Result<ExitCode> {
     if let Some(m) = &cli.memory_limit {
         config.memory_limit = flint::config::parse_bytes(m)?;
         return_freed_memory_at_once();
+    }
+    if let Some(n) = cli.batch_size {
+        config = config.with_batch_size(n);
     }
     match &cli.sub {
         Some(Command::Tpchgen { sf, out }) => {

@@ -79,8 +79,12 @@ impl NestedLoopJoinExec {
         self.left_data
             .get_or_init(|| {
                 let mut batches = vec![];
-                let mut reservation = ctx.memory.reserve("NestedLoopJoinExec build");
+                let mut reservation = ctx
+                    .memory
+                    .reserve("NestedLoopJoinExec build")
+                    .with_metrics(&self.metrics);
                 for b in self.left.execute(0, ctx)? {
+                    ctx.cancel.check()?;
                     let b = b?;
                     reservation.try_grow(batch_memory_size(&b))?;
                     batches.push(b);
@@ -110,15 +114,16 @@ struct NljState {
     joined_schema: SchemaRef,
     visited: Vec<bool>,
     batch_size: usize,
-    /// The right batch being paired, the next right row to pair and which rows matched.
-    current: Option<(RecordBatch, usize, Vec<bool>)>,
+    /// The right batch being paired, the next (right row, left row) pair to form and which
+    /// right rows matched.
+    current: Option<(RecordBatch, (usize, usize), Vec<bool>)>,
 }
 
 impl NljState {
     /// Starts pairing a new right batch.
     fn start(&mut self, right: RecordBatch) {
         let nr = right.num_rows();
-        self.current = Some((right, 0, vec![false; nr]));
+        self.current = Some((right, (0, 0), vec![false; nr]));
     }
 
     /// Pairs the next chunk of the current right batch (about `batch_size` pairs) and returns
@@ -126,7 +131,7 @@ impl NljState {
     /// them. `None` when no right batch is in progress. Chunking keeps memory bounded and lets
     /// the caller check for cancellation between chunks.
     fn next_chunk(&mut self) -> Result<Option<Vec<RecordBatch>>> {
-        let Some((right, r0, right_matched)) = self.current.take() else {
+        let Some((right, (r0, l0), right_matched)) = self.current.take() else {
             return Ok(None);
         };
         let nl = self.left_data.batch.num_rows();
@@ -136,14 +141,20 @@ impl NljState {
         }
         let mut right_matched = right_matched;
         let mut out = vec![];
-        // a chunk is the cross product of all left rows with enough right rows for about
-        // batch_size pairs
-        let rows_per_chunk = (self.batch_size / nl).max(1);
-        let r1 = (r0 + rows_per_chunk).min(nr);
-        let mut li = Vec::with_capacity((r1 - r0) * nl);
-        let mut ri = Vec::with_capacity((r1 - r0) * nl);
+        // a chunk is about batch_size pairs: all left rows with enough right rows, or (with
+        // more left rows than that) one right row with the next batch_size left rows
+        let (r1, l1, next) = if nl <= self.batch_size {
+            let r1 = (r0 + (self.batch_size / nl).max(1)).min(nr);
+            (r1, nl, (r1, 0))
+        } else {
+            let l1 = (l0 + self.batch_size).min(nl);
+            let next = if l1 == nl { (r0 + 1, 0) } else { (r0, l1) };
+            (r0 + 1, l1, next)
+        };
+        let mut li = Vec::with_capacity((r1 - r0) * (l1 - l0));
+        let mut ri = Vec::with_capacity((r1 - r0) * (l1 - l0));
         for r in r0..r1 {
-            for l in 0..nl {
+            for l in l0..l1 {
                 li.push(l as u32);
                 ri.push(r as u32);
             }
@@ -176,7 +187,7 @@ impl NljState {
                 )?);
             }
         }
-        self.current = Some((right, r1, right_matched));
+        self.current = Some((right, next, right_matched));
         Ok(Some(out))
     }
 
@@ -309,6 +320,8 @@ impl ExecutionPlan for NestedLoopJoinExec {
                 if let Err(e) = cancel.check() {
                     return Some(Err(e));
                 }
+                // chunks filtered to nothing do not leave this loop: let other queries in here
+                crate::runtime::fair::yield_point();
                 match state.next_chunk() {
                     Ok(Some(outs)) => {
                         for o in outs {

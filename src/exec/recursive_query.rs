@@ -124,7 +124,8 @@ impl RecursiveQueryExec {
         };
         let mut reservation = ctx
             .memory
-            .reserve(format!("RecursiveQueryExec({})", self.name));
+            .reserve(format!("RecursiveQueryExec({})", self.name))
+            .with_metrics(&self.metrics);
         let mut out = vec![];
         let mut new_rows = self.conform(self.runner.run(self.static_term.clone())?)?;
         let mut iterations = 0;

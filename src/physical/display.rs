@@ -9,7 +9,8 @@ use crate::exec::ExecutionPlan;
 use crate::physical::estimates::PlanEstimates;
 use crate::runtime::memory_pool::human_bytes;
 
-/// Renders the operator tree; with `metrics`, adds rows, batches and time per operator.
+/// Renders the operator tree; with `metrics`, adds rows, batches, time, peak reserved memory and
+/// counters (spills, scan statistics) per operator.
 pub fn display_physical(plan: &Arc<dyn ExecutionPlan>, metrics: bool) -> String {
     display_physical_with(plan, metrics, None)
 }
@@ -84,6 +85,9 @@ fn render(
             m.output_batches(),
             own as f64 / 1e6
         );
+        if m.peak_memory() > 0 {
+            let _ = write!(line, " peak_mem={}", human_bytes(m.peak_memory()));
+        }
         for (k, v) in m.extra() {
             if k.ends_with("bytes") {
                 let _ = write!(line, " {k}={}", human_bytes(v));

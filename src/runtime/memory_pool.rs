@@ -17,6 +17,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use crate::error::{Error, Result};
+use crate::runtime::Metrics;
 
 /// A pool of memory shared by all operators of a session.
 #[derive(Debug)]
@@ -132,6 +133,7 @@ impl MemoryPool {
             consumer: consumer.into(),
             size: 0,
             spillable: false,
+            metrics: None,
         }
     }
 
@@ -143,6 +145,7 @@ impl MemoryPool {
             consumer: consumer.into(),
             size: 0,
             spillable: true,
+            metrics: None,
         }
     }
 }
@@ -167,11 +170,31 @@ pub struct MemoryReservation {
     consumer: String,
     size: usize,
     spillable: bool,
+    /// The operator's metrics, which add up the memory of its reservations (and keep the peak).
+    metrics: Option<Arc<Metrics>>,
 }
 
 impl MemoryReservation {
+    /// Counts this reservation's memory in the operator's `metrics` too (its peak shows in
+    /// `EXPLAIN ANALYZE`).
+    pub fn with_metrics(mut self, metrics: &Arc<Metrics>) -> Self {
+        if let Some(old) = &self.metrics {
+            old.memory_shrank(self.size);
+        }
+        metrics.memory_grew(self.size);
+        self.metrics = Some(metrics.clone());
+        self
+    }
+
     /// Records a size change (keeping the count of spillable reservations that hold memory).
     fn set_size(&mut self, new: usize) {
+        if let Some(m) = &self.metrics {
+            if new > self.size {
+                m.memory_grew(new - self.size);
+            } else {
+                m.memory_shrank(self.size - new);
+            }
+        }
         if self.spillable {
             match (self.size > 0, new > 0) {
                 (false, true) => {
@@ -266,11 +289,16 @@ impl MemoryReservation {
     pub fn split(&mut self, bytes: usize) -> MemoryReservation {
         let b = bytes.min(self.size);
         self.set_size(self.size - b);
+        if let Some(m) = &self.metrics {
+            // the memory stays the operator's: count it back
+            m.memory_grew(b);
+        }
         MemoryReservation {
             pool: self.pool.clone(),
             consumer: self.consumer.clone(),
             size: b,
             spillable: false,
+            metrics: self.metrics.clone(),
         }
     }
     /// Sets the held size to `bytes`, growing or shrinking.

@@ -1,4 +1,5 @@
-//! Per-operator metrics for `EXPLAIN ANALYZE`: rows, batches, time, and named counters.
+//! Per-operator metrics for `EXPLAIN ANALYZE`: rows, batches, time, peak reserved memory, and
+//! named counters (spill files, spilled rows and bytes, scan statistics...).
 
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
@@ -14,6 +15,10 @@ pub struct Metrics {
     output_rows: AtomicUsize,
     output_batches: AtomicUsize,
     elapsed_ns: AtomicU64,
+    /// Bytes the operator's memory reservations hold now, over all its partitions.
+    memory: AtomicUsize,
+    /// The most they held at once.
+    peak_memory: AtomicUsize,
     extra: Mutex<Vec<(&'static str, usize)>>,
 }
 
@@ -44,6 +49,19 @@ impl Metrics {
     pub fn add_elapsed(&self, ns: u64) {
         self.elapsed_ns.fetch_add(ns, Ordering::Relaxed);
     }
+    /// Records that the operator's reservations grew by `bytes` (keeping the peak).
+    pub fn memory_grew(&self, bytes: usize) {
+        let now = self.memory.fetch_add(bytes, Ordering::Relaxed) + bytes;
+        self.peak_memory.fetch_max(now, Ordering::Relaxed);
+    }
+    /// Records that the operator's reservations shrank by `bytes`.
+    pub fn memory_shrank(&self, bytes: usize) {
+        self.memory.fetch_sub(bytes, Ordering::Relaxed);
+    }
+    /// The most memory the operator's reservations held at once (all partitions together).
+    pub fn peak_memory(&self) -> usize {
+        self.peak_memory.load(Ordering::Relaxed)
+    }
     /// Adds to a named counter (e.g. `row_groups_pruned`).
     pub fn add(&self, name: &'static str, value: usize) {
         let mut extra = self.extra.lock().unwrap_or_else(|e| e.into_inner());
@@ -58,7 +76,8 @@ impl Metrics {
     }
 }
 
-/// Wraps an operator's output iterator to count rows, batches and time.
+/// Wraps an operator's output iterator to count rows, batches and time; each `next` is also a
+/// [`checkpoint`](crate::runtime::fair::checkpoint) of the task (cancellation, fair sharing).
 pub struct MeteredIter<I> {
     inner: I,
     metrics: std::sync::Arc<Metrics>,
@@ -74,6 +93,11 @@ impl<I> MeteredIter<I> {
 impl<I: Iterator<Item = Result<RecordBatch>>> Iterator for MeteredIter<I> {
     type Item = Result<RecordBatch>;
     fn next(&mut self) -> Option<Self::Item> {
+        // between two batches: where a task stops when cancelled and lets a query that had less
+        // CPU time go first
+        if let Err(e) = crate::runtime::fair::checkpoint() {
+            return Some(Err(e));
+        }
         let start = Instant::now();
         let item = self.inner.next();
         self.metrics.add_elapsed(start.elapsed().as_nanos() as u64);

@@ -1,9 +1,11 @@
 //! Running physical plans: stages and tasks on a rayon pool (`scheduler`),
 //! the per-query context (`task_context`), memory accounting (`memory_pool`),
-//! spill files (`spill`), operator metrics (`metrics`), cancellation (`cancel`), streaming
+//! spill files (`spill`), operator metrics (`metrics`), cancellation (`cancel`), fair sharing
+//! of the cores between queries (`fair`), streaming
 //! results (`stream`) and the tokio runtime for I/O (`io_runtime`).
 
 pub mod cancel;
+pub mod fair;
 pub mod io_runtime;
 pub mod memory_pool;
 pub mod metrics;

@@ -3,16 +3,22 @@
 //! session's rayon pool, and an exchange's output is fully materialized
 //! before the stage that reads it starts (so no task ever waits on another) —
 //! in memory, or partly in spill files when the memory pool refuses it.
+//!
+//! A stage runs at most `permits` tasks at once (the session's `target_partitions`), each
+//! computing only while it holds a permit of the session's
+//! [`FairScheduler`](crate::runtime::fair::FairScheduler), so queries running at once share the
+//! cores fairly.
 
-use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
 
 use arrow::record_batch::RecordBatch;
 use rayon::prelude::*;
 
 use crate::error::Result;
 use crate::exec::{BatchIter, ExecutionPlan};
-use crate::runtime::TaskContext;
 use crate::runtime::stream::PartitionStream;
+use crate::runtime::{TaskContext, fair};
 
 /// Materializes every stage boundary under `plan`, deepest first.
 pub fn run_stages(plan: &Arc<dyn ExecutionPlan>, ctx: &Arc<TaskContext>) -> Result<()> {
@@ -35,19 +41,60 @@ pub fn collect_partitioned(
 ) -> Result<Vec<Vec<RecordBatch>>> {
     run_stages(plan, ctx)?;
     let n = plan.output_partitioning().partition_count();
-    let _tasks = ctx
-        .memory
-        .tasks_started(n.min(ctx.pool.current_num_threads()));
-    if n == 1 {
-        let batches = drain(plan.execute(0, ctx)?, ctx)?;
-        return Ok(vec![batches]);
+    run_tasks(ctx, n, |p| drain(plan.execute(p, ctx)?, ctx))
+}
+
+/// Runs `task(0..n)` as the tasks of one stage — at most `permits` at once, each under a permit
+/// of the fair scheduler — and returns their results in partition order (the first error
+/// otherwise). The calling thread gives up its own permit while it waits.
+pub fn run_tasks<T: Send>(
+    ctx: &Arc<TaskContext>,
+    n: usize,
+    task: impl Fn(usize) -> Result<T> + Sync,
+) -> Result<Vec<T>> {
+    let width = n.min(ctx.query.permits()).max(1);
+    let _tasks = ctx.memory.tasks_started(width);
+    if n <= 1 {
+        return (0..n).map(|p| ctx.query.run_task(|| task(p))).collect();
     }
-    ctx.pool.install(|| {
-        (0..n)
-            .into_par_iter()
-            .map(|p| drain(plan.execute(p, ctx)?, ctx))
-            .collect::<Result<Vec<_>>>()
-    })
+    let results: Vec<Mutex<Option<Result<T>>>> = (0..n).map(|_| Mutex::new(None)).collect();
+    let next = AtomicUsize::new(0);
+    // `width` runners take the next partition until none is left (and stop at the first error)
+    let runner = |_| {
+        loop {
+            let p = next.fetch_add(1, Ordering::SeqCst);
+            if p >= n {
+                return;
+            }
+            let r = ctx.query.run_task(|| task(p));
+            let failed = r.is_err();
+            *results[p].lock().unwrap_or_else(|e| e.into_inner()) = Some(r);
+            if failed {
+                next.store(n, Ordering::SeqCst);
+                return;
+            }
+        }
+    };
+    fair::released(|| {
+        ctx.pool
+            .install(|| (0..width).into_par_iter().for_each(runner))
+    });
+    let mut out = Vec::with_capacity(n);
+    let mut first_err = None;
+    for r in results {
+        match r.into_inner().unwrap_or_else(|e| e.into_inner()) {
+            Some(Ok(v)) => out.push(v),
+            Some(Err(e)) => {
+                first_err.get_or_insert(e);
+            }
+            // not run: an earlier task failed
+            None => {}
+        }
+    }
+    match first_err {
+        Some(e) => Err(e),
+        None => Ok(out),
+    }
 }
 
 /// Runs the plan and returns all output batches, partition by partition in order.
@@ -71,6 +118,7 @@ fn drain(iter: BatchIter, ctx: &Arc<TaskContext>) -> Result<Vec<RecordBatch>> {
     let mut out = vec![];
     for b in iter {
         ctx.cancel.check()?;
+        fair::yield_point();
         let b = b?;
         if b.num_rows() > 0 {
             out.push(b);

@@ -11,13 +11,13 @@
 
 use std::collections::VecDeque;
 use std::sync::Arc;
-use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
+use std::sync::mpsc::{Receiver, SyncSender, TrySendError, sync_channel};
 
 use arrow::record_batch::RecordBatch;
 
 use crate::error::{Error, Result};
 use crate::exec::{BatchIter, ExecutionPlan};
-use crate::runtime::{TaskContext, TaskGuard};
+use crate::runtime::{TaskContext, TaskGuard, fair};
 
 /// An ordered, bounded, parallel iterator over the output partitions of a plan whose stage
 /// boundaries are already materialized.
@@ -73,29 +73,37 @@ impl PartitionStream {
     }
 }
 
-/// Runs partition `p` and sends its batches until it ends or the consumer goes away.
+/// Runs partition `p` as a task of the query and sends its batches until it ends or the
+/// consumer goes away; while the consumer is behind, the task waits without its permit.
 fn produce(
     plan: Arc<dyn ExecutionPlan>,
     ctx: Arc<TaskContext>,
     p: usize,
     tx: SyncSender<Result<RecordBatch>>,
 ) {
-    let iter = match plan.execute(p, &ctx) {
-        Ok(it) => it,
-        Err(e) => {
-            let _ = tx.send(Err(e));
-            return;
+    ctx.query.clone().run_task(|| {
+        let iter = match plan.execute(p, &ctx) {
+            Ok(it) => it,
+            Err(e) => {
+                let _ = tx.send(Err(e));
+                return;
+            }
+        };
+        for item in iter {
+            let stop = item.is_err();
+            if matches!(&item, Ok(b) if b.num_rows() == 0) {
+                continue;
+            }
+            let sent = match tx.try_send(item) {
+                Ok(()) => true,
+                Err(TrySendError::Full(item)) => fair::released(|| tx.send(item).is_ok()),
+                Err(TrySendError::Disconnected(_)) => false,
+            };
+            if !sent || stop {
+                return;
+            }
         }
-    };
-    for item in iter {
-        let stop = item.is_err();
-        if matches!(&item, Ok(b) if b.num_rows() == 0) {
-            continue;
-        }
-        if tx.send(item).is_err() || stop {
-            return;
-        }
-    }
+    })
 }
 
 impl Iterator for PartitionStream {

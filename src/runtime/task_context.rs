@@ -1,9 +1,10 @@
 //! `TaskContext`: what a running operator may use: settings, the thread pool,
-//! memory pool, spill files and cancellation flag of its query.
+//! memory pool, spill files, cancellation flag and CPU share of its query.
 
 use std::sync::Arc;
 
 use crate::config::SessionConfig;
+use crate::runtime::fair::{FairScheduler, QueryShare, worker_threads};
 use crate::runtime::spill::SpillManager;
 use crate::runtime::{CancellationToken, MemoryPool};
 
@@ -20,24 +21,29 @@ pub struct TaskContext {
     pub spill: Arc<SpillManager>,
     /// Cancellation flag of this query.
     pub cancel: CancellationToken,
+    /// This query's share of the session's compute permits (tasks run through it).
+    pub query: Arc<QueryShare>,
 }
 
 impl TaskContext {
     /// A context with its own pool (used by tests and one-off runs).
     pub fn new(config: SessionConfig) -> Arc<Self> {
         let pool = rayon::ThreadPoolBuilder::new()
-            .num_threads(config.target_partitions)
+            .num_threads(worker_threads(config.target_partitions))
             .thread_name(|i| format!("flint-worker-{i}"))
             .build()
             .expect("building a thread pool");
         let memory = MemoryPool::new(config.memory_limit);
+        let config_partitions = config.target_partitions;
+        let cancel = CancellationToken::new();
         let spill = SpillManager::new(config.spill_dir.clone(), config.max_spill_size);
         Arc::new(TaskContext {
             config: Arc::new(config),
             pool: Arc::new(pool),
             memory,
             spill,
-            cancel: CancellationToken::new(),
+            query: FairScheduler::new(config_partitions).register(cancel.clone()),
+            cancel,
         })
     }
 

@@ -27,6 +27,7 @@ use crate::physical::PhysicalPlanner;
 use crate::physical::display::display_physical_with;
 use crate::physical::estimates::PlanEstimates;
 use crate::physical_expr::subquery::SubqueryRunner;
+use crate::runtime::fair::{FairScheduler, worker_threads};
 use crate::runtime::scheduler;
 use crate::runtime::spill::SpillManager;
 use crate::runtime::{CancellationToken, MemoryPool, TaskContext};
@@ -60,6 +61,8 @@ pub(crate) struct SessionShared {
     pub(crate) config: RwLock<SessionConfig>,
     pub(crate) functions: RwLock<FunctionRegistry>,
     pub(crate) pool: RwLock<Arc<rayon::ThreadPool>>,
+    /// Shares the pool's compute permits fairly between the queries running at once.
+    pub(crate) fair: RwLock<Arc<FairScheduler>>,
     pub(crate) memory: RwLock<Arc<MemoryPool>>,
     pub(crate) optimizer: Optimizer,
     pub(crate) stores: Arc<crate::io::object_store::ObjectStoreRegistry>,
@@ -83,9 +86,11 @@ impl Default for SessionContext {
 /// cost memory.
 const ENGINE_STACK_BYTES: usize = 256 * 1024 * 1024;
 
+/// The worker pool of a session running `threads` tasks at once (plus spare threads, see
+/// [`worker_threads`]).
 fn build_pool(threads: usize) -> Result<Arc<rayon::ThreadPool>> {
     rayon::ThreadPoolBuilder::new()
-        .num_threads(threads.max(1))
+        .num_threads(worker_threads(threads))
         .stack_size(ENGINE_STACK_BYTES)
         .thread_name(|i| format!("flint-worker-{i}"))
         .build()
@@ -163,12 +168,14 @@ impl SessionContext {
             )
         });
         let memory = MemoryPool::new(config.memory_limit);
+        let fair = FairScheduler::new(config.target_partitions);
         SessionContext {
             shared: Arc::new(SessionShared {
                 catalog: RwLock::new(Catalog::new()),
                 config: RwLock::new(config),
                 functions: RwLock::new(FunctionRegistry::with_builtins()),
                 pool: RwLock::new(pool),
+                fair: RwLock::new(fair),
                 memory: RwLock::new(memory),
                 optimizer: Optimizer::new(),
                 stores: Arc::new(crate::io::object_store::ObjectStoreRegistry::default()),
@@ -198,6 +205,8 @@ impl SessionContext {
         if cfg.target_partitions != old_threads {
             *self.shared.pool.write().unwrap_or_else(|e| e.into_inner()) =
                 build_pool(cfg.target_partitions)?;
+            *self.shared.fair.write().unwrap_or_else(|e| e.into_inner()) =
+                FairScheduler::new(cfg.target_partitions);
         }
         if cfg.memory_limit != old_limit {
             *self
@@ -229,6 +238,12 @@ impl SessionContext {
         cancel: CancellationToken,
     ) -> Arc<TaskContext> {
         let spill = SpillManager::new(config.spill_dir.clone(), config.max_spill_size);
+        let query = self
+            .shared
+            .fair
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .register(cancel.clone());
         Arc::new(TaskContext {
             spill,
             config: Arc::new(config),
@@ -245,6 +260,7 @@ impl SessionContext {
                 .unwrap_or_else(|e| e.into_inner())
                 .clone(),
             cancel,
+            query,
         })
     }
 

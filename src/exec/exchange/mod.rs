@@ -27,7 +27,6 @@ use arrow::array::{ArrayRef, UInt32Array};
 use arrow::datatypes::SchemaRef;
 use arrow::record_batch::RecordBatch;
 use arrow_select::coalesce::BatchCoalescer;
-use rayon::prelude::*;
 
 use crate::error::{Error, Result};
 use crate::exec::sort::merge::merge_sorted;
@@ -35,6 +34,7 @@ use crate::exec::{BatchIter, ExecutionPlan, StageBoundary, take_rows};
 use crate::physical::{Distribution, Partitioning};
 use crate::physical_expr::normalize::evaluate_keys;
 use crate::physical_expr::{PhysicalExprRef, PhysicalSortExpr};
+use crate::runtime::scheduler::run_tasks;
 use crate::runtime::{Metrics, TaskContext};
 use shuffle::{Segment, ShuffleWriter};
 
@@ -154,69 +154,61 @@ impl ExchangeExec {
         let n_out = self.output_count();
         let schema = self.input.schema();
         let batch_size = ctx.batch_size();
-        let _tasks = ctx
-            .memory
-            .tasks_started(n_in.min(ctx.pool.current_num_threads()));
-        let per_input: Vec<Vec<Segment>> = ctx.pool.install(|| {
-            (0..n_in)
-                .into_par_iter()
-                .map(|p| -> Result<Vec<Segment>> {
-                    let iter = self.input.execute(p, ctx)?;
-                    let mut out = ShuffleWriter::new(
-                        schema.clone(),
-                        n_out,
-                        ctx,
-                        self.metrics.clone(),
-                        format!("ExchangeExec[{p}] buffer"),
-                    );
-                    match &self.mode {
-                        ExchangeMode::Coalesce | ExchangeMode::SortMerge(..) => {
-                            for b in iter {
-                                ctx.cancel.check()?;
-                                out.push(0, b?)?;
-                            }
+        let per_input: Vec<Vec<Segment>> = run_tasks(ctx, n_in, |p| -> Result<Vec<Segment>> {
+            let iter = self.input.execute(p, ctx)?;
+            let mut out = ShuffleWriter::new(
+                schema.clone(),
+                n_out,
+                ctx,
+                self.metrics.clone(),
+                format!("ExchangeExec[{p}] buffer"),
+            );
+            match &self.mode {
+                ExchangeMode::Coalesce | ExchangeMode::SortMerge(..) => {
+                    for b in iter {
+                        ctx.cancel.check()?;
+                        out.push(0, b?)?;
+                    }
+                }
+                ExchangeMode::RoundRobin(n) => {
+                    let mut next = p % n;
+                    for b in iter {
+                        ctx.cancel.check()?;
+                        let b = b?;
+                        if b.num_rows() == 0 {
+                            continue;
                         }
-                        ExchangeMode::RoundRobin(n) => {
-                            let mut next = p % n;
-                            for b in iter {
-                                ctx.cancel.check()?;
-                                let b = b?;
-                                if b.num_rows() == 0 {
-                                    continue;
-                                }
-                                out.push(next, b)?;
-                                next = (next + 1) % n;
-                            }
+                        out.push(next, b)?;
+                        next = (next + 1) % n;
+                    }
+                }
+                ExchangeMode::Hash(keys, n) => {
+                    let mut coalescers: Vec<BatchCoalescer> = (0..*n)
+                        .map(|_| BatchCoalescer::new(schema.clone(), batch_size))
+                        .collect();
+                    let mut splitter = HashSplitter::new(keys.clone(), *n);
+                    for b in iter {
+                        ctx.cancel.check()?;
+                        let b = b?;
+                        if b.num_rows() == 0 {
+                            continue;
                         }
-                        ExchangeMode::Hash(keys, n) => {
-                            let mut coalescers: Vec<BatchCoalescer> = (0..*n)
-                                .map(|_| BatchCoalescer::new(schema.clone(), batch_size))
-                                .collect();
-                            let mut splitter = HashSplitter::new(keys.clone(), *n);
-                            for b in iter {
-                                ctx.cancel.check()?;
-                                let b = b?;
-                                if b.num_rows() == 0 {
-                                    continue;
-                                }
-                                for (j, piece) in splitter.split(&b)? {
-                                    coalescers[j].push_batch(piece)?;
-                                    while let Some(done) = coalescers[j].next_completed_batch() {
-                                        out.push(j, done)?;
-                                    }
-                                }
-                            }
-                            for (j, c) in coalescers.iter_mut().enumerate() {
-                                c.finish_buffered_batch()?;
-                                while let Some(done) = c.next_completed_batch() {
-                                    out.push(j, done)?;
-                                }
+                        for (j, piece) in splitter.split(&b)? {
+                            coalescers[j].push_batch(piece)?;
+                            while let Some(done) = coalescers[j].next_completed_batch() {
+                                out.push(j, done)?;
                             }
                         }
                     }
-                    out.finish()
-                })
-                .collect::<Result<Vec<_>>>()
+                    for (j, c) in coalescers.iter_mut().enumerate() {
+                        c.finish_buffered_batch()?;
+                        while let Some(done) = c.next_completed_batch() {
+                            out.push(j, done)?;
+                        }
+                    }
+                }
+            }
+            out.finish()
         })?;
         let mut outputs: Vec<Vec<Segment>> = (0..n_out).map(|_| vec![]).collect();
         for parts in per_input {
@@ -338,7 +330,11 @@ impl ExecutionPlan for ExchangeExec {
                 streams,
                 *fetch,
                 ctx.batch_size(),
-                Some(ctx.memory.reserve("ExchangeExec SortMerge")),
+                Some(
+                    ctx.memory
+                        .reserve("ExchangeExec SortMerge")
+                        .with_metrics(&self.metrics),
+                ),
             ),
             _ => Ok(Box::new(streams.into_iter().flatten())),
         }

@@ -116,7 +116,10 @@ impl ShuffleWriter {
                     writer: None,
                 })
                 .collect(),
-            reservation: ctx.memory.reserve_spillable(consumer),
+            reservation: ctx
+                .memory
+                .reserve_spillable(consumer)
+                .with_metrics(&metrics),
             ctx: ctx.clone(),
             metrics,
         }

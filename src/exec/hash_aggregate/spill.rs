@@ -124,7 +124,8 @@ impl BucketMerge {
     ) -> Self {
         let reservation = ctx
             .memory
-            .reserve_spillable(format!("{} merge", spec.operator));
+            .reserve_spillable(format!("{} merge", spec.operator))
+            .with_metrics(metrics);
         BucketMerge {
             spec,
             // popped from the end: reverse so buckets come out in order

@@ -61,7 +61,10 @@ impl AggregateStream {
             input: Some(input),
             state,
             schema,
-            reservation: ctx.memory.reserve_spillable(operator.clone()),
+            reservation: ctx
+                .memory
+                .reserve_spillable(operator.clone())
+                .with_metrics(&metrics),
             spiller: None,
             merge: None,
             pending: VecDeque::new(),

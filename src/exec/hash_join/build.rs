@@ -163,7 +163,10 @@ pub fn build_side(
     level: usize,
     ctx: &Arc<TaskContext>,
 ) -> Result<BuildSide> {
-    let mut reservation = ctx.memory.reserve_spillable(params.consumer.clone());
+    let mut reservation = ctx
+        .memory
+        .reserve_spillable(params.consumer.clone())
+        .with_metrics(params.metrics);
     let mut batches = vec![];
     let mut input = input;
     for b in input.by_ref() {

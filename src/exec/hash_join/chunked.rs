@@ -84,7 +84,10 @@ impl ChunkedBucket {
 
     /// Reads build rows until memory is refused (at least one batch) into a table.
     fn next_chunk(&mut self, build: &GraceBuild, ctx: &TaskContext) -> Result<Option<Chunk>> {
-        let mut reservation = ctx.memory.reserve_spillable(build.consumer.clone());
+        let mut reservation = ctx
+            .memory
+            .reserve_spillable(build.consumer.clone())
+            .with_metrics(&build.metrics);
         let mut batches = vec![];
         loop {
             let b = match self.next_build.take() {

@@ -47,6 +47,8 @@ pub struct GraceBuild {
     pub null_equals_null: bool,
     /// Operator name for reservations and messages.
     pub consumer: String,
+    /// The operator's metrics (its reservations count there).
+    pub metrics: Arc<Metrics>,
 }
 
 /// What a bucket pair holds.
@@ -166,7 +168,10 @@ impl GraceJoin {
             &self.build.schema,
             &self.build.key_exprs,
             self.build.null_equals_null,
-            self.ctx.memory.reserve(self.build.consumer.clone()),
+            self.ctx
+                .memory
+                .reserve(self.build.consumer.clone())
+                .with_metrics(&self.build.metrics),
         )?;
         table.build_side_rows = self.build_rows;
         table.has_null_key = self.build_has_null_key;
@@ -295,7 +300,11 @@ impl GraceJoin {
             Current::NullBuild(reader) => match reader.next() {
                 Some(batch) => {
                     let batch = batch?;
-                    let mut reservation = self.ctx.memory.reserve(self.build.consumer.clone());
+                    let mut reservation = self
+                        .ctx
+                        .memory
+                        .reserve(self.build.consumer.clone())
+                        .with_metrics(&self.build.metrics);
                     reservation.grow(build_estimate(&batch));
                     let table = JoinHashTable::build(
                         vec![batch],

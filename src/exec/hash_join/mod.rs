@@ -271,6 +271,7 @@ impl ExecutionPlan for HashJoinExec {
                         key_exprs: self.build_keys(),
                         null_equals_null: self.null_equals_null,
                         consumer: self.consumer(partition),
+                        metrics: self.metrics.clone(),
                     },
                     &spilled,
                     probe_input,

@@ -61,7 +61,8 @@ impl ExternalSorter {
             buffer_keys: vec![],
             reservation: ctx
                 .memory
-                .reserve_spillable(format!("SortExec[{partition}]")),
+                .reserve_spillable(format!("SortExec[{partition}]"))
+                .with_metrics(&metrics),
             max_buffer: 0,
             runs: vec![],
             ctx: ctx.clone(),
@@ -172,7 +173,8 @@ impl ExternalSorter {
         let mut heads = self
             .ctx
             .memory
-            .reserve_spillable(format!("{} merge", self.reservation.consumer()));
+            .reserve_spillable(format!("{} merge", self.reservation.consumer()))
+            .with_metrics(&self.metrics);
         let mut n = 0;
         while n < runs.len().min(most) && heads.grow_if_fits(per_run) {
             n += 1;

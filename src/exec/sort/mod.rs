@@ -122,7 +122,15 @@ impl ExecutionPlan for SortExec {
     fn execute(&self, partition: usize, ctx: &Arc<TaskContext>) -> Result<BatchIter> {
         let input = self.input.execute(partition, ctx)?;
         let iter: BatchIter = match self.fetch {
-            Some(k) => top_k(input, self.schema(), self.keys.clone(), k, ctx, partition),
+            Some(k) => top_k(
+                input,
+                self.schema(),
+                self.keys.clone(),
+                k,
+                ctx,
+                partition,
+                &self.metrics,
+            ),
             None => {
                 let mut sorter = Some(ExternalSorter::new(
                     self.schema(),
@@ -181,9 +189,13 @@ fn top_k(
     k: usize,
     ctx: &Arc<TaskContext>,
     partition: usize,
+    metrics: &Arc<Metrics>,
 ) -> BatchIter {
     let batch_size = ctx.batch_size();
-    let mut reservation = ctx.memory.reserve(format!("TopKExec[{partition}]"));
+    let mut reservation = ctx
+        .memory
+        .reserve(format!("TopKExec[{partition}]"))
+        .with_metrics(metrics);
     let cancel = ctx.cancel.clone();
     let mut output: Option<std::vec::IntoIter<RecordBatch>> = None;
     let mut input = Some(input);

@@ -33,17 +33,42 @@ pub fn aggregate_frames(
 ) -> Result<ArrayRef> {
     let n = frames.len();
     let levels = build_levels(make, args, n)?;
+    let mut out = make()?;
+    let mut any = false;
+    // rows a chunk at a time, so the node lists (up to 2 log n per row) stay small
+    for chunk_start in (0..n).step_by(ROWS_PER_CHUNK) {
+        let chunk = &frames[chunk_start..(chunk_start + ROWS_PER_CHUNK).min(n)];
+        any |= merge_chunk(&levels, chunk, chunk_start, n, out.as_mut())?;
+    }
+    if !any {
+        // no row has a non-empty frame: every group is the aggregate of no rows
+        out.update_batch(&empty_args(args)?, &[], n)?;
+    }
+    out.evaluate()
+}
+
+/// Rows whose frames are decomposed into tree nodes at once.
+const ROWS_PER_CHUNK: usize = 16 * 1024;
+
+/// Merges the nodes of the frames of rows `first..first + frames.len()` into their groups of
+/// `out` (of `n` groups); whether any of these frames was non-empty.
+fn merge_chunk(
+    levels: &[Vec<ArrayRef>],
+    frames: &[Range<usize>],
+    first: usize,
+    n: usize,
+    out: &mut dyn GroupsAccumulator,
+) -> Result<bool> {
     // each row's nodes, left to right: (level, node index)
     let nodes: Vec<Vec<(usize, usize)>> = frames.iter().map(|f| decompose(f.clone())).collect();
     let rounds = nodes.iter().map(Vec::len).max().unwrap_or(0);
-    let mut out = make()?;
     for round in 0..rounds {
         // the `round`-th node of every row that has one, gathered level by level
         let mut per_level: Vec<(Vec<u32>, Vec<u32>)> = vec![(vec![], vec![]); levels.len()];
         for (row, row_nodes) in nodes.iter().enumerate() {
             if let Some(&(level, node)) = row_nodes.get(round) {
                 per_level[level].0.push(node as u32);
-                per_level[level].1.push(row as u32);
+                per_level[level].1.push((first + row) as u32);
             }
         }
         let mut parts: Vec<Vec<ArrayRef>> = vec![];
@@ -71,11 +96,7 @@ pub fn aggregate_frames(
             .collect::<Result<Vec<_>>>()?;
         out.merge_batch(&states, &groups, n)?;
     }
-    if rounds == 0 {
-        // no row has a non-empty frame: every group is the aggregate of no rows
-        out.update_batch(&empty_args(args)?, &[], n)?;
-    }
-    out.evaluate()
+    Ok(rounds > 0)
 }
 
 /// The intermediate states of the tree: level 0 holds each row's state, level `k` node `j`

@@ -450,7 +450,10 @@ impl ExecutionPlan for WindowExec {
             functions: self.functions.clone(),
         };
         let cancel = ctx.cancel.clone();
-        let mut reservation = ctx.memory.reserve(format!("WindowExec[{partition}]"));
+        let mut reservation = ctx
+            .memory
+            .reserve(format!("WindowExec[{partition}]"))
+            .with_metrics(&self.metrics);
         let key_types: Vec<SortField> = self
             .partition_by
             .iter()
