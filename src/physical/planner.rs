@@ -51,10 +51,14 @@ impl PhysicalPlanner {
         PhysicalPlanner { config, runner }
     }
 
-    /// Plans `plan` and inserts the exchanges its operators need.
+    /// Plans `plan`, inserts the exchanges its operators need and adds runtime filters.
     pub fn create_physical_plan(&self, plan: &LogicalPlan) -> Result<Arc<dyn ExecutionPlan>> {
-        let p = self.plan(plan)?;
-        enforce_distribution(p, &self.config)
+        let p = enforce_distribution(self.plan(plan)?, &self.config)?;
+        if self.config.runtime_filters {
+            crate::physical::runtime_filters::add_runtime_filters(p)
+        } else {
+            Ok(p)
+        }
     }
 
     /// Plans one expression over `schema`.
