@@ -2,10 +2,11 @@
 //! aggregation on that key, over (1) plain in-memory tables (both sides shuffled), (2) tables
 //! created `CLUSTERED BY (orderkey) INTO n BUCKETS` (no shuffle), (3) plain Parquet folders and
 //! (4) bucketed Parquet folders written with `COPY ... (BUCKET_BY (..), BUCKETS n)`. Prints the
-//! best time of each (after a warm-up) and the exchanges in its plan.
+//! best time of each (after a warm-up) and the shuffles (hash exchanges) in its plan; with
+//! `--explain`, each plan with its metrics (`EXPLAIN ANALYZE`).
 //!
 //! ```text
-//! cargo bench --bench prepartitioned -- [--sf 1] [--runs 3] [--buckets N] [--data DIR]
+//! cargo bench --bench prepartitioned -- [--sf 1] [--runs 3] [--buckets N] [--data DIR] [--explain]
 //! ```
 //! Data comes from flint's TPC-H generator (`tpchgen-arrow`), in memory; the Parquet folders are
 //! written to `DIR` (default `target/prepartitioned-sf<SF>`), replaced on every run.
@@ -23,6 +24,7 @@ struct Args {
     runs: usize,
     buckets: Option<usize>,
     data: Option<PathBuf>,
+    explain: bool,
 }
 
 fn parse_args() -> Args {
@@ -31,6 +33,7 @@ fn parse_args() -> Args {
         runs: 3,
         buckets: None,
         data: None,
+        explain: false,
     };
     let mut it = std::env::args().skip(1);
     while let Some(arg) = it.next() {
@@ -39,6 +42,7 @@ fn parse_args() -> Args {
             "--runs" => a.runs = it.next().and_then(|v| v.parse().ok()).unwrap_or(3),
             "--buckets" => a.buckets = it.next().and_then(|v| v.parse().ok()),
             "--data" => a.data = it.next().map(PathBuf::from),
+            "--explain" => a.explain = true,
             _ => {}
         }
     }
@@ -124,13 +128,19 @@ fn run() -> flint::Result<()> {
     ];
     println!(
         "{:<20} {:>9} {:>10} {:>10}",
-        "case", "best (s)", "exchanges", "orders"
+        "case", "best (s)", "shuffles", "orders"
     );
     let mut answer: Option<String> = None;
     for (name, sql) in &cases {
         let df = ctx.sql(sql)?;
         let plan = df.explain(false, false)?;
-        let exchanges = plan.lines().filter(|l| l.contains("ExchangeExec")).count();
+        let shuffles = plan
+            .lines()
+            .filter(|l| l.contains("ExchangeExec: Hash"))
+            .count();
+        if args.explain {
+            println!("{name}:\n{}", df.explain(false, true)?);
+        }
         let mut best = f64::MAX;
         let mut result = String::new();
         for run in 0..=args.runs {
@@ -155,7 +165,7 @@ fn run() -> flint::Result<()> {
             .and_then(|l| l.split('|').nth(1))
             .map(|c| c.trim().to_string())
             .unwrap_or_default();
-        println!("{name:<20} {best:>9.3} {exchanges:>10} {orders:>10}");
+        println!("{name:<20} {best:>9.3} {shuffles:>10} {orders:>10}");
     }
     Ok(())
 }

@@ -1,19 +1,21 @@
 //! `KeyBounds`: the range of a build side's key values (min and max, computed with Arrow's
-//! aggregate kernels) and, for small build sides, the set of values; and their test over a probe
-//! column (vectorized comparisons; the set through Arrow's row format).
+//! aggregate kernels) and, for smaller build sides, a bloom filter of the values; and their test
+//! over a probe column (vectorized comparisons; the bloom filter through the vectorized hash
+//! kernel and two bit tests per row).
 
 use std::collections::HashSet;
 use std::sync::Arc;
 
 use arrow::array::{Array, ArrayRef, AsArray, BooleanArray};
+use arrow::buffer::BooleanBuffer;
 use arrow::compute::kernels::cmp;
 use arrow::datatypes::{
     DataType, Date32Type, Date64Type, Decimal128Type, Int8Type, Int16Type, Int32Type, Int64Type,
     TimeUnit, TimestampMicrosecondType, TimestampMillisecondType, TimestampNanosecondType,
     TimestampSecondType, UInt8Type, UInt16Type, UInt32Type, UInt64Type,
 };
-use arrow::row::{RowConverter, SortField};
 use datafusion_common::ScalarValue;
+use datafusion_common::hash_utils::{RandomState, create_hashes};
 
 use crate::error::Result;
 
@@ -41,13 +43,22 @@ pub fn supports_type(t: &DataType) -> bool {
     )
 }
 
-/// The values of a small build side's key.
+/// Bits of the bloom filter per build row (two bits set per value: about 1.5% false positives).
+const BITS_PER_ROW: usize = 16;
+
+/// The values of a build side's key: a bloom filter over their hashes, and the distinct values
+/// themselves when few enough to prune row groups by.
 #[derive(Debug)]
 pub struct ValueSet {
-    converter: RowConverter,
-    set: HashSet<Box<[u8]>>,
+    /// Bitmap of `mask + 1` bits (a power of two).
+    bits: Vec<u64>,
+    mask: u64,
     /// The distinct values, when few enough to prune by.
     list: Option<Vec<ScalarValue>>,
+}
+
+fn hash_state() -> RandomState {
+    RandomState::with_seed(0x0b10_0f11)
 }
 
 /// What the build keys of one join key are.
@@ -144,30 +155,45 @@ impl KeyBounds {
 
 impl ValueSet {
     fn of(keys: &ArrayRef) -> Result<Self> {
-        let converter = RowConverter::new(vec![SortField::new(keys.data_type().clone())])?;
-        let rows = converter.convert_columns(std::slice::from_ref(keys))?;
-        let mut set = HashSet::new();
-        let mut list = vec![];
-        for i in 0..keys.len() {
-            if keys.is_valid(i) && set.insert(Box::from(rows.row(i).as_ref())) {
-                list.push(ScalarValue::try_from_array(keys, i)?);
+        let n_bits = (keys.len() * BITS_PER_ROW).next_power_of_two().max(1024);
+        let mut bits = vec![0u64; n_bits / 64];
+        let mask = (n_bits - 1) as u64;
+        let mut hashes = vec![0u64; keys.len()];
+        create_hashes(std::slice::from_ref(keys), &hash_state(), &mut hashes)?;
+        for (i, h) in hashes.iter().enumerate() {
+            if keys.is_valid(i) {
+                for b in [h & mask, (h >> 32) & mask] {
+                    bits[(b / 64) as usize] |= 1 << (b % 64);
+                }
             }
         }
-        Ok(ValueSet {
-            converter,
-            set,
-            list: (list.len() <= MAX_PRUNING_VALUES).then_some(list),
-        })
+        // the distinct values of small build sides, for pruning by IN lists
+        let list = if keys.len() <= super::MAX_SET_ROWS {
+            let mut seen = HashSet::new();
+            let mut list = vec![];
+            for i in 0..keys.len() {
+                let v = ScalarValue::try_from_array(keys, i)?;
+                if !v.is_null() && seen.insert(v.clone()) {
+                    list.push(v);
+                }
+            }
+            (list.len() <= MAX_PRUNING_VALUES).then_some(list)
+        } else {
+            None
+        };
+        Ok(ValueSet { bits, mask, list })
     }
 
-    /// Whether each value of `column` is one of the set (NULL: false).
+    /// Whether each value of `column` may be one of the set (no false negatives; NULL: NULL).
     fn contains(&self, column: &ArrayRef) -> Result<BooleanArray> {
-        let rows = self
-            .converter
-            .convert_columns(std::slice::from_ref(column))?;
-        Ok((0..column.len())
-            .map(|i| Some(column.is_valid(i) && self.set.contains(rows.row(i).as_ref())))
-            .collect())
+        let mut hashes = vec![0u64; column.len()];
+        create_hashes(std::slice::from_ref(column), &hash_state(), &mut hashes)?;
+        let bit = |b: u64| self.bits[(b / 64) as usize] & (1 << (b % 64)) != 0;
+        let found = BooleanBuffer::collect_bool(column.len(), |i| {
+            let h = hashes[i];
+            bit(h & self.mask) && bit((h >> 32) & self.mask)
+        });
+        Ok(BooleanArray::new(found, column.nulls().cloned()))
     }
 }
 

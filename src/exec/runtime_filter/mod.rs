@@ -12,8 +12,9 @@
 //! Only for joins where a probe row without a key match produces nothing (physical join types
 //! INNER, LEFT, LEFT SEMI, LEFT ANTI, RIGHT SEMI with left = build; never NOT IN): see
 //! `physical::runtime_filters` for where filters are placed. The cost is bounded: bounds are two
-//! vectorized comparisons per row, the key set is kept only for build sides of at most
-//! [`MAX_SET_ROWS`] rows, and a scan stops filtering rows when the filter removes few of them.
+//! vectorized comparisons per row, a bloom filter (vectorized hashing, two bit tests per row)
+//! only for build sides of at most [`MAX_BLOOM_ROWS`] rows, and a scan stops filtering rows when
+//! the filter removes few of them.
 
 mod bounds;
 pub mod probe;
@@ -25,7 +26,11 @@ use datafusion_common::ScalarValue;
 
 pub use bounds::{KeyBounds, ValueSet, supports_type};
 
-/// Build sides of at most this many rows also publish their key values (not only the range).
+/// Build sides of at most this many rows also publish a bloom filter of their keys (16 bits per
+/// row: at most 512 KiB per key), not only the range.
+pub const MAX_BLOOM_ROWS: usize = 256 * 1024;
+
+/// Build sides of at most this many rows publish their distinct keys (up to 64) for pruning.
 pub const MAX_SET_ROWS: usize = 1024;
 
 /// What one build side tells the probe side about its keys.
@@ -55,7 +60,7 @@ impl BuildKeys {
                 // about them, so keep it simple and publish nothing for this key
                 None
             } else {
-                KeyBounds::of(k, rows <= MAX_SET_ROWS)
+                KeyBounds::of(k, rows <= MAX_BLOOM_ROWS)
             });
         }
         BuildKeys::Keys(out)
