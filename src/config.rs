@@ -37,6 +37,9 @@ pub struct SessionConfig {
     /// bytes fetched, and not for local files, where parquet's row filter measured slower than
     /// decoding whole column chunks (TPC-H SF1: Q6, Q7, Q15, Q19 up to 40% more CPU).
     pub parquet_pushdown_filters: Option<bool>,
+    /// Pass each hash join's build keys (range, and values of small build sides) to the scan
+    /// under its probe side, which skips row groups and rows that cannot match (default on).
+    pub runtime_filters: bool,
 }
 
 /// Where NULLs go in ORDER BY without NULLS FIRST/LAST.
@@ -110,6 +113,7 @@ impl Default for SessionConfig {
             recursion_limit: 100_000,
             s3: crate::io::object_store::S3Config::default(),
             parquet_pushdown_filters: None,
+            runtime_filters: true,
         }
     }
 }
@@ -165,6 +169,7 @@ impl SessionConfig {
                     Some(parse_bool(name, v)?)
                 }
             }
+            "runtime_filters" => self.runtime_filters = parse_bool(name, v)?,
             s3 if crate::io::object_store::S3Config::is_s3_key(s3) => self.s3.set(s3, v)?,
             "disabled_rules" => {
                 self.disabled_rules = v
@@ -175,7 +180,7 @@ impl SessionConfig {
             }
             other => {
                 return Err(Error::plan(format!(
-                    "unknown setting \"{other}\" (settings: target_partitions, batch_size, memory_limit, spill_dir, max_spill_size, broadcast_rows_threshold, disabled_rules, default_null_order, recursion_limit, parquet.pushdown_filters, s3.*)"
+                    "unknown setting \"{other}\" (settings: target_partitions, batch_size, memory_limit, spill_dir, max_spill_size, broadcast_rows_threshold, disabled_rules, default_null_order, recursion_limit, parquet.pushdown_filters, runtime_filters, s3.*)"
                 )));
             }
         }
@@ -219,6 +224,7 @@ impl SessionConfig {
                     .map(|b| b.to_string())
                     .unwrap_or_else(|| "auto".into()),
             ),
+            ("runtime_filters".into(), self.runtime_filters.to_string()),
         ]
         .into_iter()
         .chain(self.s3.entries())

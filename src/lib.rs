@@ -20,7 +20,7 @@
 //! - [`sql`]: parsing and binding SQL to logical plans.
 //! - [`logical`]: `LogicalPlan`, `Expr`, the plan builder, type coercion.
 //! - [`optimizer`]: rewrite rules (one file each).
-//! - [`physical`]: logical → physical planning, partitioning, join strategy.
+//! - [`physical`]: logical → physical planning, partitioning, join strategy, runtime filters.
 //! - [`exec`]: operators (one file or folder each).
 //! - [`physical_expr`]: expressions evaluated on Arrow batches.
 //! - [`functions`]: scalar and aggregate functions, UDF traits.

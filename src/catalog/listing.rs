@@ -18,16 +18,19 @@ use crate::error::{Error, Result};
 use crate::exec::ExecutionPlan;
 use crate::exec::scan::csv::CsvScanExec;
 use crate::exec::scan::parquet::{ParquetScanConfig, ParquetScanExec, PlanPruning};
+use crate::io::bucketing::{BucketLayout, bucket_layout, file_bucket};
 use crate::io::csv::{CsvOptions, SAMPLE_BYTES};
 use crate::io::fetch::{FetchCounters, ObjectReader};
 use crate::io::hive::HivePartitions;
 use crate::io::listing::{FileFormat, ListedFile, list_files_or_none};
 use crate::io::object_store::ResolvedLocation;
-use crate::io::parquet::ParquetFile;
 use crate::io::parquet::plan::{assign_row_groups, parquet_statistics};
 use crate::io::parquet::pruning::prune_row_groups;
 use crate::io::parquet::schema_merge::{NamedSchema, merge_schemas, merge_types};
+use crate::io::parquet::{ParquetFile, RowGroupSlice};
 use crate::io::predicate::{column_names, is_scan_evaluable, unqualified};
+use crate::physical_expr::PhysicalExprRef;
+use crate::physical_expr::column::ColumnExpr;
 
 /// How a listing table reads its files.
 #[derive(Debug, Clone)]
@@ -62,6 +65,8 @@ struct Snapshot {
     parquet: Arc<Vec<ParquetFile>>,
     partition_values: Arc<Vec<Vec<ScalarValue>>>,
     stats: Option<Arc<TableStatistics>>,
+    /// How the files are bucketed, when they all record one bucket spec (`io::bucketing`).
+    buckets: Option<BucketLayout>,
 }
 
 /// A table over files.
@@ -153,8 +158,10 @@ impl ListingTable {
             parquet: Arc::new(parquet),
             partition_values: Arc::new(partition_values),
             stats: None,
+            buckets: None,
         };
         snapshot.stats = parquet_statistics(&snapshot.parquet, &schema);
+        snapshot.buckets = buckets_of(&snapshot.parquet, &schema, &part_names);
         Ok(ListingTable {
             resolved,
             options,
@@ -283,8 +290,10 @@ impl ListingTable {
             parquet: Arc::new(parquet),
             partition_values: Arc::new(values),
             stats: None,
+            buckets: None,
         };
         snap.stats = parquet_statistics(&snap.parquet, &self.schema);
+        snap.buckets = buckets_of(&snap.parquet, &self.schema, &part_names);
         let snap = Arc::new(snap);
         *self.snapshot.write().unwrap_or_else(|e| e.into_inner()) = snap.clone();
         Ok(snap)
@@ -365,10 +374,21 @@ impl ListingTable {
                 keep
             })
             .collect();
-        let partitions = assign_row_groups(&snap.parquet, &keep, args.config.target_partitions);
         let output_schema = match args.projection {
             Some(p) => Arc::new(self.schema.project(p)?),
             None => self.schema.clone(),
+        };
+        // bucketed files whose bucket columns are read: partition i is bucket i
+        let bucketed = snap
+            .buckets
+            .as_ref()
+            .and_then(|b| Some((b, bucket_keys(b, &output_schema)?)));
+        let (partitions, hash_keys) = match bucketed {
+            Some((b, keys)) => (assign_buckets(b, &keep), Some(keys)),
+            None => (
+                assign_row_groups(&snap.parquet, &keep, args.config.target_partitions),
+                None,
+            ),
         };
         let config = ParquetScanConfig {
             files: snap.parquet.clone(),
@@ -388,8 +408,42 @@ impl ListingTable {
             row_filter_stats: Default::default(),
             fetch: args.fetch,
         };
-        Ok(Arc::new(ParquetScanExec::new(config, partitions, pruning)))
+        Ok(Arc::new(
+            ParquetScanExec::new(config, partitions, pruning).with_hash_partitioning(hash_keys),
+        ))
     }
+}
+
+/// The bucket layout of Parquet files read as a table of `schema` (see `io::bucketing`).
+fn buckets_of(files: &[ParquetFile], schema: &Schema, hive: &[String]) -> Option<BucketLayout> {
+    let specs: Vec<_> = files
+        .iter()
+        .map(|f| file_bucket(f.metadata.metadata().file_metadata().key_value_metadata()))
+        .collect();
+    bucket_layout(&specs, schema, hive)
+}
+
+/// The bucket columns as keys over the scan's output, if it reads them all.
+fn bucket_keys(b: &BucketLayout, output: &SchemaRef) -> Option<Vec<PhysicalExprRef>> {
+    b.columns
+        .iter()
+        .map(|c| {
+            let i = output.index_of(c).ok()?;
+            Some(Arc::new(ColumnExpr::of_field(i, output.field(i))) as PhysicalExprRef)
+        })
+        .collect()
+}
+
+/// One partition per bucket: the kept row groups of the files of bucket `i` form partition `i`.
+fn assign_buckets(b: &BucketLayout, keep: &[Vec<bool>]) -> Vec<Vec<RowGroupSlice>> {
+    let mut parts: Vec<Vec<RowGroupSlice>> = vec![vec![]; b.count];
+    for (file, (bucket, k)) in b.file_buckets.iter().zip(keep).enumerate() {
+        let row_groups: Vec<usize> = (0..k.len()).filter(|rg| k[*rg]).collect();
+        if !row_groups.is_empty() {
+            parts[*bucket].push(RowGroupSlice { file, row_groups });
+        }
+    }
+    parts
 }
 
 /// A CSV file's schema, inferred from its first bytes.

@@ -13,6 +13,7 @@ pub mod map_partitions;
 pub mod nested_loop_join;
 pub mod projection;
 pub mod recursive_query;
+pub mod runtime_filter;
 pub mod sample;
 pub mod scan;
 pub mod sort;

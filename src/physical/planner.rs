@@ -33,6 +33,7 @@ use crate::logical::schema::PlanSchema;
 use crate::physical::enforce_distribution::{enforce_distribution, enforce_distribution_with};
 use crate::physical::estimates::PlanEstimates;
 use crate::physical::join_selection::plan_join;
+use crate::physical::runtime_filters;
 use crate::physical::statistics::estimate_rows;
 use crate::physical::{Distribution, Partitioning};
 use crate::physical_expr::subquery::SubqueryRunner;
@@ -65,10 +66,19 @@ impl PhysicalPlanner {
         self
     }
 
-    /// Plans `plan` and inserts the exchanges its operators need.
+    /// Plans `plan`, inserts the exchanges its operators need and adds runtime filters.
     pub fn create_physical_plan(&self, plan: &LogicalPlan) -> Result<Arc<dyn ExecutionPlan>> {
         let p = self.plan(plan)?;
-        self.enforce(p)
+        let p = self.enforce(p)?;
+        if !self.config.runtime_filters {
+            return Ok(p);
+        }
+        match &self.estimates {
+            Some(est) => {
+                runtime_filters::add_runtime_filters_with(p, &mut |from, to| est.inherit(from, to))
+            }
+            None => runtime_filters::add_runtime_filters(p),
+        }
     }
 
     /// Inserts exchanges, keeping the estimates of rebuilt operators.

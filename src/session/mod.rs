@@ -33,6 +33,7 @@ use crate::runtime::spill::SpillManager;
 use crate::runtime::{CancellationToken, MemoryPool, TaskContext};
 use crate::sql::{FlintStatement, PlannerContext, SqlPlanner, StatementPlan, parse_sql};
 
+mod bucketed;
 mod io;
 mod register;
 mod statement;

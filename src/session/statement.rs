@@ -50,6 +50,7 @@ impl SessionContext {
                 defaults,
                 if_not_exists,
                 or_replace,
+                clustered_by,
             } => {
                 if self
                     .shared
@@ -67,20 +68,29 @@ impl SessionContext {
                         return Err(Error::plan(format!("table \"{name}\" already exists")));
                     }
                 }
-                let (schema, batches) = match (schema, source) {
-                    (Some(s), None) => (s, vec![]),
-                    (schema, Some(src)) => {
-                        let batches = self.collect_plan(&src, cancel)?;
-                        let s =
-                            schema.unwrap_or_else(|| nullable_schema(src.schema().arrow_schema()));
-                        (s, batches)
+                let table = match clustered_by {
+                    Some(b) => self.bucketed_table(schema, source, &b, cancel)?,
+                    None => {
+                        let (schema, batches) = match (schema, source) {
+                            (Some(s), None) => (s, vec![]),
+                            (schema, Some(src)) => {
+                                let batches = self.collect_plan(&src, cancel)?;
+                                let s = schema.unwrap_or_else(|| {
+                                    nullable_schema(src.schema().arrow_schema())
+                                });
+                                (s, batches)
+                            }
+                            (None, None) => {
+                                return Err(Error::internal(
+                                    "CREATE TABLE without schema or query",
+                                ));
+                            }
+                        };
+                        check_unique_columns(&schema)?;
+                        MemTable::try_new(schema, batches)?
                     }
-                    (None, None) => {
-                        return Err(Error::internal("CREATE TABLE without schema or query"));
-                    }
-                };
-                check_unique_columns(&schema)?;
-                let table = MemTable::try_new(schema, batches)?.with_defaults(defaults);
+                }
+                .with_defaults(defaults);
                 self.shared
                     .catalog
                     .write()
@@ -313,7 +323,7 @@ impl SessionContext {
 }
 
 /// A table created from a query gets nullable columns (later INSERTs may add NULLs).
-fn nullable_schema(s: &SchemaRef) -> SchemaRef {
+pub(super) fn nullable_schema(s: &SchemaRef) -> SchemaRef {
     Arc::new(Schema::new(
         s.fields()
             .iter()
@@ -322,7 +332,7 @@ fn nullable_schema(s: &SchemaRef) -> SchemaRef {
     ))
 }
 
-fn check_unique_columns(s: &SchemaRef) -> Result<()> {
+pub(super) fn check_unique_columns(s: &SchemaRef) -> Result<()> {
     let mut seen = std::collections::HashSet::new();
     for f in s.fields() {
         if !seen.insert(f.name().clone()) {

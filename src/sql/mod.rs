@@ -17,4 +17,4 @@ pub mod table_function;
 
 pub use parser::{FlintStatement, parse_sql};
 pub use planner::{MAX_EXPR_DEPTH, PlannerContext, SqlPlanner};
-pub use statement::StatementPlan;
+pub use statement::{StatementPlan, TableBucketing};

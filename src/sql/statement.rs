@@ -17,6 +17,17 @@ use crate::sql::parser::{CreateExternalTable, FlintStatement};
 use crate::sql::planner::SqlPlanner;
 use crate::sql::scope::{Scope, normalize_ident};
 
+/// `CLUSTERED BY (columns) INTO n BUCKETS` of `CREATE TABLE`: the table keeps `n` partitions,
+/// each row in partition `hash(columns) % n` (the placement of a hash exchange), so joins and
+/// aggregations on these columns need no shuffle.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TableBucketing {
+    /// Column names (normalized).
+    pub columns: Vec<String>,
+    /// Number of partitions (buckets), at least 1.
+    pub buckets: usize,
+}
+
 /// A bound statement, ready for the session to run.
 #[derive(Debug)]
 pub enum StatementPlan {
@@ -45,6 +56,8 @@ pub enum StatementPlan {
         if_not_exists: bool,
         /// `OR REPLACE`.
         or_replace: bool,
+        /// `CLUSTERED BY (cols) INTO n BUCKETS`: keep the rows hash-partitioned on these columns.
+        clustered_by: Option<TableBucketing>,
     },
     /// `CREATE VIEW`.
     CreateView {
@@ -139,6 +152,52 @@ fn null_columns_as_int(plan: LogicalPlan) -> Result<LogicalPlan> {
         })
         .collect();
     Ok(LogicalPlanBuilder::from(plan).project(exprs)?.build())
+}
+
+/// Checks `CLUSTERED BY (cols) INTO n BUCKETS` against the table's columns.
+fn table_bucketing(
+    table: &str,
+    cb: &ast::ClusteredBy,
+    columns: &[String],
+) -> Result<TableBucketing> {
+    if cb.sorted_by.is_some() {
+        return Err(Error::not_implemented(
+            "CLUSTERED BY ... SORTED BY is not supported; use CLUSTERED BY (cols) INTO n BUCKETS",
+        ));
+    }
+    let text = match &cb.num_buckets {
+        ast::Value::Number(n, _) => n.clone(),
+        other => other.to_string(),
+    };
+    let buckets = text
+        .parse::<usize>()
+        .ok()
+        .filter(|n| *n > 0)
+        .ok_or_else(|| {
+            Error::plan(format!(
+                "CLUSTERED BY ... INTO n BUCKETS needs a positive number of buckets, got {text}"
+            ))
+        })?;
+    let mut names = vec![];
+    for ident in &cb.columns {
+        let n = normalize_ident(ident);
+        if !columns.contains(&n) {
+            return Err(Error::not_found(format!(
+                "CLUSTERED BY column \"{n}\" is not a column of table {table} (columns: {})",
+                columns.join(", ")
+            )));
+        }
+        if names.contains(&n) {
+            return Err(Error::plan(format!(
+                "CLUSTERED BY column \"{n}\" appears more than once"
+            )));
+        }
+        names.push(n);
+    }
+    Ok(TableBucketing {
+        columns: names,
+        buckets,
+    })
 }
 
 pub(crate) fn object_name(n: &ObjectName) -> Result<String> {
@@ -267,6 +326,12 @@ impl SqlPlanner<'_> {
     fn plan_create_table(&self, c: &ast::CreateTable) -> Result<StatementPlan> {
         let name = object_name(&c.name)?;
         if c.external {
+            if c.clustered_by.is_some() {
+                return Err(Error::not_implemented(
+                    "CLUSTERED BY is not supported for external tables: write bucketed Parquet \
+                     with COPY ... TO 'dir' (FORMAT parquet, BUCKET_BY (cols), BUCKETS n)",
+                ));
+            }
             let location = c
                 .location
                 .clone()
@@ -337,6 +402,19 @@ impl SqlPlanner<'_> {
                 "CREATE TABLE {name} needs columns or AS query"
             )));
         }
+        let clustered_by = match &c.clustered_by {
+            Some(cb) => {
+                let columns: Vec<String> = match (&schema, &source) {
+                    (Some(s), _) => s.fields().iter().map(|f| f.name().clone()).collect(),
+                    (None, Some(src)) => {
+                        src.schema().iter().map(|(_, f)| f.name().clone()).collect()
+                    }
+                    (None, None) => vec![],
+                };
+                Some(table_bucketing(&name, cb, &columns)?)
+            }
+            None => None,
+        };
         Ok(StatementPlan::CreateTable {
             name,
             schema,
@@ -344,6 +422,7 @@ impl SqlPlanner<'_> {
             defaults,
             if_not_exists: c.if_not_exists,
             or_replace: c.or_replace,
+            clustered_by,
         })
     }
 

@@ -1,11 +1,14 @@
 //! Integration tests of the DataFrame API (one test binary): every transformation and action,
-//! including its errors, with results checked against the same query written in SQL.
+//! including its errors, with results checked against the same query written in SQL; and the
+//! physical planning they lean on: pre-partitioned (clustered, bucketed) data and runtime filters.
 
 mod actions;
 mod aggregate;
+mod bucketing;
 mod cache;
 mod joins;
 mod map_partitions;
+mod runtime_filters;
 mod sql_mix;
 mod transform;
 mod udf;

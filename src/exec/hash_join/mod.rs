@@ -25,6 +25,7 @@ use arrow::datatypes::SchemaRef;
 use arrow::record_batch::RecordBatch;
 
 use crate::error::{Error, Result};
+use crate::exec::runtime_filter::{BuildKeys, RuntimeFilter};
 use crate::exec::{BatchIter, ExecutionPlan};
 use crate::logical::plan::JoinType;
 use crate::physical::partitioning::{EquivalentKey, key_forms};
@@ -60,6 +61,8 @@ pub struct HashJoinExec {
     schema: SchemaRef,
     joined_schema: SchemaRef,
     shared: OnceLock<Result<BuildSide>>,
+    /// Where the build keys go once built (for scans under the probe side).
+    runtime_filter: Option<Arc<RuntimeFilter>>,
     metrics: Arc<Metrics>,
 }
 
@@ -118,8 +121,62 @@ impl HashJoinExec {
             schema: spec.schema,
             joined_schema: spec.joined_schema,
             shared: OnceLock::new(),
+            runtime_filter: None,
             metrics: Arc::new(Metrics::new()),
         })
+    }
+
+    /// The `(build key, probe key)` pairs.
+    pub fn on(&self) -> &[(PhysicalExprRef, PhysicalExprRef)] {
+        &self.on
+    }
+
+    /// Whether a probe row whose key matches no build key produces nothing, so a scan under the
+    /// probe side may drop it early: INNER, LEFT, LEFT SEMI, LEFT ANTI (left = build) and RIGHT
+    /// SEMI, not NOT IN (null-aware) joins.
+    pub fn drops_unmatched_probe_rows(&self) -> bool {
+        !self.null_aware
+            && matches!(
+                self.join_type,
+                JoinType::Inner
+                    | JoinType::Left
+                    | JoinType::LeftSemi
+                    | JoinType::LeftAnti
+                    | JoinType::RightSemi
+            )
+    }
+
+    /// A runtime filter for this join (one slot per partition, or one when broadcast).
+    pub fn new_runtime_filter(&self) -> RuntimeFilter {
+        RuntimeFilter::new(
+            self.right.output_partitioning().partition_count(),
+            self.mode == JoinMode::CollectLeft,
+            self.null_equals_null,
+        )
+    }
+
+    /// This join over a new probe input, publishing its build keys to `filter` once built.
+    pub fn with_runtime_filter(
+        &self,
+        right: Arc<dyn ExecutionPlan>,
+        filter: Arc<RuntimeFilter>,
+    ) -> Result<Self> {
+        let mut j = HashJoinExec::try_new(self.left.clone(), right, self.spec())?;
+        j.runtime_filter = Some(filter);
+        Ok(j)
+    }
+
+    fn publish_build_keys(&self, partition: usize, build: &BuildSide) {
+        if let Some(f) = &self.runtime_filter {
+            f.publish(partition, || match build {
+                BuildSide::Table(t) => Some(BuildKeys::from_arrays(
+                    &t.keys,
+                    t.num_rows(),
+                    self.null_equals_null,
+                )),
+                BuildSide::Spilled(_) => None,
+            });
+        }
     }
 
     fn spec(&self) -> HashJoinSpec {
@@ -248,10 +305,13 @@ impl ExecutionPlan for HashJoinExec {
     ) -> Result<Arc<dyn ExecutionPlan>> {
         let right = children.remove(1);
         let left = children.remove(0);
-        Ok(Arc::new(HashJoinExec::try_new(left, right, self.spec())?))
+        let mut j = HashJoinExec::try_new(left, right, self.spec())?;
+        j.runtime_filter = self.runtime_filter.clone();
+        Ok(Arc::new(j))
     }
     fn execute(&self, partition: usize, ctx: &Arc<TaskContext>) -> Result<BatchIter> {
         let build = self.build_side(partition, ctx)?;
+        self.publish_build_keys(partition, &build);
         let spec = ProbeSpec {
             keys: self.on.iter().map(|(_, r)| r.clone()).collect(),
             filter: self.filter.clone(),

@@ -1,4 +1,5 @@
-//! `MemoryScanExec`: reads partitions of in-memory batches (projected, limited).
+//! `MemoryScanExec`: reads partitions of in-memory batches (projected, limited), dropping rows
+//! that the runtime filters of joins above cannot match.
 
 use std::any::Any;
 use std::sync::Arc;
@@ -8,6 +9,8 @@ use arrow::record_batch::RecordBatch;
 
 use crate::error::Result;
 use crate::exec::limit::limit_iter;
+use crate::exec::runtime_filter::probe::{ROWS_REMOVED, filter_iter};
+use crate::exec::runtime_filter::{ProbeConditions, ScanFilter, supports_type};
 use crate::exec::{BatchIter, ExecutionPlan};
 use crate::physical::Partitioning;
 use crate::physical_expr::PhysicalExprRef;
@@ -22,6 +25,7 @@ pub struct MemoryScanExec {
     projection: Option<Vec<usize>>,
     fetch: Option<usize>,
     hash_keys: Option<Vec<PhysicalExprRef>>,
+    runtime_filters: Vec<ScanFilter>,
     metrics: Arc<Metrics>,
 }
 
@@ -42,8 +46,28 @@ impl MemoryScanExec {
             projection,
             fetch,
             hash_keys,
+            runtime_filters: vec![],
             metrics: Arc::new(Metrics::new()),
         }
+    }
+
+    /// This scan, also dropping rows that `filter` rules out; `None` when the scan cannot take
+    /// it (a limit would then see other rows, or the column's type is not supported).
+    pub fn with_runtime_filter(&self, filter: ScanFilter) -> Option<Self> {
+        if self.fetch.is_some() || !supports_type(self.schema.field(filter.column).data_type()) {
+            return None;
+        }
+        let mut runtime_filters = self.runtime_filters.clone();
+        runtime_filters.push(filter);
+        Some(MemoryScanExec {
+            partitions: self.partitions.clone(),
+            schema: self.schema.clone(),
+            projection: self.projection.clone(),
+            fetch: self.fetch,
+            hash_keys: self.hash_keys.clone(),
+            runtime_filters,
+            metrics: Arc::new(Metrics::new()),
+        })
     }
 }
 
@@ -94,6 +118,13 @@ impl ExecutionPlan for MemoryScanExec {
             Some(f) => limit_iter(iter, 0, Some(f)),
             None => iter,
         };
+        let conditions = ProbeConditions::collect(&self.runtime_filters, partition);
+        if let Some(ProbeConditions::Nothing) = conditions {
+            let rows = self.partitions.get(partition).into_iter().flatten();
+            self.metrics
+                .add(ROWS_REMOVED, rows.map(|b| b.num_rows()).sum::<usize>());
+        }
+        let iter = filter_iter(iter, conditions, self.metrics.clone());
         Ok(Box::new(MeteredIter::new(iter, self.metrics.clone())))
     }
     fn describe(&self) -> String {

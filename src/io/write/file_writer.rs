@@ -6,6 +6,7 @@
 use arrow::datatypes::SchemaRef;
 use arrow::record_batch::RecordBatch;
 use parquet::arrow::AsyncArrowWriter;
+use parquet::file::metadata::KeyValue;
 
 use crate::error::{Error, Result};
 use crate::io::checksum::ContentHasher;
@@ -49,16 +50,24 @@ pub struct FileWriter {
 
 impl FileWriter {
     /// Starts a file of `format` into `upload`; with `checksum`, contents are hashed too.
+    /// `metadata` goes into a Parquet file's key-value metadata (e.g. its bucket spec).
     pub fn try_new(
         upload: StagedUpload,
         format: FileFormat,
         schema: SchemaRef,
         options: &WriteOptions,
         checksum: bool,
+        metadata: Vec<KeyValue>,
     ) -> Result<Self> {
         let encoder = match format {
             FileFormat::Parquet => {
-                let props = options.writer_properties()?;
+                let mut props = options.writer_properties()?;
+                if !metadata.is_empty() {
+                    props = props
+                        .into_builder()
+                        .set_key_value_metadata(Some(metadata))
+                        .build();
+                }
                 let storage = interval::storage_schema(&schema);
                 let file_schema = storage.clone().unwrap_or_else(|| schema.clone());
                 let w = AsyncArrowWriter::try_new(upload, file_schema, Some(props))

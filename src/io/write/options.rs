@@ -35,6 +35,10 @@ pub struct WriteOptions {
     pub overwrite: bool,
     /// Always write a folder of files, even to a path ending in `.parquet`/`.csv`.
     pub per_thread_output: bool,
+    /// Bucket columns (`BUCKET_BY`): rows go to bucket `hash(columns) % buckets`, one file each.
+    pub bucket_by: Vec<String>,
+    /// Number of buckets (`BUCKETS`).
+    pub buckets: Option<usize>,
 }
 
 fn positive(key: &str, v: &str) -> Result<usize> {
@@ -96,6 +100,18 @@ impl WriteOptions {
         self
     }
 
+    /// Buckets the output: `n` files, each row in file `hash(cols) % n` (see `io::bucketing`).
+    pub fn with_buckets(mut self, cols: &[&str], n: usize) -> Self {
+        self.bucket_by = cols.iter().map(|c| c.to_lowercase()).collect();
+        self.buckets = Some(n);
+        self
+    }
+
+    /// Whether the output is bucketed.
+    pub fn is_bucketed(&self) -> bool {
+        self.buckets.is_some()
+    }
+
     /// Replaces an existing target.
     pub fn with_overwrite(mut self, overwrite: bool) -> Self {
         self.overwrite = overwrite;
@@ -135,6 +151,13 @@ impl WriteOptions {
             "row_group_size" | "row_group_rows" => {
                 self.row_group_size = Some(positive(&key, one()?)?)
             }
+            "bucket_by" | "clustered_by" => {
+                if values.is_empty() {
+                    return Err(Error::plan("BUCKET_BY needs at least one column"));
+                }
+                self.bucket_by = values.iter().map(|v| v.trim().to_lowercase()).collect();
+            }
+            "buckets" | "bucket_count" => self.buckets = Some(positive("BUCKETS", one()?)?),
             "max_file_rows" | "rows_per_file" => self.max_file_rows = Some(positive(&key, one()?)?),
             "bloom_filter_columns" | "bloom_filter" => {
                 self.bloom_filter_columns = values
@@ -160,8 +183,8 @@ impl WriteOptions {
             other => {
                 return Err(Error::plan(format!(
                     "unknown COPY option '{other}' (options: FORMAT, COMPRESSION, \
-                     COMPRESSION_LEVEL, PARTITION_BY, ROW_GROUP_SIZE, MAX_FILE_ROWS, \
-                     BLOOM_FILTER_COLUMNS, OVERWRITE, PER_THREAD_OUTPUT, HEADER, DELIMITER, \
+                     COMPRESSION_LEVEL, PARTITION_BY, BUCKET_BY, BUCKETS, ROW_GROUP_SIZE, \
+                     MAX_FILE_ROWS, BLOOM_FILTER_COLUMNS, OVERWRITE, PER_THREAD_OUTPUT, HEADER, DELIMITER, \
                      QUOTE, ESCAPE, NULL)"
                 )));
             }
@@ -171,6 +194,7 @@ impl WriteOptions {
 
     /// Checks option combinations that only make sense for one format.
     pub fn validate(&self, format: FileFormat) -> Result<()> {
+        self.validate_buckets(format)?;
         if format == FileFormat::Csv {
             match self.compression.as_deref() {
                 None | Some("none" | "uncompressed") => {}
@@ -187,6 +211,41 @@ impl WriteOptions {
             }
         } else {
             self.parquet_compression()?;
+        }
+        Ok(())
+    }
+
+    fn validate_buckets(&self, format: FileFormat) -> Result<()> {
+        match (self.bucket_by.is_empty(), self.buckets) {
+            (true, None) => return Ok(()),
+            (false, None) => return Err(Error::plan("BUCKET_BY (columns) needs BUCKETS n")),
+            (true, Some(_)) => return Err(Error::plan("BUCKETS n needs BUCKET_BY (columns)")),
+            (false, Some(_)) => {}
+        }
+        if self.buckets == Some(0) {
+            return Err(Error::plan("BUCKETS needs a positive integer, got '0'"));
+        }
+        if format != FileFormat::Parquet {
+            return Err(Error::plan(
+                "BUCKET_BY applies to Parquet output only (the bucket spec is kept in the \
+                 Parquet file metadata)",
+            ));
+        }
+        if let Some(c) = self
+            .bucket_by
+            .iter()
+            .find(|c| self.partition_by.contains(c))
+        {
+            return Err(Error::plan(format!(
+                "column \"{c}\" cannot be both in BUCKET_BY and PARTITION_BY"
+            )));
+        }
+        for (i, c) in self.bucket_by.iter().enumerate() {
+            if self.bucket_by[..i].contains(c) {
+                return Err(Error::plan(format!(
+                    "BUCKET_BY column \"{c}\" appears more than once"
+                )));
+            }
         }
         Ok(())
     }

@@ -81,7 +81,8 @@ impl WriteTarget {
             && !resolved.location.is_folder
             && options.partition_by.is_empty()
             && options.max_file_rows.is_none()
-            && !options.per_thread_output;
+            && !options.per_thread_output
+            && !options.is_bucketed();
         Ok(WriteTarget {
             resolved,
             format,
@@ -154,6 +155,15 @@ pub fn write_plan(
             "PARTITION_BY cannot use every column: the files would have none left",
         ));
     }
+    // bucketed output: partition p of the plan is bucket p
+    let bucketed;
+    let plan = match job.options.buckets {
+        Some(n) => {
+            bucketed = crate::io::bucketing::bucketed_plan(plan, &job.options.bucket_by, n)?;
+            &bucketed
+        }
+        None => plan,
+    };
     let replaced = prepare_target(&job.target)?;
     let local_root_existed = local_path(&job.target.resolved, &job.target.resolved.location.prefix)
         .is_some_and(|p| p.exists());
@@ -240,7 +250,14 @@ fn run_write(
             .into_par_iter()
             .map(|p| {
                 let mut w = PartitionWriter::new(job, p, schema, &write_id, finished, started)?;
-                let result = w.write_partition(plan, p, ctx);
+                let mut result = w.write_partition(plan, p, ctx);
+                if result.is_ok()
+                    && job.options.is_bucketed()
+                    && job.options.partition_by.is_empty()
+                {
+                    // every bucket gets its file, empty or not
+                    result = w.ensure_one_file();
+                }
                 w.close(result)
             })
             .collect()
@@ -249,7 +266,7 @@ fn run_write(
     for r in rows {
         total += r?;
     }
-    if total == 0 && job.options.partition_by.is_empty() {
+    if total == 0 && job.options.partition_by.is_empty() && !job.options.is_bucketed() {
         // an empty result still leaves a file with the schema, so the folder reads back
         let mut w = PartitionWriter::new(job, 0, schema, &write_id, finished, started)?;
         let result = w.ensure_one_file();
@@ -445,7 +462,12 @@ impl<'a> PartitionWriter<'a> {
             loc.prefix.clone()
         } else {
             let name = format!(
-                "part-{}-{}-{}.{}",
+                "{}-{}-{}-{}.{}",
+                if self.job.options.is_bucketed() {
+                    "bucket"
+                } else {
+                    "part"
+                },
                 self.task,
                 self.seq,
                 self.write_id,
@@ -469,12 +491,22 @@ impl<'a> PartitionWriter<'a> {
         let upload = self
             .io()
             .block_on(StagedUpload::create(store, path, display, hash))??;
+        let metadata = match self.job.options.buckets {
+            Some(n) => vec![crate::io::bucketing::bucket_metadata(
+                &self.data_schema,
+                &self.job.options.bucket_by,
+                n,
+                self.task,
+            )?],
+            None => vec![],
+        };
         let writer = FileWriter::try_new(
             upload,
             target.format,
             self.data_schema.clone(),
             &self.job.options,
             self.job.checksums,
+            metadata,
         )?;
         self.open.push((dir.to_string(), writer, self.tick));
         Ok(self.open.len() - 1)

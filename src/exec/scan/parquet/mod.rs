@@ -25,10 +25,13 @@ use object_store::ObjectStore;
 
 use crate::error::Result;
 use crate::exec::limit::limit_iter;
+use crate::exec::runtime_filter::probe::ROW_GROUPS_PRUNED;
+use crate::exec::runtime_filter::{ProbeConditions, ScanFilter, supports_type};
 use crate::exec::{BatchIter, ExecutionPlan};
 use crate::io::parquet::{ParquetFile, RowGroupSlice};
 use crate::logical::expr::Expr;
 use crate::physical::Partitioning;
+use crate::physical_expr::PhysicalExprRef;
 use crate::runtime::io_runtime::IoRuntime;
 use crate::runtime::metrics::MeteredIter;
 use crate::runtime::{Metrics, TaskContext};
@@ -89,10 +92,38 @@ pub struct ParquetScanExec {
     config: Arc<ParquetScanConfig>,
     partitions: Vec<Vec<RowGroupSlice>>,
     pruning: PlanPruning,
+    hash_keys: Option<Vec<PhysicalExprRef>>,
+    runtime_filters: Vec<ScanFilter>,
     metrics: Arc<Metrics>,
 }
 
 impl ParquetScanExec {
+    /// Declares that partition `i` holds exactly the rows with `hash(keys) % n == i` (bucketed
+    /// files read one bucket per partition; keys are over the output schema).
+    pub fn with_hash_partitioning(mut self, keys: Option<Vec<PhysicalExprRef>>) -> Self {
+        self.hash_keys = keys;
+        self
+    }
+
+    /// This scan, also skipping row groups, pages and rows that `filter` rules out; `None` when
+    /// the scan cannot take it (a limit would then see other rows, or the type is unsupported).
+    pub fn with_runtime_filter(&self, filter: ScanFilter) -> Option<Self> {
+        let field = self.config.output_schema.field(filter.column);
+        if self.config.fetch.is_some() || !supports_type(field.data_type()) {
+            return None;
+        }
+        let mut runtime_filters = self.runtime_filters.clone();
+        runtime_filters.push(filter);
+        Some(ParquetScanExec {
+            config: self.config.clone(),
+            partitions: self.partitions.clone(),
+            pruning: self.pruning,
+            hash_keys: self.hash_keys.clone(),
+            runtime_filters,
+            metrics: Arc::new(Metrics::new()),
+        })
+    }
+
     /// A scan reading `partitions` (row-group slices of the config's files).
     pub fn new(
         config: ParquetScanConfig,
@@ -103,6 +134,8 @@ impl ParquetScanExec {
             config: Arc::new(config),
             partitions,
             pruning,
+            hash_keys: None,
+            runtime_filters: vec![],
             metrics: Arc::new(Metrics::new()),
         }
     }
@@ -126,7 +159,11 @@ impl ExecutionPlan for ParquetScanExec {
         self.config.output_schema.clone()
     }
     fn output_partitioning(&self) -> Partitioning {
-        Partitioning::Unknown(self.partitions.len().max(1))
+        let n = self.partitions.len().max(1);
+        match &self.hash_keys {
+            Some(keys) => Partitioning::Hash(keys.clone(), n),
+            None => Partitioning::Unknown(n),
+        }
     }
     fn children(&self) -> Vec<&Arc<dyn ExecutionPlan>> {
         vec![]
@@ -139,11 +176,22 @@ impl ExecutionPlan for ParquetScanExec {
     }
     fn execute(&self, partition: usize, ctx: &Arc<TaskContext>) -> Result<BatchIter> {
         let slices = self.partitions.get(partition).cloned().unwrap_or_default();
+        let runtime = ProbeConditions::collect(&self.runtime_filters, partition);
+        if let Some(ProbeConditions::Nothing) = runtime {
+            // the build side above matches nothing: skip every row group
+            let groups = slices.iter().map(|s| s.row_groups.len()).sum();
+            self.metrics.add(ROW_GROUPS_PRUNED, groups);
+            return Ok(Box::new(MeteredIter::new(
+                crate::exec::empty_iter(),
+                self.metrics.clone(),
+            )));
+        }
         let iter: BatchIter = Box::new(stream::PartitionStream::new(
             self.config.clone(),
             slices,
             self.metrics.clone(),
             ctx.batch_size(),
+            runtime,
         ));
         let iter = match self.config.fetch {
             Some(f) => limit_iter(iter, 0, Some(f)),

@@ -18,11 +18,15 @@ use parquet::arrow::push_decoder::{ParquetPushDecoder, ParquetPushDecoderBuilder
 use super::ParquetScanConfig;
 use super::adapt::BatchAdapter;
 use crate::error::{Error, Result};
+use crate::exec::runtime_filter::ProbeConditions;
+use crate::exec::runtime_filter::probe::{ProbeRowFilter, ROW_GROUPS_PRUNED, pruning_conjuncts};
 use crate::io::fetch::{FetchCounters, ObjectReader};
 use crate::io::parquet::RowGroupSlice;
 use crate::io::parquet::bloom::{bloom_probes, prune_by_bloom_filters};
 use crate::io::parquet::page_index::page_selection;
+use crate::io::parquet::pruning::prune_row_groups;
 use crate::io::parquet::row_filter::{RowFilterCounters, build_row_filter};
+use crate::logical::expr::Expr;
 use crate::runtime::Metrics;
 
 type Fetched = Result<Vec<Bytes>>;
@@ -85,6 +89,10 @@ pub(super) struct PartitionStream {
     counters: Arc<FetchCounters>,
     current: Option<FileStream>,
     failed: bool,
+    /// Runtime filter conditions as pruning conjuncts (row groups, pages, bloom filters).
+    runtime_conjuncts: Vec<Expr>,
+    /// Runtime filter conditions on the rows.
+    runtime_rows: Option<ProbeRowFilter>,
 }
 
 impl PartitionStream {
@@ -93,7 +101,16 @@ impl PartitionStream {
         slices: Vec<RowGroupSlice>,
         metrics: Arc<Metrics>,
         batch_size: usize,
+        runtime: Option<ProbeConditions>,
     ) -> Self {
+        let runtime_conjuncts = runtime
+            .as_ref()
+            .map(|r| pruning_conjuncts(r, &config.output_schema))
+            .unwrap_or_default();
+        let runtime_rows = match runtime {
+            Some(ProbeConditions::Rows(c)) => Some(ProbeRowFilter::new(c, metrics.clone())),
+            _ => None,
+        };
         PartitionStream {
             config,
             slices: slices.into(),
@@ -102,6 +119,8 @@ impl PartitionStream {
             batch_size,
             current: None,
             failed: false,
+            runtime_conjuncts,
+            runtime_rows,
         }
     }
 
@@ -130,9 +149,29 @@ impl PartitionStream {
         )?;
         self.metrics.add("files_opened", 1);
 
-        // bloom filters
         let mut row_groups = slice.row_groups.clone();
-        let probes = bloom_probes(&cfg.conjuncts, &file_schema, parquet_schema);
+        // runtime filters of joins above: row groups whose statistics cannot match
+        if !self.runtime_conjuncts.is_empty() {
+            let keep = prune_row_groups(
+                meta.metadata(),
+                &file_schema,
+                parquet_schema,
+                &self.runtime_conjuncts,
+            );
+            let before = row_groups.len();
+            row_groups.retain(|rg| keep.get(*rg).copied().unwrap_or(true));
+            self.metrics
+                .add(ROW_GROUPS_PRUNED, before - row_groups.len());
+        }
+        let conjuncts: Vec<Expr> = cfg
+            .conjuncts
+            .iter()
+            .chain(&self.runtime_conjuncts)
+            .cloned()
+            .collect();
+
+        // bloom filters
+        let probes = bloom_probes(&conjuncts, &file_schema, parquet_schema);
         if !probes.is_empty() {
             let keep = cfg.io.block_on(prune_by_bloom_filters(
                 reader.clone(),
@@ -187,13 +226,13 @@ impl PartitionStream {
             .with_row_groups(row_groups.clone())
             .with_batch_size(self.batch_size);
         let mut has_selection = false;
-        if !cfg.conjuncts.is_empty()
+        if !conjuncts.is_empty()
             && let Some(sel) = page_selection(
                 meta.metadata(),
                 &file_schema,
                 parquet_schema,
                 &row_groups,
-                &cfg.conjuncts,
+                &conjuncts,
             )
         {
             let total: usize = row_groups.iter().map(|rg| file.row_group_rows(*rg)).sum();
@@ -323,7 +362,17 @@ impl PartitionStream {
             // batches of the row group being decoded
             if let Some(reader) = fs.rows.as_mut() {
                 match reader.next() {
-                    Some(Ok(batch)) => return Some(fs.adapter.adapt(&batch)),
+                    Some(Ok(batch)) => {
+                        let batch = match fs.adapter.adapt(&batch) {
+                            Ok(b) => b,
+                            Err(e) => return Some(Err(e)),
+                        };
+                        match self.runtime_rows.as_mut().map(|f| f.apply(batch.clone())) {
+                            None => return Some(Ok(batch)),
+                            Some(Ok(b)) if b.num_rows() == 0 => continue,
+                            Some(other) => return Some(other),
+                        }
+                    }
                     Some(Err(e)) => {
                         return Some(Err(
                             Error::from(e).context(format!("reading {}", fs.display))
