@@ -143,15 +143,8 @@ fn hash_array(array: &ArrayRef, h: &mut Sha256) -> Result<()> {
         }
         DataType::List(_) => {
             let l = valid.as_list::<i32>();
-            let offsets = l.value_offsets();
-            let lengths: Vec<u8> = offsets
-                .windows(2)
-                .flat_map(|w| ((w[1] - w[0]) as u64).to_le_bytes())
-                .collect();
-            h.update(&lengths);
-            let start = offsets[0] as usize;
-            let end = offsets[offsets.len() - 1] as usize;
-            hash_array(&l.values().slice(start, end - start), h)?;
+            let (start, len) = hash_lengths(l.value_offsets(), h);
+            hash_array(&l.values().slice(start, len), h)?;
         }
         DataType::FixedSizeList(_, _) => {
             let l = valid.as_fixed_size_list();
@@ -166,15 +159,8 @@ fn hash_array(array: &ArrayRef, h: &mut Sha256) -> Result<()> {
         }
         DataType::Map(_, _) => {
             let m = valid.as_map();
-            let offsets = m.value_offsets();
-            let lengths: Vec<u8> = offsets
-                .windows(2)
-                .flat_map(|w| ((w[1] - w[0]) as u64).to_le_bytes())
-                .collect();
-            h.update(&lengths);
-            let start = offsets[0] as usize;
-            let end = offsets[offsets.len() - 1] as usize;
-            let entries: ArrayRef = std::sync::Arc::new(m.entries().slice(start, end - start));
+            let (start, len) = hash_lengths(m.value_offsets(), h);
+            let entries: ArrayRef = std::sync::Arc::new(m.entries().slice(start, len));
             hash_array(&entries, h)?;
         }
         t => {
@@ -202,6 +188,13 @@ fn hash_array(array: &ArrayRef, h: &mut Sha256) -> Result<()> {
 }
 
 fn hash_offsets(offsets: &[i32], data: &[u8], h: &mut Sha256) {
+    let (start, len) = hash_lengths(offsets, h);
+    h.update(&data[start..start + len]);
+}
+
+/// Hashes the length of each list (as little-endian u64s) and returns the child range the
+/// lists cover (start, length).
+fn hash_lengths(offsets: &[i32], h: &mut Sha256) -> (usize, usize) {
     let lengths: Vec<u8> = offsets
         .windows(2)
         .flat_map(|w| ((w[1] - w[0]) as u64).to_le_bytes())
@@ -209,7 +202,7 @@ fn hash_offsets(offsets: &[i32], data: &[u8], h: &mut Sha256) {
     h.update(&lengths);
     let start = offsets[0] as usize;
     let end = offsets[offsets.len() - 1] as usize;
-    h.update(&data[start..end]);
+    (start, end - start)
 }
 
 #[cfg(test)]
