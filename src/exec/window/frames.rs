@@ -38,7 +38,7 @@ pub fn aggregate_frames(
     cancel: &CancellationToken,
 ) -> Result<ArrayRef> {
     let n = frames.len();
-    let levels = build_levels(make, args, rows)?;
+    let tree = StateTree::over_rows(make, args, rows)?;
     let mut out = make()?;
     let mut any = false;
     if let Some(state) = prefix {
@@ -51,17 +51,58 @@ pub fn aggregate_frames(
         out.merge_batch(&states, &groups, n)?;
         any = n > 0;
     }
-    // rows a chunk at a time, so the node lists (up to 2 log n per row) stay small
-    for chunk_start in (0..n).step_by(ROWS_PER_CHUNK) {
-        cancel.check()?;
-        let chunk = &frames[chunk_start..(chunk_start + ROWS_PER_CHUNK).min(n)];
-        any |= merge_chunk(&levels, chunk, chunk_start, n, out.as_mut())?;
-    }
+    any |= tree.merge_into(frames, out.as_mut(), cancel)?;
     if !any {
         // no row has a non-empty frame: every group is the aggregate of no rows
         out.update_batch(&empty_args(args)?, &[], n)?;
     }
     out.evaluate()
+}
+
+/// A segment tree of an aggregate's intermediate states over a sequence of leaves (rows, or
+/// blocks of rows given by their states).
+pub struct StateTree {
+    levels: Vec<Vec<ArrayRef>>,
+}
+
+impl StateTree {
+    /// The tree over `rows` rows of `args`, one leaf per row.
+    pub fn over_rows(make: &MakeAccumulator<'_>, args: &[ArrayRef], rows: usize) -> Result<Self> {
+        let mut acc = make()?;
+        let groups: Vec<u32> = (0..rows as u32).collect();
+        acc.update_batch(args, &groups, rows)?;
+        Self::over_states(make, acc.state()?, rows)
+    }
+
+    /// The tree over `leaves` leaves whose intermediate states are given.
+    pub fn over_states(
+        make: &MakeAccumulator<'_>,
+        states: Vec<ArrayRef>,
+        leaves: usize,
+    ) -> Result<Self> {
+        Ok(StateTree {
+            levels: build_levels(make, states, leaves)?,
+        })
+    }
+
+    /// Merges the leaves of `frames[i]` (left to right) into group `i` of `out` (of
+    /// `frames.len()` groups); whether any frame was non-empty.
+    pub fn merge_into(
+        &self,
+        frames: &[Range<usize>],
+        out: &mut dyn GroupsAccumulator,
+        cancel: &CancellationToken,
+    ) -> Result<bool> {
+        let n = frames.len();
+        let mut any = false;
+        // rows a chunk at a time, so the node lists (up to 2 log n per row) stay small
+        for chunk_start in (0..n).step_by(ROWS_PER_CHUNK) {
+            cancel.check()?;
+            let chunk = &frames[chunk_start..(chunk_start + ROWS_PER_CHUNK).min(n)];
+            any |= merge_chunk(&self.levels, chunk, chunk_start, n, out)?;
+        }
+        Ok(any)
+    }
 }
 
 /// Rows whose frames are decomposed into tree nodes at once.
@@ -116,17 +157,14 @@ fn merge_chunk(
     Ok(rounds > 0)
 }
 
-/// The intermediate states of the tree: level 0 holds each row's state, level `k` node `j`
-/// the state of rows `[j·2^k, (j+1)·2^k)`.
+/// The intermediate states of the tree: level 0 holds each leaf's state, level `k` node `j`
+/// the state of leaves `[j·2^k, (j+1)·2^k)`.
 fn build_levels(
     make: &MakeAccumulator<'_>,
-    args: &[ArrayRef],
+    leaves: Vec<ArrayRef>,
     n: usize,
 ) -> Result<Vec<Vec<ArrayRef>>> {
-    let mut acc = make()?;
-    let rows: Vec<u32> = (0..n as u32).collect();
-    acc.update_batch(args, &rows, n)?;
-    let mut levels = vec![acc.state()?];
+    let mut levels = vec![leaves];
     let mut width = n;
     while width > 1 {
         let mut acc = make()?;

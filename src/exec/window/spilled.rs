@@ -18,10 +18,11 @@
 //!   and last row for frames starting or ending unbounded;
 //! - aggregates: over the whole partition, one value from pass 1; over frames starting
 //!   `UNBOUNDED PRECEDING`, the state of the released rows merged with the frame's rows in
-//!   memory; over other bounded frames, the frames' rows.
+//!   memory; over frames ending `UNBOUNDED FOLLOWING`, the frame's rows up to the end of their
+//!   spill batch, then a segment tree of per-batch states from pass 1; over other bounded
+//!   frames, the frames' rows.
 //!
-//! An aggregate over a frame ending `UNBOUNDED FOLLOWING` but not starting `UNBOUNDED PRECEDING`,
-//! or a frame (peer group, offset) wider than the memory limit, fails with a "resources
+//! A frame (a peer group, an offset) wider than the memory limit fails with a "resources
 //! exhausted" error that says so.
 
 use std::ops::Range;
@@ -32,7 +33,7 @@ use arrow::compute::{concat, concat_batches, take};
 use arrow::record_batch::RecordBatch;
 
 use crate::error::{Error, Result};
-use crate::exec::window::frames::aggregate_frames;
+use crate::exec::window::frames::{StateTree, aggregate_frames};
 use crate::exec::window::{
     WindowComputer, WindowSpec, frame_of, int_arg, make_accumulator, ranges_of,
 };
@@ -55,6 +56,24 @@ enum Plan {
     Prefix(Box<dyn GroupsAccumulator>),
     /// An aggregate over frames within the rows in memory.
     Frames,
+    /// An aggregate over frames ending `UNBOUNDED FOLLOWING` (and starting later than the first
+    /// row): the frame's rows up to the end of their spill batch from memory, the batches after
+    /// that from a tree of per-batch states built in pass 1.
+    Suffix(Option<Suffix>),
+}
+
+/// Per-batch states of a spilled partition, for frames that run to its end.
+struct Suffix {
+    blocks: StateTree,
+    /// The first row of each batch, then `n`.
+    starts: Vec<usize>,
+}
+
+impl Suffix {
+    /// The batch holding row `row` (< n).
+    fn block_of(&self, row: usize) -> usize {
+        self.starts.partition_point(|s| *s <= row) - 1
+    }
 }
 
 /// Peer group facts of one output row, in partition positions.
@@ -110,7 +129,7 @@ impl SpilledWindow {
             .collect();
         let mut plans = vec![];
         for (spec, frame) in computer.functions.iter().zip(&frames) {
-            plans.push(plan_for(spec, frame, &consumer, n, &file)?);
+            plans.push(plan_for(spec, frame)?);
         }
         let value_frames = || {
             computer
@@ -158,30 +177,57 @@ impl SpilledWindow {
 
     /// Pass 1, when needed: aggregates over the whole partition and its last row.
     fn first_pass(&mut self, file: &Arc<SpillFile>, wants_last: bool) -> Result<()> {
-        let mut whole: Vec<(usize, Box<dyn GroupsAccumulator>)> = vec![];
+        // (function, accumulator, per batch or over all rows)
+        let mut accs: Vec<(usize, Box<dyn GroupsAccumulator>, bool)> = vec![];
         for (i, spec) in self.computer.functions.iter().enumerate() {
-            if let (Plan::Whole(_), WindowFunc::Aggregate(f)) = (&self.plans[i], &spec.func) {
-                whole.push((i, make_accumulator(spec, f.as_ref())?));
+            if let WindowFunc::Aggregate(f) = &spec.func {
+                match &self.plans[i] {
+                    Plan::Whole(_) => accs.push((i, make_accumulator(spec, f.as_ref())?, false)),
+                    Plan::Suffix(_) => accs.push((i, make_accumulator(spec, f.as_ref())?, true)),
+                    _ => {}
+                }
             }
         }
-        if whole.is_empty() && !wants_last {
+        if accs.is_empty() && !wants_last {
             return Ok(());
         }
         let mut last = None;
-        for batch in file.read()? {
+        let mut starts = vec![0];
+        for (block, batch) in file.read()?.enumerate() {
             self.cancel.check()?;
             let batch = batch?;
             let rows = batch.num_rows();
-            for (i, acc) in &mut whole {
+            for (i, acc, per_block) in &mut accs {
                 let args = evaluate_args(&self.computer.functions[*i], &batch)?;
-                acc.update_batch(&args, &vec![0; rows], 1)?;
+                if *per_block {
+                    acc.update_batch(&args, &vec![block as u32; rows], block + 1)?;
+                } else {
+                    acc.update_batch(&args, &vec![0; rows], 1)?;
+                }
             }
+            starts.push(starts[block] + rows);
             if rows > 0 {
                 last = Some(batch.slice(rows - 1, 1));
             }
         }
-        for (i, mut acc) in whole {
-            self.plans[i] = Plan::Whole(acc.evaluate()?);
+        let blocks = starts.len() - 1;
+        for (i, mut acc, per_block) in accs {
+            self.plans[i] = if per_block {
+                let spec = &self.computer.functions[i];
+                let WindowFunc::Aggregate(f) = &spec.func else {
+                    continue;
+                };
+                // register every block, also when the last ones held no rows
+                let empty: Vec<ArrayRef> = spec.arg_types.iter().map(new_empty_array).collect();
+                acc.update_batch(&empty, &[], blocks)?;
+                let make = || make_accumulator(spec, f.as_ref());
+                Plan::Suffix(Some(Suffix {
+                    blocks: StateTree::over_states(&make, acc.state()?, blocks)?,
+                    starts: starts.clone(),
+                }))
+            } else {
+                Plan::Whole(acc.evaluate()?)
+            };
         }
         if wants_last {
             self.last = last;
@@ -344,6 +390,13 @@ impl SpilledWindow {
                         hi = hi.max(r.end);
                     }
                 }
+                Plan::Suffix(Some(suffix)) => {
+                    // the frame's rows up to the end of their batch
+                    for r in row_frames.iter().filter(|r| !r.is_empty()) {
+                        lo = lo.min(r.start);
+                        hi = hi.max(suffix.starts[suffix.block_of(r.start) + 1]);
+                    }
+                }
                 _ => {}
             }
             frames.push(row_frames);
@@ -485,6 +538,32 @@ impl SpilledWindow {
                     &self.cancel,
                 )?
             }
+            (WindowFunc::Aggregate(agg), Plan::Suffix(Some(suffix))) => {
+                let make = || make_accumulator(spec, agg.as_ref());
+                let mut out = make()?;
+                let empty: Vec<ArrayRef> = spec.arg_types.iter().map(new_empty_array).collect();
+                out.update_batch(&empty, &[], m)?;
+                // rows of the frame's first batch, then the batches after it
+                let (mut near, mut far) = (Vec::with_capacity(m), Vec::with_capacity(m));
+                for r in frames {
+                    if r.is_empty() {
+                        near.push(0..0);
+                        far.push(0..0);
+                    } else {
+                        let block = suffix.block_of(r.start);
+                        near.push(r.start - self.start..suffix.starts[block + 1] - self.start);
+                        far.push(block + 1..suffix.starts.len() - 1);
+                    }
+                }
+                let args = evaluate_args(spec, window)?;
+                StateTree::over_rows(&make, &args, window.num_rows())?.merge_into(
+                    &near,
+                    out.as_mut(),
+                    &self.cancel,
+                )?;
+                suffix.blocks.merge_into(&far, out.as_mut(), &self.cancel)?;
+                out.evaluate()?
+            }
             _ => {
                 return Err(Error::internal(format!(
                     "{}: no plan for {} over a spilled partition",
@@ -572,13 +651,7 @@ fn value_function(func: &WindowFunc) -> bool {
 }
 
 /// How `spec` is computed over a spilled partition, or why it cannot be.
-fn plan_for(
-    spec: &WindowSpec,
-    frame: &WindowFrame,
-    consumer: &str,
-    n: usize,
-    file: &SpillFile,
-) -> Result<Plan> {
+fn plan_for(spec: &WindowSpec, frame: &WindowFrame) -> Result<Plan> {
     if value_function(&spec.func) {
         return Ok(Plan::Value);
     }
@@ -595,16 +668,7 @@ fn plan_for(
             acc.update_batch(&empty, &[], 1)?;
             Plan::Prefix(acc)
         }
-        (false, true) => {
-            return Err(Error::resources_exhausted(format!(
-                "{consumer}: a window partition of {n} rows ({} on disk) does not fit in the \
-                 memory limit, and {}() over a frame that ends UNBOUNDED FOLLOWING but starts \
-                 after the first row cannot be computed from disk; raise the memory limit \
-                 (SET memory_limit)",
-                human_bytes(file.bytes()),
-                spec.func.name()
-            )));
-        }
+        (false, true) => Plan::Suffix(None),
         (false, false) => Plan::Frames,
     })
 }
