@@ -167,3 +167,6 @@ impl ExecutionPlan for NestedLoopJoinExec {
         Some(&self.metrics)
     }
 }
+
+#[cfg(test)]
+mod tests;
