@@ -20,23 +20,40 @@ use arrow::compute::{concat, take};
 
 use crate::error::Result;
 use crate::functions::GroupsAccumulator;
+use crate::runtime::CancellationToken;
 
 /// A fresh accumulator of the window's aggregate.
 pub type MakeAccumulator<'a> = dyn Fn() -> Result<Box<dyn GroupsAccumulator>> + 'a;
 
-/// The aggregate of `args` over each row's frame (`frames[i]` for row `i`; empty frames give
-/// the aggregate of no rows).
+/// The aggregate of `args` (of `rows` rows) over each output row's frame: `frames[i]`, a range
+/// of those rows, for output row `i`. With `prefix` (the intermediate state of one group), every
+/// frame is taken to start with the rows that state holds, ahead of its own; otherwise empty
+/// frames give the aggregate of no rows.
 pub fn aggregate_frames(
     make: &MakeAccumulator<'_>,
     args: &[ArrayRef],
+    rows: usize,
     frames: &[Range<usize>],
+    prefix: Option<&[ArrayRef]>,
+    cancel: &CancellationToken,
 ) -> Result<ArrayRef> {
     let n = frames.len();
-    let levels = build_levels(make, args, n)?;
+    let levels = build_levels(make, args, rows)?;
     let mut out = make()?;
     let mut any = false;
+    if let Some(state) = prefix {
+        let first = UInt32Array::from(vec![0u32; n]);
+        let states = state
+            .iter()
+            .map(|s| Ok(take(s.as_ref(), &first, None)?))
+            .collect::<Result<Vec<_>>>()?;
+        let groups: Vec<u32> = (0..n as u32).collect();
+        out.merge_batch(&states, &groups, n)?;
+        any = n > 0;
+    }
     // rows a chunk at a time, so the node lists (up to 2 log n per row) stay small
     for chunk_start in (0..n).step_by(ROWS_PER_CHUNK) {
+        cancel.check()?;
         let chunk = &frames[chunk_start..(chunk_start + ROWS_PER_CHUNK).min(n)];
         any |= merge_chunk(&levels, chunk, chunk_start, n, out.as_mut())?;
     }
