@@ -4,7 +4,7 @@
 //!
 //! ```text
 //!  build batches ─▶ buffer (reserved: the batch and its copy in the concatenated block)
-//!      │ refused: block size = half of what the buffer held
+//!      │ refused: block size = half of what the buffer held (or of a task's share)
 //!      ▼
 //!  buffer + rest of the input ─▶ block files 0, 1, 2, … (each about one block size)
 //! ```
@@ -61,8 +61,14 @@ pub fn collect_build(
             continue;
         }
         if !reservation.grow_if_fits(build_estimate(&b)) {
-            // a block and its concatenation take what the buffer held
-            let block_bytes = reservation.size() / 2;
+            // a block and its concatenation take what the buffer held, or at least a task's
+            // share of the pool (refused at once, one batch per block would re-read the probe
+            // side for every batch)
+            let share = ctx
+                .memory
+                .limit()
+                .map_or(0, |l| l / ctx.config.target_partitions.max(1));
+            let block_bytes = reservation.size().max(share) / 2;
             batches.push(b);
             let blocks = spill_blocks(
                 batches,
