@@ -81,6 +81,8 @@ fn streaming_queries() -> Vec<String> {
         // nested-loop join: 900 million pairs through a filter
         "SELECT count(*) FROM range(30000) a(x), range(30000) b(y) WHERE (x * 7 + y) % 1000 = 3"
             .to_string(),
+        // nested-loop join whose 4 million row build side spills in blocks under the limit
+        format!("SELECT count(*) FROM {GENERATED} g, range(3000) b(y) WHERE (v + y) % 1000 = 3"),
         // hash aggregation with 500,000 groups, spilling its buckets
         format!("SELECT v % 500009 AS k, count(*), sum(v) FROM {GENERATED} g GROUP BY 1"),
         // hash join probing 4 million rows against a small build side
