@@ -17,7 +17,9 @@
 //! [`crate::catalog::stored`]) hold memory between queries under *storage* reservations
 //! ([`MemoryPool::reserve_storage`]). Like Spark's storage fraction, all storage reservations
 //! together may take at most [`STORAGE_FRACTION`] of the limit, so queries always keep the other
-//! half; a stored table writes what does not fit to disk at once.
+//! half; a stored table writes what does not fit to disk at once. And like Spark's unified
+//! memory, an operator that cannot spill and is refused first has stored tables move their
+//! memory to disk (see [`MemoryPool::set_storage_reclaimer`]), then asks again.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -32,9 +34,14 @@ pub const STORAGE_FRACTION: f64 = 0.5;
 /// `limit` value standing for "no limit".
 const NO_LIMIT: usize = usize::MAX;
 
+/// Moves stored tables' memory to disk to free at least the given bytes (as far as it can);
+/// returns the bytes freed.
+pub type StorageReclaimer = dyn Fn(usize) -> usize + Send + Sync;
+
 /// A pool of memory shared by all operators of a session.
-#[derive(Debug)]
 pub struct MemoryPool {
+    /// Frees stored tables' memory for operators that cannot spill (set by the session).
+    reclaimer: std::sync::RwLock<Option<Arc<StorageReclaimer>>>,
     /// The limit in bytes, [`NO_LIMIT`] for none (changed in place by `SET memory_limit`, so
     /// stored tables' reservations stay counted).
     limit: AtomicUsize,
@@ -52,6 +59,7 @@ impl MemoryPool {
     /// A pool with an optional limit in bytes.
     pub fn new(limit: Option<usize>) -> Arc<Self> {
         Arc::new(MemoryPool {
+            reclaimer: std::sync::RwLock::new(None),
             limit: AtomicUsize::new(limit.unwrap_or(NO_LIMIT)),
             used: AtomicUsize::new(0),
             storage_used: AtomicUsize::new(0),
@@ -100,6 +108,25 @@ impl MemoryPool {
     pub fn set_limit(&self, limit: Option<usize>) {
         self.limit
             .store(limit.unwrap_or(NO_LIMIT), Ordering::SeqCst);
+    }
+
+    /// Sets what frees stored tables' memory when an operator that cannot spill is refused:
+    /// like Spark's unified memory, queries may take memory back from cached data.
+    pub fn set_storage_reclaimer(&self, reclaimer: Arc<StorageReclaimer>) {
+        *self.reclaimer.write().unwrap_or_else(|e| e.into_inner()) = Some(reclaimer);
+    }
+
+    /// Asks stored tables to free `bytes` (moving data to disk); returns the bytes freed.
+    fn reclaim_storage(&self, bytes: usize) -> usize {
+        if self.storage_used() == 0 {
+            return 0;
+        }
+        let reclaimer = self
+            .reclaimer
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone();
+        reclaimer.map_or(0, |r| r(bytes))
     }
 
     /// Bytes held by stored tables now.
@@ -200,6 +227,16 @@ impl MemoryPool {
             storage: false,
             metrics: None,
         }
+    }
+}
+
+impl std::fmt::Debug for MemoryPool {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MemoryPool")
+            .field("limit", &self.limit())
+            .field("used", &self.used())
+            .field("storage_used", &self.storage_used())
+            .finish()
     }
 }
 
@@ -318,7 +355,12 @@ impl MemoryReservation {
     /// Grows by `bytes` or fails when the pool's limit would be exceeded (for operators that
     /// cannot spill; the error names the operator and the setting to raise).
     pub fn try_grow(&mut self, bytes: usize) -> Result<()> {
-        if let Err(e) = self.pool.try_grow(&self.consumer, bytes) {
+        let mut first = self.pool.try_grow(&self.consumer, bytes);
+        if first.is_err() && !self.storage && self.pool.reclaim_storage(bytes) > 0 {
+            // stored tables moved memory to disk: try again
+            first = self.pool.try_grow(&self.consumer, bytes);
+        }
+        if let Err(e) = first {
             let tasks = self.pool.running_tasks.load(Ordering::Relaxed).max(1);
             let share = self.pool.limit().unwrap_or(usize::MAX) / tasks;
             if self.size + bytes > share {

@@ -80,6 +80,7 @@ impl SessionContext {
 
     /// Runs `UNCACHE TABLE [IF EXISTS] name`.
     pub(super) fn uncache_table(&self, name: &str, if_exists: bool) -> Result<StatementResult> {
+        let cached = self.cached_copy(name);
         let mut catalog = self
             .shared
             .catalog
@@ -94,13 +95,13 @@ impl SessionContext {
                 Err(catalog.not_found(name))
             };
         }
-        let Some(cached) = self.cached_copy(name) else {
+        let Some(original) = cached else {
             return Ok(StatementResult::Done(format!(
                 "table {name} was not cached"
             )));
         };
         self.forget_cached(name);
-        match cached {
+        match original {
             Some(original) => catalog.insert(name, original, true)?,
             None => {
                 catalog.remove(name);

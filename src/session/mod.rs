@@ -68,7 +68,7 @@ pub(crate) struct SessionShared {
     pub(crate) fair: RwLock<Arc<FairScheduler>>,
     pub(crate) memory: RwLock<Arc<MemoryPool>>,
     /// Stored tables (see `stored.rs`), to move to disk when the memory limit is lowered.
-    pub(crate) stored: std::sync::Mutex<Vec<std::sync::Weak<MemTable>>>,
+    pub(crate) stored: Arc<stored::StoredTables>,
     /// Tables `CACHE TABLE` made (see `cache_table.rs`).
     pub(crate) cached:
         std::sync::Mutex<std::collections::HashMap<String, cache_table::CachedTable>>,
@@ -176,6 +176,8 @@ impl SessionContext {
             )
         });
         let memory = MemoryPool::new(config.memory_limit);
+        let stored = Arc::new(stored::StoredTables::default());
+        memory.set_storage_reclaimer(stored.reclaimer());
         let fair = FairScheduler::new(config.target_partitions);
         SessionContext {
             shared: Arc::new(SessionShared {
@@ -185,7 +187,7 @@ impl SessionContext {
                 pool: RwLock::new(pool),
                 fair: RwLock::new(fair),
                 memory: RwLock::new(memory),
-                stored: Default::default(),
+                stored,
                 cached: Default::default(),
                 optimizer: Optimizer::new(),
                 stores: Arc::new(crate::io::object_store::ObjectStoreRegistry::default()),

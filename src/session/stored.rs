@@ -4,7 +4,7 @@
 //! refuses goes to disk, and a write streams the query's partitions into the table and commits
 //! them all at once (a failing query leaves the table unchanged).
 
-use std::sync::{Arc, Weak};
+use std::sync::{Arc, Mutex, Weak};
 
 use arrow::array::{ArrayRef, StringArray};
 use arrow::datatypes::{DataType, Field, Schema, SchemaRef};
@@ -15,9 +15,53 @@ use crate::catalog::{CatalogEntry, MemTable, TableKind};
 use crate::error::{Error, Result};
 use crate::logical::expr::Expr;
 use crate::logical::plan::{LogicalPlan, Repartition, RepartitionScheme};
-use crate::runtime::memory_pool::human_bytes;
+use crate::runtime::memory_pool::{StorageReclaimer, human_bytes};
 use crate::runtime::{CancellationToken, MemoryPool};
 use crate::session::{SessionContext, StatementResult};
+
+/// The session's stored tables (weakly: a table goes when its last user drops it).
+#[derive(Debug, Default)]
+pub(crate) struct StoredTables {
+    tables: Mutex<Vec<Weak<MemTable>>>,
+}
+
+impl StoredTables {
+    /// Adds a table.
+    fn add(&self, table: &Arc<MemTable>) {
+        let mut tables = self.tables.lock().unwrap_or_else(|e| e.into_inner());
+        tables.retain(|t| t.strong_count() > 0);
+        tables.push(Arc::downgrade(table));
+    }
+
+    /// The tables alive now.
+    fn live(&self) -> Vec<Arc<MemTable>> {
+        self.tables
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .iter()
+            .filter_map(Weak::upgrade)
+            .collect()
+    }
+
+    /// Moves tables to disk, one at a time, until `bytes` are freed or none is left in memory;
+    /// returns the bytes freed. A table that cannot be written (a full disk) stays in memory.
+    fn free(&self, bytes: usize) -> usize {
+        let mut freed = 0;
+        for t in self.live() {
+            if freed >= bytes {
+                break;
+            }
+            freed += t.move_to_disk().unwrap_or(0);
+        }
+        freed
+    }
+
+    /// What the memory pool calls to take memory back from the tables (holds them weakly).
+    pub(crate) fn reclaimer(self: &Arc<Self>) -> Arc<StorageReclaimer> {
+        let tables = Arc::downgrade(self);
+        Arc::new(move |bytes| tables.upgrade().map_or(0, |t| t.free(bytes)))
+    }
+}
 
 impl SessionContext {
     /// The session's memory pool (its used bytes include stored tables).
@@ -34,11 +78,10 @@ impl SessionContext {
         TableStorage::new(name, &self.memory_pool(), &self.config())
     }
 
-    /// Registers a stored table, so a lower memory limit can move its memory to disk.
+    /// Registers a stored table, so a lower memory limit, or a query operator that cannot
+    /// spill, can move its memory to disk.
     pub(crate) fn track_stored(&self, table: &Arc<MemTable>) {
-        let mut tables = self.shared.stored.lock().unwrap_or_else(|e| e.into_inner());
-        tables.retain(|t| t.strong_count() > 0);
-        tables.push(Arc::downgrade(table));
+        self.shared.stored.add(table);
     }
 
     /// Moves stored tables' memory to disk until they fit their share of the memory limit
@@ -48,15 +91,7 @@ impl SessionContext {
         let Some(max) = pool.storage_limit() else {
             return Ok(());
         };
-        let tables: Vec<Arc<MemTable>> = self
-            .shared
-            .stored
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .iter()
-            .filter_map(Weak::upgrade)
-            .collect();
-        for t in tables {
+        for t in self.shared.stored.live() {
             if pool.storage_used() <= max {
                 break;
             }
