@@ -7,7 +7,8 @@
 //! ```text
 //!  query partition p ──▶ PartitionWriter ──grow_if_fits?──▶ yes: batch stays in memory
 //!                                               └──────────▶ no:  this and every later batch of
-//!                                                                 the write go to one file
+//!                                                                 the write go to files of
+//!                                                                 FILE_BATCHES batches
 //!  finish(): WrittenPartition { chunks, reservation } ──▶ MemTable commits all partitions at once
 //! ```
 //!
@@ -34,6 +35,10 @@ use crate::exec::{BatchIter, ExecutionPlan};
 use crate::runtime::memory_pool::batch_memory_size;
 use crate::runtime::spill::{SpillFile, SpillManager, SpillWriter};
 use crate::runtime::{MemoryPool, MemoryReservation, TaskContext, fair, scheduler};
+
+/// Batches per file: a scan reads a file whole in one partition, so a table spilled in files of
+/// a few batches each can still be split into partitions of about equal size.
+const FILE_BATCHES: usize = 16;
 
 /// A piece of a table partition, in memory or on disk.
 #[derive(Debug, Clone)]
@@ -138,6 +143,7 @@ impl TableStorage {
             chunks: vec![],
             spill: None,
             spill_stats: None,
+            spilling: false,
         }
     }
 
@@ -211,17 +217,20 @@ impl TableStorage {
         run: &mut Vec<RecordBatch>,
         out: &mut Vec<StoredChunk>,
     ) -> Result<usize> {
-        let mut w = SpillWriter::new(&self.spill, schema, None)?;
-        for b in run.iter() {
-            w.write(b)?;
+        let mut freed = 0;
+        for group in run.chunks(FILE_BATCHES) {
+            let mut w = SpillWriter::new(&self.spill, schema, None)?;
+            for b in group {
+                w.write(b)?;
+            }
+            let stats = compute_statistics(schema.fields().len(), group);
+            freed += group.iter().map(batch_memory_size).sum::<usize>();
+            out.push(StoredChunk::Spilled {
+                file: w.finish()?,
+                stats: Arc::new(stats),
+            });
         }
-        let stats = compute_statistics(schema.fields().len(), run);
-        let freed = run.iter().map(batch_memory_size).sum();
         run.clear();
-        out.push(StoredChunk::Spilled {
-            file: w.finish()?,
-            stats: Arc::new(stats),
-        });
         Ok(freed)
     }
 }
@@ -235,6 +244,8 @@ pub struct PartitionWriter {
     chunks: Vec<StoredChunk>,
     spill: Option<SpillWriter>,
     spill_stats: Option<TableStatistics>,
+    /// Set at the first refusal: later batches go to disk too, keeping the order of rows.
+    spilling: bool,
 }
 
 impl PartitionWriter {
@@ -244,10 +255,11 @@ impl PartitionWriter {
             return Ok(());
         }
         let batch = conform(&self.schema, batch)?;
-        if self.spill.is_none() && self.reservation.grow_if_fits(batch_memory_size(&batch)) {
+        if !self.spilling && self.reservation.grow_if_fits(batch_memory_size(&batch)) {
             self.chunks.push(StoredChunk::Memory(batch));
             return Ok(());
         }
+        self.spilling = true;
         let w = match &mut self.spill {
             Some(w) => w,
             None => self
@@ -260,11 +272,14 @@ impl PartitionWriter {
             Some(s) => s.merge(&stats),
             None => stats,
         });
+        if w.batches() >= FILE_BATCHES {
+            self.finish_file()?;
+        }
         Ok(())
     }
 
-    /// Ends the write of this partition.
-    pub fn finish(mut self) -> Result<WrittenPartition> {
+    /// Ends the current file, if any, as a chunk.
+    fn finish_file(&mut self) -> Result<()> {
         if let Some(w) = self.spill.take() {
             let stats = self.spill_stats.take().unwrap_or_default();
             self.chunks.push(StoredChunk::Spilled {
@@ -272,6 +287,12 @@ impl PartitionWriter {
                 stats: Arc::new(stats),
             });
         }
+        Ok(())
+    }
+
+    /// Ends the write of this partition.
+    pub fn finish(mut self) -> Result<WrittenPartition> {
+        self.finish_file()?;
         Ok(WrittenPartition {
             chunks: self.chunks,
             reservation: self.reservation,

@@ -335,6 +335,11 @@ impl SpillWriter {
         self.rows
     }
 
+    /// Batches written so far.
+    pub fn batches(&self) -> usize {
+        self.batches
+    }
+
     fn error(&self, e: ArrowError) -> Error {
         let over = self.writer.get_ref().get_ref().over_quota;
         match &self.path {
