@@ -11,7 +11,8 @@ pub struct SessionConfig {
     pub target_partitions: usize,
     /// Target rows per batch.
     pub batch_size: usize,
-    /// Memory limit in bytes for query execution (`None`: no limit).
+    /// Memory limit in bytes for query execution (`None`: no limit). Default: 80% of the
+    /// machine's (or container's) memory; `SET memory_limit = 'unlimited'` lifts it.
     pub memory_limit: Option<usize>,
     /// Directory for spill files: operators that run out of memory under `memory_limit` write
     /// Arrow IPC files here (removed when no longer needed).
@@ -103,7 +104,7 @@ impl Default for SessionConfig {
                 .map(|n| n.get())
                 .unwrap_or(1),
             batch_size: 8192,
-            memory_limit: None,
+            memory_limit: crate::runtime::system_memory::default_memory_limit(),
             spill_dir: std::env::temp_dir(),
             max_spill_size: None,
             broadcast_rows_threshold: 200_000,
@@ -156,6 +157,9 @@ impl SessionConfig {
                 self.target_partitions = parse_usize(name, v)?.max(1)
             }
             "batch_size" => self.batch_size = parse_usize(name, v)?.max(1),
+            "memory_limit" if v.eq_ignore_ascii_case("default") => {
+                self.memory_limit = crate::runtime::system_memory::default_memory_limit()
+            }
             "memory_limit" => self.memory_limit = parse_bytes(v)?,
             "spill_dir" | "temp_directory" => self.spill_dir = PathBuf::from(v),
             "max_spill_size" | "max_temp_directory_size" => self.max_spill_size = parse_bytes(v)?,
@@ -198,7 +202,7 @@ impl SessionConfig {
             (
                 "memory_limit".into(),
                 self.memory_limit
-                    .map(|b| b.to_string())
+                    .map(crate::runtime::memory_pool::human_bytes)
                     .unwrap_or_else(|| "unlimited".into()),
             ),
             ("spill_dir".into(), self.spill_dir.display().to_string()),

@@ -39,7 +39,7 @@ struct Cli {
     /// Number of partitions / worker threads (default: cores).
     #[arg(long, global = true)]
     threads: Option<usize>,
-    /// Memory limit, e.g. 512MB (also for `slt`).
+    /// Memory limit, e.g. 512MB or `unlimited` (default: 80% of memory; also for `slt`).
     #[arg(long, global = true)]
     memory_limit: Option<String>,
     /// Target rows per batch (default 8192; also for `slt`).
@@ -166,7 +166,9 @@ fn run(cli: Cli) -> flint::Result<ExitCode> {
     }
     if let Some(m) = &cli.memory_limit {
         config.memory_limit = flint::config::parse_bytes(m)?;
-        return_freed_memory_at_once();
+        if config.memory_limit.is_some() {
+            return_freed_memory_at_once();
+        }
     }
     if let Some(n) = cli.batch_size {
         config = config.with_batch_size(n);

@@ -5,6 +5,7 @@ use std::fmt;
 use datafusion_common::ScalarValue;
 
 use crate::logical::expr::Expr;
+use crate::logical::window::WindowFrame;
 
 fn write_child(f: &mut fmt::Formatter<'_>, child: &Expr, parent_prec: u8) -> fmt::Result {
     match child {
@@ -230,6 +231,10 @@ impl fmt::Display for Expr {
                         }
                         write!(f, "{e}")?;
                     }
+                    sep = " ";
+                }
+                if w.frame != WindowFrame::default_for(!w.order_by.is_empty()) {
+                    write!(f, "{sep}{}", w.frame)?;
                 }
                 f.write_str(")")
             }

@@ -111,6 +111,29 @@ impl WindowFrame {
     }
 }
 
+impl std::fmt::Display for FrameBound {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            FrameBound::UnboundedPreceding => f.write_str("UNBOUNDED PRECEDING"),
+            FrameBound::Preceding(n) => write!(f, "{n} PRECEDING"),
+            FrameBound::CurrentRow => f.write_str("CURRENT ROW"),
+            FrameBound::Following(n) => write!(f, "{n} FOLLOWING"),
+            FrameBound::UnboundedFollowing => f.write_str("UNBOUNDED FOLLOWING"),
+        }
+    }
+}
+
+impl std::fmt::Display for WindowFrame {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let units = match self.units {
+            FrameUnits::Rows => "ROWS",
+            FrameUnits::Range => "RANGE",
+            FrameUnits::Groups => "GROUPS",
+        };
+        write!(f, "{units} BETWEEN {} AND {}", self.start, self.end)
+    }
+}
+
 /// A window function call: `f(args) OVER (PARTITION BY .. ORDER BY .. frame)`.
 #[derive(Debug, Clone)]
 pub struct WindowCall {

@@ -12,6 +12,7 @@ pub mod metrics;
 pub mod scheduler;
 pub mod spill;
 pub mod stream;
+pub mod system_memory;
 pub mod task_context;
 
 pub use cancel::CancellationToken;

@@ -20,31 +20,89 @@ use arrow::compute::{concat, take};
 
 use crate::error::Result;
 use crate::functions::GroupsAccumulator;
+use crate::runtime::CancellationToken;
 
 /// A fresh accumulator of the window's aggregate.
 pub type MakeAccumulator<'a> = dyn Fn() -> Result<Box<dyn GroupsAccumulator>> + 'a;
 
-/// The aggregate of `args` over each row's frame (`frames[i]` for row `i`; empty frames give
-/// the aggregate of no rows).
+/// The aggregate of `args` (of `rows` rows) over each output row's frame: `frames[i]`, a range
+/// of those rows, for output row `i`. With `prefix` (the intermediate state of one group), every
+/// frame is taken to start with the rows that state holds, ahead of its own; otherwise empty
+/// frames give the aggregate of no rows.
 pub fn aggregate_frames(
     make: &MakeAccumulator<'_>,
     args: &[ArrayRef],
+    rows: usize,
     frames: &[Range<usize>],
+    prefix: Option<&[ArrayRef]>,
+    cancel: &CancellationToken,
 ) -> Result<ArrayRef> {
     let n = frames.len();
-    let levels = build_levels(make, args, n)?;
+    let tree = StateTree::over_rows(make, args, rows)?;
     let mut out = make()?;
     let mut any = false;
-    // rows a chunk at a time, so the node lists (up to 2 log n per row) stay small
-    for chunk_start in (0..n).step_by(ROWS_PER_CHUNK) {
-        let chunk = &frames[chunk_start..(chunk_start + ROWS_PER_CHUNK).min(n)];
-        any |= merge_chunk(&levels, chunk, chunk_start, n, out.as_mut())?;
+    if let Some(state) = prefix {
+        let first = UInt32Array::from(vec![0u32; n]);
+        let states = state
+            .iter()
+            .map(|s| Ok(take(s.as_ref(), &first, None)?))
+            .collect::<Result<Vec<_>>>()?;
+        let groups: Vec<u32> = (0..n as u32).collect();
+        out.merge_batch(&states, &groups, n)?;
+        any = n > 0;
     }
+    any |= tree.merge_into(frames, out.as_mut(), cancel)?;
     if !any {
         // no row has a non-empty frame: every group is the aggregate of no rows
         out.update_batch(&empty_args(args)?, &[], n)?;
     }
     out.evaluate()
+}
+
+/// A segment tree of an aggregate's intermediate states over a sequence of leaves (rows, or
+/// blocks of rows given by their states).
+pub struct StateTree {
+    levels: Vec<Vec<ArrayRef>>,
+}
+
+impl StateTree {
+    /// The tree over `rows` rows of `args`, one leaf per row.
+    pub fn over_rows(make: &MakeAccumulator<'_>, args: &[ArrayRef], rows: usize) -> Result<Self> {
+        let mut acc = make()?;
+        let groups: Vec<u32> = (0..rows as u32).collect();
+        acc.update_batch(args, &groups, rows)?;
+        Self::over_states(make, acc.state()?, rows)
+    }
+
+    /// The tree over `leaves` leaves whose intermediate states are given.
+    pub fn over_states(
+        make: &MakeAccumulator<'_>,
+        states: Vec<ArrayRef>,
+        leaves: usize,
+    ) -> Result<Self> {
+        Ok(StateTree {
+            levels: build_levels(make, states, leaves)?,
+        })
+    }
+
+    /// Merges the leaves of `frames[i]` (left to right) into group `i` of `out` (of
+    /// `frames.len()` groups); whether any frame was non-empty.
+    pub fn merge_into(
+        &self,
+        frames: &[Range<usize>],
+        out: &mut dyn GroupsAccumulator,
+        cancel: &CancellationToken,
+    ) -> Result<bool> {
+        let n = frames.len();
+        let mut any = false;
+        // rows a chunk at a time, so the node lists (up to 2 log n per row) stay small
+        for chunk_start in (0..n).step_by(ROWS_PER_CHUNK) {
+            cancel.check()?;
+            let chunk = &frames[chunk_start..(chunk_start + ROWS_PER_CHUNK).min(n)];
+            any |= merge_chunk(&self.levels, chunk, chunk_start, n, out)?;
+        }
+        Ok(any)
+    }
 }
 
 /// Rows whose frames are decomposed into tree nodes at once.
@@ -99,17 +157,14 @@ fn merge_chunk(
     Ok(rounds > 0)
 }
 
-/// The intermediate states of the tree: level 0 holds each row's state, level `k` node `j`
-/// the state of rows `[j·2^k, (j+1)·2^k)`.
+/// The intermediate states of the tree: level 0 holds each leaf's state, level `k` node `j`
+/// the state of leaves `[j·2^k, (j+1)·2^k)`.
 fn build_levels(
     make: &MakeAccumulator<'_>,
-    args: &[ArrayRef],
+    leaves: Vec<ArrayRef>,
     n: usize,
 ) -> Result<Vec<Vec<ArrayRef>>> {
-    let mut acc = make()?;
-    let rows: Vec<u32> = (0..n as u32).collect();
-    acc.update_batch(args, &rows, n)?;
-    let mut levels = vec![acc.state()?];
+    let mut levels = vec![leaves];
     let mut width = n;
     while width > 1 {
         let mut acc = make()?;

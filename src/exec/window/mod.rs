@@ -16,6 +16,8 @@
 //! with a "resources exhausted" error naming the operator: windows do not spill.
 
 mod frames;
+mod spilled;
+mod stream;
 
 use std::any::Any;
 use std::ops::Range;
@@ -25,19 +27,19 @@ use arrow::array::{Array, ArrayRef, Float64Array, Int64Array, UInt32Array};
 use arrow::compute::{concat_batches, take};
 use arrow::datatypes::{DataType, Field, Schema, SchemaRef};
 use arrow::record_batch::RecordBatch;
-use arrow::row::{OwnedRow, RowConverter, SortField};
+use arrow::row::{RowConverter, SortField};
 use datafusion_common::ScalarValue;
 
 use crate::error::{Error, Result};
+use crate::exec::window::stream::WindowStream;
 use crate::exec::{BatchIter, ExecutionPlan};
 use crate::functions::AggregateFunction;
 use crate::functions::aggregate::distinct::DistinctAccumulator;
 use crate::logical::expr::{FrameBound, FrameUnits, WindowFrame, WindowFunc};
 use crate::physical::{Distribution, Partitioning};
 use crate::physical_expr::{PhysicalExprRef, PhysicalSortExpr};
-use crate::runtime::memory_pool::batch_memory_size;
 use crate::runtime::metrics::MeteredIter;
-use crate::runtime::{Metrics, TaskContext};
+use crate::runtime::{CancellationToken, Metrics, TaskContext};
 
 /// One window function computed by the operator.
 #[derive(Debug, Clone)]
@@ -103,6 +105,7 @@ struct WindowComputer {
     partition_by: Vec<PhysicalExprRef>,
     order_by: Vec<PhysicalSortExpr>,
     functions: Vec<WindowSpec>,
+    cancel: CancellationToken,
 }
 
 impl WindowComputer {
@@ -147,7 +150,8 @@ impl WindowComputer {
         }
         let mut cols = all.columns().to_vec();
         for f in &self.functions {
-            let c = compute(f, &all, &parts, &peers)?;
+            self.cancel.check()?;
+            let c = compute(f, &all, &parts, &peers, &self.cancel)?;
             let c = if c.data_type() != &f.return_type {
                 crate::physical_expr::cast::cast_array(&c, &f.return_type, false)?
             } else {
@@ -194,6 +198,23 @@ fn frame_of(frame: &WindowFrame, i: usize, len: usize, peer: &Range<usize>) -> (
     (start, end.max(start))
 }
 
+/// The `ntile(k)` bucket (from 1) of row `r` of a partition of `len` rows: the first
+/// `len % k` buckets get one extra row.
+fn ntile_bucket(k: i64, r: usize, len: usize) -> Result<i64> {
+    if k <= 0 {
+        return Err(Error::execution("ntile() argument must be positive"));
+    }
+    let (r, len) = (r as i64, len as i64);
+    let small = len / k;
+    let extra = len % k;
+    let bucket = if r < extra * (small + 1) {
+        r / (small + 1)
+    } else {
+        extra + (r - extra * (small + 1)) / small.max(1)
+    };
+    Ok(bucket + 1)
+}
+
 fn int_arg(args: &[ArrayRef], k: usize, row: usize, default: i64) -> Result<i64> {
     match args.get(k) {
         None => Ok(default),
@@ -214,6 +235,7 @@ fn compute(
     batch: &RecordBatch,
     parts: &[Range<usize>],
     peers: &[Vec<Range<usize>>],
+    cancel: &CancellationToken,
 ) -> Result<ArrayRef> {
     let n = batch.num_rows();
     let args = spec
@@ -273,22 +295,10 @@ fn compute(
         WindowFunc::Ntile => {
             let mut out = Vec::with_capacity(n);
             for part in parts {
-                let len = part.len() as i64;
+                let len = part.len();
                 for i in part.clone() {
                     let k = int_arg(&args, 0, i, 1)?;
-                    if k <= 0 {
-                        return Err(Error::execution("ntile() argument must be positive"));
-                    }
-                    let r = (i - part.start) as i64;
-                    // the first len % k buckets get one extra row
-                    let small = len / k;
-                    let extra = len % k;
-                    let bucket = if r < extra * (small + 1) {
-                        r / (small + 1)
-                    } else {
-                        extra + (r - extra * (small + 1)) / small.max(1)
-                    };
-                    out.push(bucket + 1);
+                    out.push(ntile_bucket(k, i - part.start, len)?);
                 }
             }
             Arc::new(Int64Array::from(out))
@@ -353,8 +363,21 @@ fn compute(
             take(value.as_ref(), &UInt32Array::from(idx), None)?
         }
         WindowFunc::Aggregate(f) => {
-            aggregate_over_frames(spec, f.as_ref(), &args, parts, peers, n)?
+            aggregate_over_frames(spec, f.as_ref(), &args, parts, peers, n, cancel)?
         }
+    })
+}
+
+/// A fresh accumulator of the aggregate `f` of window function `spec`.
+fn make_accumulator(
+    spec: &WindowSpec,
+    f: &dyn AggregateFunction,
+) -> Result<Box<dyn crate::functions::GroupsAccumulator>> {
+    let inner = f.create_accumulator(&spec.arg_types, &spec.return_type)?;
+    Ok(if spec.distinct {
+        Box::new(DistinctAccumulator::new(inner, spec.arg_types.clone()))
+    } else {
+        inner
     })
 }
 
@@ -365,15 +388,9 @@ fn aggregate_over_frames(
     parts: &[Range<usize>],
     peers: &[Vec<Range<usize>>],
     n: usize,
+    cancel: &CancellationToken,
 ) -> Result<ArrayRef> {
-    let make = || -> Result<Box<dyn crate::functions::GroupsAccumulator>> {
-        let inner = f.create_accumulator(&spec.arg_types, &spec.return_type)?;
-        Ok(if spec.distinct {
-            Box::new(DistinctAccumulator::new(inner, spec.arg_types.clone()))
-        } else {
-            inner
-        })
-    };
+    let make = || make_accumulator(spec, f);
     let whole = matches!(spec.frame.start, FrameBound::UnboundedPreceding)
         && matches!(spec.frame.end, FrameBound::UnboundedFollowing);
     if whole {
@@ -400,7 +417,7 @@ fn aggregate_over_frames(
             }
         }
     }
-    frames::aggregate_frames(&make, args, &frames)
+    frames::aggregate_frames(&make, args, n, &frames, None, cancel)
 }
 
 impl ExecutionPlan for WindowExec {
@@ -441,18 +458,18 @@ impl ExecutionPlan for WindowExec {
         )))
     }
     fn execute(&self, partition: usize, ctx: &Arc<TaskContext>) -> Result<BatchIter> {
-        let mut input = self.input.execute(partition, ctx)?;
-        let in_schema = self.input.schema();
-        let computer = WindowComputer {
+        let input = self.input.execute(partition, ctx)?;
+        let computer = Arc::new(WindowComputer {
             schema: self.schema.clone(),
             partition_by: self.partition_by.clone(),
             order_by: self.order_by.clone(),
             functions: self.functions.clone(),
-        };
-        let cancel = ctx.cancel.clone();
-        let mut reservation = ctx
+            cancel: ctx.cancel.clone(),
+        });
+        let consumer = format!("WindowExec[{partition}]");
+        let reservation = ctx
             .memory
-            .reserve(format!("WindowExec[{partition}]"))
+            .reserve_spillable(consumer.clone())
             .with_metrics(&self.metrics);
         let key_types: Vec<SortField> = self
             .partition_by
@@ -464,67 +481,17 @@ impl ExecutionPlan for WindowExec {
         } else {
             Some(RowConverter::new(key_types)?)
         };
-        // rows of window partitions not known to be complete yet, and the key of the last one
-        let mut buffer: Vec<RecordBatch> = vec![];
-        let mut tail_key: Option<OwnedRow> = None;
-        let mut done = false;
-        let iter = std::iter::from_fn(move || -> Option<Result<RecordBatch>> {
-            let mut step = || -> Result<Option<RecordBatch>> {
-                loop {
-                    if done {
-                        return Ok(None);
-                    }
-                    cancel.check()?;
-                    let Some(b) = input.next().transpose()? else {
-                        done = true;
-                        let rest = std::mem::take(&mut buffer);
-                        return computer.compute_rows(&in_schema, &rest);
-                    };
-                    if b.num_rows() == 0 {
-                        continue;
-                    }
-                    reservation.try_grow(batch_memory_size(&b))?;
-                    let Some(converter) = converter.as_ref() else {
-                        buffer.push(b);
-                        continue;
-                    };
-                    let n = b.num_rows();
-                    let keys = computer
-                        .partition_by
-                        .iter()
-                        .map(|e| e.evaluate(&b)?.into_array(n))
-                        .collect::<Result<Vec<_>>>()?;
-                    let rows = converter.convert_columns(&keys)?;
-                    let last = rows.row(n - 1);
-                    // the last window partition of this batch starts at `split`
-                    let mut split = n - 1;
-                    while split > 0 && rows.row(split - 1) == last {
-                        split -= 1;
-                    }
-                    let continues =
-                        split == 0 && tail_key.as_ref().is_some_and(|t| t.row() == last);
-                    tail_key = Some(last.owned());
-                    if continues || (split == 0 && buffer.is_empty()) {
-                        buffer.push(b);
-                        continue;
-                    }
-                    // everything before `split` completes the buffered window partitions
-                    let mut complete = std::mem::take(&mut buffer);
-                    if split > 0 {
-                        complete.push(b.slice(0, split));
-                    }
-                    buffer.push(b.slice(split, n - split));
-                    let out = computer.compute_rows(&in_schema, &complete)?;
-                    drop(complete);
-                    reservation.resize(buffer.iter().map(batch_memory_size).sum());
-                    if out.is_some() {
-                        return Ok(out);
-                    }
-                }
-            };
-            step().transpose()
-        });
-        Ok(Box::new(MeteredIter::new(iter, self.metrics.clone())))
+        let stream = WindowStream::new(
+            input,
+            self.input.schema(),
+            computer,
+            converter,
+            consumer,
+            reservation,
+            ctx.clone(),
+            self.metrics.clone(),
+        );
+        Ok(Box::new(MeteredIter::new(stream, self.metrics.clone())))
     }
     fn describe(&self) -> String {
         let f = self

@@ -192,6 +192,7 @@ impl ExecutionPlan for ParquetScanExec {
             self.metrics.clone(),
             ctx.batch_size(),
             runtime,
+            ctx.cancel.clone(),
         ));
         let iter = match self.config.fetch {
             Some(f) => limit_iter(iter, 0, Some(f)),

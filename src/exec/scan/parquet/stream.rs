@@ -27,7 +27,7 @@ use crate::io::parquet::page_index::page_selection;
 use crate::io::parquet::pruning::prune_row_groups;
 use crate::io::parquet::row_filter::{RowFilterCounters, build_row_filter};
 use crate::logical::expr::Expr;
-use crate::runtime::Metrics;
+use crate::runtime::{CancellationToken, Metrics};
 
 type Fetched = Result<Vec<Bytes>>;
 
@@ -93,6 +93,8 @@ pub(super) struct PartitionStream {
     runtime_conjuncts: Vec<Expr>,
     /// Runtime filter conditions on the rows.
     runtime_rows: Option<ProbeRowFilter>,
+    /// The query's cancellation flag: waits for I/O end when it is set.
+    cancel: CancellationToken,
 }
 
 impl PartitionStream {
@@ -102,6 +104,7 @@ impl PartitionStream {
         metrics: Arc<Metrics>,
         batch_size: usize,
         runtime: Option<ProbeConditions>,
+        cancel: CancellationToken,
     ) -> Self {
         let runtime_conjuncts = runtime
             .as_ref()
@@ -121,6 +124,7 @@ impl PartitionStream {
             failed: false,
             runtime_conjuncts,
             runtime_rows,
+            cancel,
         }
     }
 
@@ -173,12 +177,10 @@ impl PartitionStream {
         // bloom filters
         let probes = bloom_probes(&conjuncts, &file_schema, parquet_schema);
         if !probes.is_empty() {
-            let keep = cfg.io.block_on(prune_by_bloom_filters(
-                reader.clone(),
-                meta.clone(),
-                &row_groups,
-                &probes,
-            ))??;
+            let keep = cfg.io.block_on_cancellable(
+                prune_by_bloom_filters(reader.clone(), meta.clone(), &row_groups, &probes),
+                &self.cancel,
+            )??;
             let before = row_groups.len();
             row_groups = row_groups
                 .into_iter()
@@ -395,7 +397,7 @@ impl PartitionStream {
             };
             match decoder.try_next_reader() {
                 Ok(DecodeResult::NeedsData(ranges)) => {
-                    if let Err(e) = fs.provide(&io, ranges) {
+                    if let Err(e) = fs.provide(&io, ranges, &self.cancel) {
                         return Some(Err(e));
                     }
                 }
@@ -460,6 +462,7 @@ impl FileStream {
         &mut self,
         io: &crate::runtime::io_runtime::IoRuntime,
         ranges: Vec<Range<u64>>,
+        cancel: &CancellationToken,
     ) -> Result<()> {
         let at = ranges.first().and_then(|r| self.row_group_at(r.start));
         // collect the prefetch if it is for this row group; otherwise drop stale data
@@ -467,7 +470,7 @@ impl FileStream {
             let rg = self.row_groups[i].0;
             if self.prefetch.as_ref().is_some_and(|p| p.row_group == rg) {
                 let p = self.prefetch.take().expect("checked above");
-                let bytes = io.join(p.handle)??;
+                let bytes = io.join_cancellable(p.handle, cancel)??;
                 self.ready = p.ranges.into_iter().zip(bytes).collect();
             } else if !self
                 .ready
@@ -502,7 +505,10 @@ impl FileStream {
                 self.reader.read_local(&missing)?
             } else {
                 let reader = self.reader.clone();
-                io.block_on(async move { reader.fetch_ranges(&missing).await })??
+                io.block_on_cancellable(
+                    async move { reader.fetch_ranges(&missing).await },
+                    cancel,
+                )??
             };
             let mut fetched = fetched.into_iter();
             for d in data.iter_mut().filter(|d| d.is_none()) {
