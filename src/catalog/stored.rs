@@ -110,6 +110,8 @@ impl StorageSize {
 pub struct TableStorage {
     pool: Arc<MemoryPool>,
     spill: Arc<SpillManager>,
+    /// Rows per batch written when memory moves to disk (the session's `batch_size`).
+    batch_size: usize,
     /// The memory of the table's chunks in memory.
     reservation: Mutex<MemoryReservation>,
 }
@@ -125,6 +127,7 @@ impl TableStorage {
                 config.max_spill_size,
                 "flint-stored-",
             ),
+            batch_size: config.batch_size.max(1),
             reservation: Mutex::new(pool.reserve_storage(format!("stored table {name}"))),
         })
     }
@@ -217,14 +220,22 @@ impl TableStorage {
         run: &mut Vec<RecordBatch>,
         out: &mut Vec<StoredChunk>,
     ) -> Result<usize> {
-        let mut freed = 0;
-        for group in run.chunks(FILE_BATCHES) {
+        let freed = run.iter().map(batch_memory_size).sum();
+        // batches of at most `batch_size` rows, so scans can split the files evenly
+        let pieces: Vec<RecordBatch> = run
+            .iter()
+            .flat_map(|b| {
+                (0..b.num_rows())
+                    .step_by(self.batch_size)
+                    .map(move |off| b.slice(off, self.batch_size.min(b.num_rows() - off)))
+            })
+            .collect();
+        for group in pieces.chunks(FILE_BATCHES) {
             let mut w = SpillWriter::new(&self.spill, schema, None)?;
             for b in group {
                 w.write(b)?;
             }
             let stats = compute_statistics(schema.fields().len(), group);
-            freed += group.iter().map(batch_memory_size).sum::<usize>();
             out.push(StoredChunk::Spilled {
                 file: w.finish()?,
                 stats: Arc::new(stats),
@@ -236,7 +247,8 @@ impl TableStorage {
 }
 
 /// Writes one partition of a stored table: batches stay in memory while the pool grants the
-/// storage reservation; from the first refusal on, they go to one file.
+/// storage reservation; from the first refusal on, they go to files (of [`FILE_BATCHES`]
+/// batches of at most `batch_size` rows).
 pub struct PartitionWriter {
     storage: Arc<TableStorage>,
     schema: SchemaRef,
@@ -260,14 +272,24 @@ impl PartitionWriter {
             return Ok(());
         }
         self.spilling = true;
+        let size = self.storage.batch_size;
+        for off in (0..batch.num_rows()).step_by(size) {
+            let piece = batch.slice(off, size.min(batch.num_rows() - off));
+            self.spill_piece(&piece)?;
+        }
+        Ok(())
+    }
+
+    /// Writes a batch to the current file (starting one if needed).
+    fn spill_piece(&mut self, batch: &RecordBatch) -> Result<()> {
         let w = match &mut self.spill {
             Some(w) => w,
             None => self
                 .spill
                 .insert(SpillWriter::new(&self.storage.spill, &self.schema, None)?),
         };
-        w.write(&batch)?;
-        let stats = compute_statistics(self.schema.fields().len(), std::slice::from_ref(&batch));
+        w.write(batch)?;
+        let stats = compute_statistics(self.schema.fields().len(), std::slice::from_ref(batch));
         self.spill_stats = Some(match self.spill_stats.take() {
             Some(s) => s.merge(&stats),
             None => stats,
