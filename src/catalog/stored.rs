@@ -352,3 +352,73 @@ pub fn store_plan(
         w.finish()
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use arrow::array::Int64Array;
+    use arrow::datatypes::{DataType, Field, Schema, SchemaRef};
+    use arrow::record_batch::RecordBatch;
+
+    use super::{StorageSize, StoredChunk, TableStorage};
+    use crate::config::SessionConfig;
+    use crate::runtime::MemoryPool;
+
+    fn batch(schema: &SchemaRef, from: i64, n: i64) -> RecordBatch {
+        let a = Int64Array::from_iter((from..from + n).map(|v| (v % 5 != 0).then_some(v)));
+        RecordBatch::try_new(schema.clone(), vec![Arc::new(a)]).unwrap()
+    }
+
+    #[test]
+    fn refused_batches_go_to_files_in_order_and_go_away_with_their_chunks() {
+        let dir = tempfile::tempdir().unwrap();
+        let schema: SchemaRef = Arc::new(Schema::new(vec![Field::new("a", DataType::Int64, true)]));
+        // 8 KB of storage: the first batches stay in memory, the rest go to disk
+        let pool = MemoryPool::new(Some(16 * 1024));
+        let config = SessionConfig::default()
+            .with_spill_dir(dir.path())
+            .with_batch_size(100);
+        let storage = TableStorage::new("t", &pool, &config);
+        let mut w = storage.writer(&schema);
+        let input: Vec<RecordBatch> = (0..40).map(|i| batch(&schema, i * 100, 100)).collect();
+        for b in &input {
+            w.push(b.clone()).unwrap();
+        }
+        let written = w.finish().unwrap();
+        let size = StorageSize::of(&written.chunks);
+        assert!(
+            size.memory_bytes > 0 && size.memory_bytes <= 8 * 1024,
+            "{size:?}"
+        );
+        assert_eq!(written.reservation.size(), size.memory_bytes);
+        // files of at most 16 batches
+        assert!(
+            size.disk_files >= size.disk_batches.div_ceil(16),
+            "{size:?}"
+        );
+        // memory chunks come first, then files only: the order of rows is kept
+        let first_file = written
+            .chunks
+            .iter()
+            .position(|c| matches!(c, StoredChunk::Spilled { .. }))
+            .unwrap();
+        assert!(
+            written.chunks[first_file..]
+                .iter()
+                .all(|c| matches!(c, StoredChunk::Spilled { .. }))
+        );
+        let back: Vec<RecordBatch> = written
+            .chunks
+            .iter()
+            .flat_map(|c| c.batches().unwrap())
+            .collect::<crate::error::Result<_>>()
+            .unwrap();
+        assert_eq!(back, input);
+        assert_eq!(pool.storage_used(), size.memory_bytes);
+        // an uncommitted write frees its memory and removes its files when dropped
+        drop(written);
+        assert_eq!((pool.used(), pool.storage_used()), (0, 0));
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
+    }
+}
