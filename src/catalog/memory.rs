@@ -6,6 +6,12 @@
 //! computed in), optionally declaring that partition `i` holds exactly the rows with
 //! `hash(keys) % n == i` under flint's one partitioning hash. Its scan then reports
 //! `Partitioning::Hash`, and joins and aggregations on those keys need no exchange.
+//!
+//! Tables the user builds from their own batches hold them as they are (that memory is the
+//! user's). Tables the session materializes (`cache()`, `CREATE TABLE .. AS`, `CACHE TABLE`)
+//! are *stored*: they have a [`TableStorage`] that counts their memory in the session's pool
+//! and writes what the pool refuses to disk (see [`crate::catalog::stored`]); their partitions
+//! then mix chunks in memory and on disk.
 
 use std::any::Any;
 use std::sync::{Arc, RwLock};
@@ -14,6 +20,7 @@ use arrow::datatypes::SchemaRef;
 use arrow::record_batch::RecordBatch;
 
 use crate::catalog::statistics::{TableStatistics, compute_statistics};
+use crate::catalog::stored::{StorageSize, StoredChunk, TableStorage, WrittenPartition};
 use crate::catalog::{ScanArgs, TableKind, TableProvider};
 use crate::error::{Error, Result};
 use crate::exec::ExecutionPlan;
@@ -21,6 +28,7 @@ use crate::exec::exchange::HashSplitter;
 use crate::exec::scan::MemoryScanExec;
 use crate::physical_expr::PhysicalExprRef;
 use crate::physical_expr::column::ColumnExpr;
+use crate::runtime::memory_pool::batch_memory_size;
 
 /// How a [`MemTable`] lays its rows out in partitions.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -39,8 +47,10 @@ enum Layout {
 pub struct MemTable {
     schema: SchemaRef,
     /// The rows: one entry for a contiguous layout, one per partition for a fixed one.
-    partitions: RwLock<Vec<Vec<RecordBatch>>>,
+    partitions: RwLock<Vec<Vec<StoredChunk>>>,
     layout: Layout,
+    /// Where a stored table counts its memory and spills (`None`: the user's batches).
+    storage: Option<Arc<TableStorage>>,
     stats: RwLock<Option<Arc<TableStatistics>>>,
     defaults: Vec<Option<datafusion_common::ScalarValue>>,
 }
@@ -51,8 +61,9 @@ impl MemTable {
         let batches = conform_all(&schema, batches)?;
         Ok(MemTable {
             schema,
-            partitions: RwLock::new(vec![batches]),
+            partitions: RwLock::new(vec![in_memory(batches)]),
             layout: Layout::Contiguous,
+            storage: None,
             stats: RwLock::new(None),
             defaults: vec![],
         })
@@ -85,11 +96,39 @@ impl MemTable {
         }
         Ok(MemTable {
             schema,
-            partitions: RwLock::new(partitions),
+            partitions: RwLock::new(partitions.into_iter().map(in_memory).collect()),
             layout: Layout::Fixed { hash_keys },
+            storage: None,
             stats: RwLock::new(None),
             defaults: vec![],
         })
+    }
+
+    /// An empty stored table keeping its rows in insertion order (as [`try_new`](Self::try_new)),
+    /// its data counted and spilled by `storage`.
+    pub fn new_stored(schema: SchemaRef, storage: Arc<TableStorage>) -> Self {
+        MemTable {
+            schema,
+            partitions: RwLock::new(vec![vec![]]),
+            layout: Layout::Contiguous,
+            storage: Some(storage),
+            stats: RwLock::new(None),
+            defaults: vec![],
+        }
+    }
+
+    /// An empty stored table of `n` fixed partitions (as
+    /// [`try_new_partitioned`](Self::try_new_partitioned)), its data counted and spilled by
+    /// `storage`.
+    pub fn new_stored_partitioned(
+        schema: SchemaRef,
+        n: usize,
+        hash_keys: Option<Vec<usize>>,
+        storage: Arc<TableStorage>,
+    ) -> Result<Self> {
+        let mut t = Self::try_new_partitioned(schema, vec![vec![]; n.max(1)], hash_keys)?;
+        t.storage = Some(storage);
+        Ok(t)
     }
 
     /// A table of `batches` hash-partitioned into `n` partitions by the columns named in `keys`,
@@ -147,24 +186,161 @@ impl MemTable {
         self
     }
 
-    /// A copy of the current rows.
-    pub fn batches(&self) -> Vec<RecordBatch> {
-        self.partitions
-            .read()
-            .unwrap_or_else(|e| e.into_inner())
+    /// The current rows (read back from disk where a stored table spilled them).
+    pub fn batches(&self) -> Result<Vec<RecordBatch>> {
+        Ok(self.partitions()?.into_iter().flatten().collect())
+    }
+
+    /// The current rows, partition by partition (one partition unless the table keeps fixed
+    /// partitions), read back from disk where a stored table spilled them.
+    pub fn partitions(&self) -> Result<Vec<Vec<RecordBatch>>> {
+        self.chunks()
             .iter()
-            .flatten()
-            .cloned()
+            .map(|p| {
+                let mut out = vec![];
+                for c in p {
+                    for b in c.batches()? {
+                        out.push(b?);
+                    }
+                }
+                Ok(out)
+            })
             .collect()
     }
 
-    /// A copy of the current rows, partition by partition (one partition unless the table keeps
-    /// fixed partitions).
-    pub fn partitions(&self) -> Vec<Vec<RecordBatch>> {
-        self.partitions
-            .read()
-            .unwrap_or_else(|e| e.into_inner())
-            .clone()
+    /// The number of partitions the table keeps (1 for a contiguous layout).
+    pub fn partition_count(&self) -> usize {
+        self.read().len()
+    }
+
+    /// Whether the session stores this table (counting its memory and spilling it).
+    pub fn is_stored(&self) -> bool {
+        self.storage.is_some()
+    }
+
+    /// Where a stored table counts its memory and spills (`None` for the user's batches).
+    pub fn storage(&self) -> Option<&Arc<TableStorage>> {
+        self.storage.as_ref()
+    }
+
+    /// The table's schema.
+    pub fn schema_ref(&self) -> SchemaRef {
+        self.schema.clone()
+    }
+
+    /// How much of the table is in memory and how much on disk.
+    pub fn storage_size(&self) -> StorageSize {
+        StorageSize::of(self.read().iter().flatten())
+    }
+
+    fn read(&self) -> std::sync::RwLockReadGuard<'_, Vec<Vec<StoredChunk>>> {
+        self.partitions.read().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn chunks(&self) -> Vec<Vec<StoredChunk>> {
+        self.read().clone()
+    }
+
+    /// Adds (or, with `replace`, puts in place of the rows) the partitions of a finished write
+    /// to a stored table, all at once. A contiguous table appends them in order; a
+    /// hash-partitioned one takes partition `i` as its partition `i` (the writer placed the
+    /// rows); one with fixed partitions and no placement rule takes them as its partitions when
+    /// the counts match and the table is replaced, or appends them to its smallest partition.
+    pub fn commit(&self, written: Vec<WrittenPartition>, replace: bool) -> Result<()> {
+        let Some(storage) = &self.storage else {
+            return Err(Error::internal(
+                "commit of a write to a table that is not stored",
+            ));
+        };
+        let mut data = self.partitions.write().unwrap_or_else(|e| e.into_inner());
+        let n = data.len();
+        let mut reservations = vec![];
+        let mut parts: Vec<Vec<StoredChunk>> = vec![];
+        for w in written {
+            reservations.push(w.reservation);
+            parts.push(w.chunks);
+        }
+        let placed = match &self.layout {
+            Layout::Contiguous => vec![parts.into_iter().flatten().collect()],
+            Layout::Fixed { hash_keys: Some(_) } if parts.len() != n => {
+                return Err(Error::internal(format!(
+                    "a write to a table of {n} hash partitions produced {} partitions",
+                    parts.len()
+                )));
+            }
+            Layout::Fixed { hash_keys: None } if replace && parts.len() <= n => {
+                parts.resize_with(n, Vec::new);
+                parts
+            }
+            Layout::Fixed { hash_keys: None } => {
+                let mut out = vec![vec![]; n];
+                let rows = |p: &Vec<StoredChunk>| p.iter().map(|c| c.rows()).sum::<usize>();
+                let smallest = if replace {
+                    0
+                } else {
+                    (0..n).min_by_key(|i| rows(&data[*i])).unwrap_or(0)
+                };
+                out[smallest] = parts.into_iter().flatten().collect();
+                out
+            }
+            Layout::Fixed { hash_keys: Some(_) } => parts,
+        };
+        if replace {
+            let old = StorageSize::of(data.iter().flatten()).memory_bytes;
+            data.iter_mut().for_each(|p| p.clear());
+            storage.release(old);
+        }
+        for (p, new) in data.iter_mut().zip(placed) {
+            p.extend(new);
+        }
+        for r in reservations {
+            storage.commit(r);
+        }
+        for p in data.iter_mut() {
+            compact_tail(&self.schema, p, Some(storage))?;
+        }
+        *self.stats.write().unwrap_or_else(|e| e.into_inner()) = None;
+        Ok(())
+    }
+
+    /// Moves a stored table's data in memory to disk (when the memory limit was lowered below
+    /// what stored tables hold); returns the bytes freed.
+    pub fn move_to_disk(&self) -> Result<usize> {
+        let Some(storage) = &self.storage else {
+            return Ok(0);
+        };
+        let mut data = self.partitions.write().unwrap_or_else(|e| e.into_inner());
+        let mut freed = 0;
+        for p in data.iter_mut() {
+            let f = storage.spill_partition(&self.schema, p)?;
+            storage.release(f);
+            freed += f;
+        }
+        Ok(freed)
+    }
+
+    /// Writes batches (already conformed) to a stored table, laid out in its layout.
+    fn write_stored(
+        &self,
+        storage: &Arc<TableStorage>,
+        batches: Vec<RecordBatch>,
+        replace: bool,
+    ) -> Result<()> {
+        let n = self.partition_count();
+        let laid_out = match &self.layout {
+            // the partitions are filled by commit (the smallest one, for an append)
+            Layout::Fixed { hash_keys: None } if !replace => vec![batches],
+            _ => self.lay_out(batches, n)?,
+        };
+        let mut written = vec![];
+        for part in laid_out {
+            let mut w = storage.writer(&self.schema);
+            for b in part {
+                w.push(b)?;
+            }
+            written.push(w.finish()?);
+        }
+        self.commit(written, replace)
     }
 
     /// The columns (indices) whose hash places rows in partitions, if the table is hash-partitioned.
@@ -212,7 +388,7 @@ fn hash_split_all(
 }
 
 /// Re-labels a batch with the table's schema, checking types and NOT NULL columns.
-fn conform(schema: &SchemaRef, b: RecordBatch) -> Result<RecordBatch> {
+pub(crate) fn conform(schema: &SchemaRef, b: RecordBatch) -> Result<RecordBatch> {
     let bs = b.schema();
     if bs.fields().len() != schema.fields().len()
         || bs
@@ -248,23 +424,87 @@ fn conform_all(schema: &SchemaRef, batches: Vec<RecordBatch>) -> Result<Vec<Reco
         .collect()
 }
 
-/// Many small INSERTs leave many tiny batches; merge trailing small batches once there are enough
-/// of them, so scans stay fast (amortized: each row is copied a bounded number of times).
-fn compact_tail(schema: &SchemaRef, data: &mut Vec<RecordBatch>) -> Result<()> {
+/// Chunks in memory of `batches`.
+fn in_memory(batches: Vec<RecordBatch>) -> Vec<StoredChunk> {
+    batches.into_iter().map(StoredChunk::Memory).collect()
+}
+
+/// Many small INSERTs leave many tiny batches; merge trailing small batches in memory once
+/// there are enough of them, so scans stay fast (amortized: each row is copied a bounded number
+/// of times). A stored table's reservation follows the size change.
+fn compact_tail(
+    schema: &SchemaRef,
+    data: &mut Vec<StoredChunk>,
+    storage: Option<&Arc<TableStorage>>,
+) -> Result<()> {
     const SMALL: usize = 1024;
     const MAX_SMALL: usize = 32;
     let small = data
         .iter()
         .rev()
-        .take_while(|b| b.num_rows() < SMALL)
+        .take_while(|c| matches!(c, StoredChunk::Memory(b) if b.num_rows() < SMALL))
         .count();
     if small >= MAX_SMALL {
         let start = data.len() - small;
-        let merged = arrow::compute::concat_batches(schema, &data[start..])?;
+        let batches: Vec<RecordBatch> = data[start..]
+            .iter()
+            .filter_map(|c| match c {
+                StoredChunk::Memory(b) => Some(b.clone()),
+                StoredChunk::Spilled { .. } => None,
+            })
+            .collect();
+        let merged = arrow::compute::concat_batches(schema, &batches)?;
+        if let Some(storage) = storage {
+            let old: usize = batches.iter().map(batch_memory_size).sum();
+            storage.resize_held(old, batch_memory_size(&merged));
+        }
         data.truncate(start);
-        data.push(merged);
+        data.push(StoredChunk::Memory(merged));
     }
     Ok(())
+}
+
+/// Splits chunks into `n` contiguous ranges of about equal row counts: batches in memory are
+/// sliced, a chunk on disk goes whole to one range.
+fn split_chunks(chunks: &[StoredChunk], n: usize) -> Vec<Vec<StoredChunk>> {
+    let total: usize = chunks.iter().map(|c| c.rows()).sum();
+    let n = n.max(1);
+    if total == 0 {
+        return vec![vec![]];
+    }
+    let per = total.div_ceil(n);
+    let mut parts: Vec<Vec<StoredChunk>> = vec![vec![]];
+    let mut in_part = 0usize;
+    for c in chunks {
+        let b = match c {
+            StoredChunk::Memory(b) => b,
+            spilled => {
+                if in_part >= per {
+                    parts.push(vec![]);
+                    in_part = 0;
+                }
+                if let Some(last) = parts.last_mut() {
+                    last.push(spilled.clone());
+                }
+                in_part += spilled.rows();
+                continue;
+            }
+        };
+        let mut off = 0;
+        while off < b.num_rows() {
+            if in_part >= per {
+                parts.push(vec![]);
+                in_part = 0;
+            }
+            let take = (per - in_part).min(b.num_rows() - off);
+            if let Some(last) = parts.last_mut() {
+                last.push(StoredChunk::Memory(b.slice(off, take)));
+            }
+            in_part += take;
+            off += take;
+        }
+    }
+    parts
 }
 
 /// Splits batches into `n` contiguous ranges of about equal row counts.
@@ -306,22 +546,22 @@ impl TableProvider for MemTable {
         TableKind::Memory
     }
     fn scan(&self, args: ScanArgs<'_>) -> Result<Arc<dyn ExecutionPlan>> {
-        let stored = self.partitions();
+        let stored = self.chunks();
         let schema = match args.projection {
             Some(p) => Arc::new(self.schema.project(p)?),
             None => self.schema.clone(),
         };
         let (partitions, hash_keys) = match &self.layout {
             Layout::Contiguous => {
-                let batches: Vec<RecordBatch> = stored.into_iter().flatten().collect();
-                let rows: usize = batches.iter().map(|b| b.num_rows()).sum();
+                let chunks: Vec<StoredChunk> = stored.into_iter().flatten().collect();
+                let rows: usize = chunks.iter().map(|c| c.rows()).sum();
                 // small tables are not worth splitting
                 let n = if rows < args.config.batch_size {
                     1
                 } else {
                     args.config.target_partitions
                 };
-                (split_contiguous(&batches, n), None)
+                (split_chunks(&chunks, n), None)
             }
             Layout::Fixed { hash_keys } => {
                 // the keys as positions in the projected output; lost if one is not read
@@ -336,7 +576,7 @@ impl TableProvider for MemTable {
                 (stored, projected.map(|k| key_exprs(&schema, &k)))
             }
         };
-        Ok(Arc::new(MemoryScanExec::new(
+        Ok(Arc::new(MemoryScanExec::new_chunked(
             partitions,
             schema,
             args.projection.cloned(),
@@ -351,38 +591,49 @@ impl TableProvider for MemTable {
         if let Some(s) = self.stats.read().unwrap_or_else(|e| e.into_inner()).clone() {
             return Some(s);
         }
-        let batches = self.batches();
-        let s = Arc::new(compute_statistics(self.schema.fields().len(), &batches));
+        let chunks = self.chunks();
+        let columns = self.schema.fields().len();
+        let in_memory: Vec<RecordBatch> = chunks
+            .iter()
+            .flatten()
+            .filter_map(|c| match c {
+                StoredChunk::Memory(b) => Some(b.clone()),
+                StoredChunk::Spilled { .. } => None,
+            })
+            .collect();
+        let mut s = compute_statistics(columns, &in_memory);
+        for c in chunks.iter().flatten() {
+            if let StoredChunk::Spilled { stats, .. } = c {
+                s = s.merge(stats);
+            }
+        }
+        let s = Arc::new(s);
         *self.stats.write().unwrap_or_else(|e| e.into_inner()) = Some(s.clone());
         Some(s)
     }
     fn row_count(&self) -> Option<usize> {
-        Some(
-            self.partitions
-                .read()
-                .unwrap_or_else(|e| e.into_inner())
-                .iter()
-                .flatten()
-                .map(|b| b.num_rows())
-                .sum(),
-        )
+        Some(self.read().iter().flatten().map(|c| c.rows()).sum())
     }
     fn insert(&self, batches: Vec<RecordBatch>) -> Result<usize> {
         let batches = conform_all(&self.schema, batches)?;
         let n = batches.iter().map(|b| b.num_rows()).sum();
+        if let Some(storage) = &self.storage {
+            self.write_stored(storage, batches, false)?;
+            return Ok(n);
+        }
         let mut data = self.partitions.write().unwrap_or_else(|e| e.into_inner());
         let count = data.len();
         if self.layout == (Layout::Fixed { hash_keys: None }) {
             // no placement rule: the new rows go to the smallest partition
-            let rows = |p: &Vec<RecordBatch>| p.iter().map(|b| b.num_rows()).sum::<usize>();
+            let rows = |p: &Vec<StoredChunk>| p.iter().map(|c| c.rows()).sum::<usize>();
             if let Some(p) = data.iter_mut().min_by_key(|p| rows(p)) {
-                p.extend(batches);
-                compact_tail(&self.schema, p)?;
+                p.extend(in_memory(batches));
+                compact_tail(&self.schema, p, None)?;
             }
         } else {
             for (p, new) in data.iter_mut().zip(self.lay_out(batches, count)?) {
-                p.extend(new);
-                compact_tail(&self.schema, p)?;
+                p.extend(in_memory(new));
+                compact_tail(&self.schema, p, None)?;
             }
         }
         *self.stats.write().unwrap_or_else(|e| e.into_inner()) = None;
@@ -390,9 +641,16 @@ impl TableProvider for MemTable {
     }
     fn replace(&self, batches: Vec<RecordBatch>) -> Result<()> {
         let batches = conform_all(&self.schema, batches)?;
+        if let Some(storage) = &self.storage {
+            return self.write_stored(storage, batches, true);
+        }
         let mut data = self.partitions.write().unwrap_or_else(|e| e.into_inner());
         let count = data.len();
-        *data = self.lay_out(batches, count)?;
+        *data = self
+            .lay_out(batches, count)?
+            .into_iter()
+            .map(in_memory)
+            .collect();
         *self.stats.write().unwrap_or_else(|e| e.into_inner()) = None;
         Ok(())
     }

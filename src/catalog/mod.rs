@@ -1,5 +1,6 @@
 //! Tables and views: the `TableProvider` trait, in-memory tables
-//! (`memory.rs`), tables over files (`listing.rs`), the TPC-H demo data
+//! (`memory.rs`; the ones the session materializes are stored in memory and on disk under the
+//! memory limit, `stored.rs`), tables over files (`listing.rs`), the TPC-H demo data
 //! (`tpch.rs`) and the session's name → table map (`catalog.rs`).
 
 pub mod listing;
@@ -7,6 +8,7 @@ pub mod memory;
 pub mod names;
 pub mod range;
 pub mod statistics;
+pub mod stored;
 pub mod tpch;
 
 use std::any::Any;

@@ -56,6 +56,46 @@ pub struct TableStatistics {
     pub columns: Vec<ColumnStatistics>,
 }
 
+impl TableStatistics {
+    /// The statistics of the rows of `self` and `other` together (same columns): row and NULL
+    /// counts add up, min/max widen; distinct counts are dropped (they do not add up).
+    pub fn merge(&self, other: &TableStatistics) -> TableStatistics {
+        let pick =
+            |a: &Option<ScalarValue>, b: &Option<ScalarValue>, want: std::cmp::Ordering| match (
+                a, b,
+            ) {
+                (Some(x), Some(y)) => match x.partial_cmp(y) {
+                    Some(o) if o == want => Some(x.clone()),
+                    Some(_) => Some(y.clone()),
+                    None => None,
+                },
+                _ => None,
+            };
+        // an empty side says nothing about min/max
+        if self.row_count == 0 {
+            return other.clone();
+        }
+        if other.row_count == 0 {
+            return self.clone();
+        }
+        let columns = self
+            .columns
+            .iter()
+            .zip(&other.columns)
+            .map(|(a, b)| ColumnStatistics {
+                min: pick(&a.min, &b.min, std::cmp::Ordering::Less),
+                max: pick(&a.max, &b.max, std::cmp::Ordering::Greater),
+                null_count: a.null_count.zip(b.null_count).map(|(x, y)| x + y),
+                distinct: None,
+            })
+            .collect();
+        TableStatistics {
+            row_count: self.row_count + other.row_count,
+            columns,
+        }
+    }
+}
+
 fn as_int64(a: &ArrayRef) -> Option<ArrayRef> {
     match a.data_type() {
         t if t.is_integer() || *t == DataType::Date32 => {

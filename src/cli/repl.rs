@@ -85,7 +85,7 @@ pub fn print_result(
 
 const HELP: &str = "\
 Statements end with ';' and may span lines. Commands:
-  .tables            list tables and views
+  .tables            list tables and views (stored tables: memory and disk used)
   .schema TABLE      show a table's columns
   .mode table|csv|json   output format
   .timer on|off      show elapsed time
@@ -131,7 +131,7 @@ fn dot_command(
     match cmd {
         ".quit" | ".exit" | ".q" => return Ok(false),
         ".help" => writeln!(out, "{HELP}")?,
-        ".tables" => run_script(ctx, "SHOW TABLES;", opts, out)?,
+        ".tables" => print_result(&ctx.tables_result(true)?, opts, out)?,
         ".schema" | ".describe" => match parts.next() {
             Some(t) => run_script(ctx, &format!("DESCRIBE {t};"), opts, out)?,
             None => writeln!(out, "usage: .schema TABLE")?,

@@ -12,6 +12,14 @@
 //! is never refused its task's share (`limit / tasks`), even while spilling
 //! operators of other tasks fill the pool: it takes the memory and they spill
 //! at their next request, so the pool may pass the limit by up to that share.
+//!
+//! Stored tables (`cache()`, `CREATE TABLE .. AS`, `CACHE TABLE`, see
+//! [`crate::catalog::stored`]) hold memory between queries under *storage* reservations
+//! ([`MemoryPool::reserve_storage`]). Like Spark's storage fraction, all storage reservations
+//! together may take at most [`STORAGE_FRACTION`] of the limit, so queries always keep the other
+//! half; a stored table writes what does not fit to disk at once. And like Spark's unified
+//! memory, an operator that cannot spill and is refused first has stored tables move their
+//! memory to disk (see [`MemoryPool::set_storage_reclaimer`]), then asks again.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -19,11 +27,27 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use crate::error::{Error, Result};
 use crate::runtime::Metrics;
 
+/// The share of the memory limit that stored tables may take together (the rest stays for
+/// queries).
+pub const STORAGE_FRACTION: f64 = 0.5;
+
+/// `limit` value standing for "no limit".
+const NO_LIMIT: usize = usize::MAX;
+
+/// Moves stored tables' memory to disk to free at least the given bytes (as far as it can);
+/// returns the bytes freed.
+pub type StorageReclaimer = dyn Fn(usize) -> usize + Send + Sync;
+
 /// A pool of memory shared by all operators of a session.
-#[derive(Debug)]
 pub struct MemoryPool {
-    limit: Option<usize>,
+    /// Frees stored tables' memory for operators that cannot spill (set by the session).
+    reclaimer: std::sync::RwLock<Option<Arc<StorageReclaimer>>>,
+    /// The limit in bytes, [`NO_LIMIT`] for none (changed in place by `SET memory_limit`, so
+    /// stored tables' reservations stay counted).
+    limit: AtomicUsize,
     used: AtomicUsize,
+    /// Bytes held by storage reservations (stored tables).
+    storage_used: AtomicUsize,
     peak: AtomicUsize,
     /// Spillable reservations holding memory now.
     active_spillable: AtomicUsize,
@@ -35,8 +59,10 @@ impl MemoryPool {
     /// A pool with an optional limit in bytes.
     pub fn new(limit: Option<usize>) -> Arc<Self> {
         Arc::new(MemoryPool {
-            limit,
+            reclaimer: std::sync::RwLock::new(None),
+            limit: AtomicUsize::new(limit.unwrap_or(NO_LIMIT)),
             used: AtomicUsize::new(0),
+            storage_used: AtomicUsize::new(0),
             peak: AtomicUsize::new(0),
             active_spillable: AtomicUsize::new(0),
             running_tasks: AtomicUsize::new(0),
@@ -71,12 +97,51 @@ impl MemoryPool {
 
     /// The limit, if any.
     pub fn limit(&self) -> Option<usize> {
+        match self.limit.load(Ordering::Relaxed) {
+            NO_LIMIT => None,
+            l => Some(l),
+        }
+    }
+
+    /// Changes the limit (`SET memory_limit`). Memory already held stays held (stored tables
+    /// are not moved to disk); later requests see the new limit.
+    pub fn set_limit(&self, limit: Option<usize>) {
         self.limit
+            .store(limit.unwrap_or(NO_LIMIT), Ordering::SeqCst);
+    }
+
+    /// Sets what frees stored tables' memory when an operator that cannot spill is refused:
+    /// like Spark's unified memory, queries may take memory back from cached data.
+    pub fn set_storage_reclaimer(&self, reclaimer: Arc<StorageReclaimer>) {
+        *self.reclaimer.write().unwrap_or_else(|e| e.into_inner()) = Some(reclaimer);
+    }
+
+    /// Asks stored tables to free `bytes` (moving data to disk); returns the bytes freed.
+    fn reclaim_storage(&self, bytes: usize) -> usize {
+        if self.storage_used() == 0 {
+            return 0;
+        }
+        let reclaimer = self
+            .reclaimer
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone();
+        reclaimer.map_or(0, |r| r(bytes))
+    }
+
+    /// Bytes held by stored tables now.
+    pub fn storage_used(&self) -> usize {
+        self.storage_used.load(Ordering::Relaxed)
+    }
+
+    /// The most stored tables may hold together (`None` without a limit).
+    pub fn storage_limit(&self) -> Option<usize> {
+        self.limit().map(|l| (l as f64 * STORAGE_FRACTION) as usize)
     }
 
     /// Bytes that may still be reserved before the limit (`usize::MAX` without a limit).
     pub fn available(&self) -> usize {
-        match self.limit {
+        match self.limit() {
             Some(limit) => limit.saturating_sub(self.used()),
             None => usize::MAX,
         }
@@ -87,7 +152,7 @@ impl MemoryPool {
         let mut cur = self.used.load(Ordering::Relaxed);
         loop {
             let new = cur + bytes;
-            if let Some(limit) = self.limit
+            if let Some(limit) = self.limit()
                 && new > limit
             {
                 return Err(cur);
@@ -111,7 +176,7 @@ impl MemoryPool {
                 "{consumer} needs {} more but the memory limit is {} and {} are in use; \
                  raise it with SET memory_limit = '...' (flint --memory-limit)",
                 human_bytes(bytes),
-                human_bytes(self.limit.unwrap_or(usize::MAX)),
+                human_bytes(self.limit().unwrap_or(usize::MAX)),
                 human_bytes(in_use)
             ))
         })
@@ -133,6 +198,20 @@ impl MemoryPool {
             consumer: consumer.into(),
             size: 0,
             spillable: false,
+            storage: false,
+            metrics: None,
+        }
+    }
+
+    /// A new reservation for a stored table's data: [`MemoryReservation::grow_if_fits`] also
+    /// keeps all storage reservations together within [`storage_limit`](Self::storage_limit).
+    pub fn reserve_storage(self: &Arc<Self>, consumer: impl Into<String>) -> MemoryReservation {
+        MemoryReservation {
+            pool: self.clone(),
+            consumer: consumer.into(),
+            size: 0,
+            spillable: false,
+            storage: true,
             metrics: None,
         }
     }
@@ -145,8 +224,19 @@ impl MemoryPool {
             consumer: consumer.into(),
             size: 0,
             spillable: true,
+            storage: false,
             metrics: None,
         }
+    }
+}
+
+impl std::fmt::Debug for MemoryPool {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MemoryPool")
+            .field("limit", &self.limit())
+            .field("used", &self.used())
+            .field("storage_used", &self.storage_used())
+            .finish()
     }
 }
 
@@ -170,6 +260,8 @@ pub struct MemoryReservation {
     consumer: String,
     size: usize,
     spillable: bool,
+    /// Holds a stored table's data (counted in the pool's storage share).
+    storage: bool,
     /// The operator's metrics, which add up the memory of its reservations (and keep the peak).
     metrics: Option<Arc<Metrics>>,
 }
@@ -206,12 +298,39 @@ impl MemoryReservation {
                 _ => {}
             }
         }
+        if self.storage {
+            if new > self.size {
+                self.pool
+                    .storage_used
+                    .fetch_add(new - self.size, Ordering::SeqCst);
+            } else {
+                self.pool
+                    .storage_used
+                    .fetch_sub(self.size - new, Ordering::SeqCst);
+            }
+        }
         self.size = new;
+    }
+
+    /// Whether growing a storage reservation by `bytes` keeps stored tables within their share.
+    fn within_storage_share(&self, bytes: usize) -> bool {
+        match self.pool.storage_limit() {
+            Some(max) if self.storage => self.pool.storage_used() + bytes <= max,
+            _ => true,
+        }
+    }
+
+    /// Takes over the memory of `other` (same pool), which ends up empty: for data that moves
+    /// from one holder to another without being copied.
+    pub fn absorb(&mut self, mut other: MemoryReservation) {
+        let bytes = other.size;
+        other.set_size(0);
+        self.set_size(self.size + bytes);
     }
 
     /// Whether growing by `bytes` keeps a spillable reservation within its fair share.
     fn within_share(&self, bytes: usize) -> bool {
-        let Some(limit) = self.pool.limit else {
+        let Some(limit) = self.pool.limit() else {
             return true;
         };
         if !self.spillable {
@@ -236,9 +355,14 @@ impl MemoryReservation {
     /// Grows by `bytes` or fails when the pool's limit would be exceeded (for operators that
     /// cannot spill; the error names the operator and the setting to raise).
     pub fn try_grow(&mut self, bytes: usize) -> Result<()> {
-        if let Err(e) = self.pool.try_grow(&self.consumer, bytes) {
+        let mut first = self.pool.try_grow(&self.consumer, bytes);
+        if first.is_err() && !self.storage && self.pool.reclaim_storage(bytes) > 0 {
+            // stored tables moved memory to disk: try again
+            first = self.pool.try_grow(&self.consumer, bytes);
+        }
+        if let Err(e) = first {
             let tasks = self.pool.running_tasks.load(Ordering::Relaxed).max(1);
-            let share = self.pool.limit.unwrap_or(usize::MAX) / tasks;
+            let share = self.pool.limit().unwrap_or(usize::MAX) / tasks;
             if self.size + bytes > share {
                 return Err(e);
             }
@@ -251,7 +375,10 @@ impl MemoryReservation {
     /// Grows by `bytes` when that keeps the pool within its limit; `false` (nothing reserved)
     /// tells a spilling operator to write data to disk first.
     pub fn grow_if_fits(&mut self, bytes: usize) -> bool {
-        if self.within_share(bytes) && self.pool.grow_within_limit(bytes).is_ok() {
+        if self.within_share(bytes)
+            && self.within_storage_share(bytes)
+            && self.pool.grow_within_limit(bytes).is_ok()
+        {
             self.set_size(self.size + bytes);
             true
         } else {
@@ -293,11 +420,16 @@ impl MemoryReservation {
             // the memory stays the operator's: count it back
             m.memory_grew(b);
         }
+        if self.storage {
+            // the memory stays stored data
+            self.pool.storage_used.fetch_add(b, Ordering::SeqCst);
+        }
         MemoryReservation {
             pool: self.pool.clone(),
             consumer: self.consumer.clone(),
             size: b,
             spillable: false,
+            storage: self.storage,
             metrics: self.metrics.clone(),
         }
     }
@@ -414,6 +546,28 @@ mod tests {
         assert!(window.try_grow(20).is_err());
         // the spilling operators are refused until the pool is back under the limit
         assert!(!spilling.grow_if_fits(1));
+    }
+
+    #[test]
+    fn stored_tables_take_at_most_their_fraction() {
+        let pool = MemoryPool::new(Some(100));
+        let mut t1 = pool.reserve_storage("t1");
+        let mut t2 = pool.reserve_storage("t2");
+        assert!(t1.grow_if_fits(30));
+        // the two tables together may hold 50
+        assert!(!t2.grow_if_fits(30));
+        assert!(t2.grow_if_fits(20));
+        assert_eq!(pool.storage_used(), 50);
+        // queries still get the rest
+        let mut q = pool.reserve_spillable("sort");
+        assert!(q.grow_if_fits(50));
+        let mut moved = pool.reserve_storage("t2");
+        moved.absorb(t2);
+        assert_eq!((pool.storage_used(), pool.used()), (50, 100));
+        pool.set_limit(Some(200));
+        assert!(t1.grow_if_fits(50));
+        drop((t1, moved));
+        assert_eq!((pool.storage_used(), pool.used()), (0, 50));
     }
 
     #[test]

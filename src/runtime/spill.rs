@@ -32,6 +32,8 @@ use crate::runtime::memory_pool::batch_memory_size;
 #[derive(Debug)]
 pub struct SpillManager {
     dir: PathBuf,
+    /// File name prefix: `flint-spill-` for queries, `flint-stored-` for stored tables.
+    prefix: &'static str,
     max_bytes: Option<usize>,
     bytes_on_disk: AtomicUsize,
     live_files: AtomicUsize,
@@ -42,8 +44,15 @@ pub struct SpillManager {
 impl SpillManager {
     /// Spills into `dir`, with at most `max_bytes` on disk at once.
     pub fn new(dir: PathBuf, max_bytes: Option<usize>) -> Arc<Self> {
+        Self::with_prefix(dir, max_bytes, "flint-spill-")
+    }
+
+    /// Like [`new`](Self::new), naming files `<prefix><random>.arrows` (stored tables' files
+    /// outlive queries and are told apart from theirs by the prefix).
+    pub fn with_prefix(dir: PathBuf, max_bytes: Option<usize>, prefix: &'static str) -> Arc<Self> {
         Arc::new(SpillManager {
             dir,
+            prefix,
             max_bytes,
             bytes_on_disk: AtomicUsize::new(0),
             live_files: AtomicUsize::new(0),
@@ -285,7 +294,7 @@ impl SpillWriter {
         metrics: Option<&Arc<Metrics>>,
     ) -> Result<Self> {
         let named = tempfile::Builder::new()
-            .prefix("flint-spill-")
+            .prefix(manager.prefix)
             .suffix(".arrows")
             .tempfile_in(&manager.dir)
             .map_err(|e| {
@@ -324,6 +333,11 @@ impl SpillWriter {
     /// Rows written so far.
     pub fn rows(&self) -> usize {
         self.rows
+    }
+
+    /// Batches written so far.
+    pub fn batches(&self) -> usize {
+        self.batches
     }
 
     fn error(&self, e: ArrowError) -> Error {

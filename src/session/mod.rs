@@ -34,9 +34,11 @@ use crate::runtime::{CancellationToken, MemoryPool, TaskContext};
 use crate::sql::{FlintStatement, PlannerContext, SqlPlanner, StatementPlan, parse_sql};
 
 mod bucketed;
+mod cache_table;
 mod io;
 mod register;
 mod statement;
+mod stored;
 pub use io::{listing_options, open_file_table};
 pub use statement::result_batches;
 
@@ -65,6 +67,11 @@ pub(crate) struct SessionShared {
     /// Shares the pool's compute permits fairly between the queries running at once.
     pub(crate) fair: RwLock<Arc<FairScheduler>>,
     pub(crate) memory: RwLock<Arc<MemoryPool>>,
+    /// Stored tables (see `stored.rs`), to move to disk when the memory limit is lowered.
+    pub(crate) stored: Arc<stored::StoredTables>,
+    /// Tables `CACHE TABLE` made (see `cache_table.rs`).
+    pub(crate) cached:
+        std::sync::Mutex<std::collections::HashMap<String, cache_table::CachedTable>>,
     pub(crate) optimizer: Optimizer,
     pub(crate) stores: Arc<crate::io::object_store::ObjectStoreRegistry>,
 }
@@ -169,6 +176,8 @@ impl SessionContext {
             )
         });
         let memory = MemoryPool::new(config.memory_limit);
+        let stored = Arc::new(stored::StoredTables::default());
+        memory.set_storage_reclaimer(stored.reclaimer());
         let fair = FairScheduler::new(config.target_partitions);
         SessionContext {
             shared: Arc::new(SessionShared {
@@ -178,6 +187,8 @@ impl SessionContext {
                 pool: RwLock::new(pool),
                 fair: RwLock::new(fair),
                 memory: RwLock::new(memory),
+                stored,
+                cached: Default::default(),
                 optimizer: Optimizer::new(),
                 stores: Arc::new(crate::io::object_store::ObjectStoreRegistry::default()),
             }),
@@ -210,11 +221,10 @@ impl SessionContext {
                 FairScheduler::new(cfg.target_partitions);
         }
         if cfg.memory_limit != old_limit {
-            *self
-                .shared
-                .memory
-                .write()
-                .unwrap_or_else(|e| e.into_inner()) = MemoryPool::new(cfg.memory_limit);
+            // in place: stored tables' memory stays counted under the new limit
+            self.memory_pool().set_limit(cfg.memory_limit);
+            drop(cfg);
+            self.fit_stored_tables()?;
         }
         Ok(())
     }

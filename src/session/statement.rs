@@ -7,7 +7,7 @@ use arrow::array::{ArrayRef, Int64Array, StringArray};
 use arrow::datatypes::{DataType, Field, Schema, SchemaRef};
 use arrow::record_batch::RecordBatch;
 
-use crate::catalog::{CatalogEntry, MemTable, TableKind, TableProvider};
+use crate::catalog::{CatalogEntry, MemTable, TableProvider};
 use crate::error::{Error, Result};
 use crate::logical::types::sql_type_name;
 use crate::runtime::CancellationToken;
@@ -69,17 +69,11 @@ impl SessionContext {
                     }
                 }
                 let table = match clustered_by {
-                    Some(b) => self.bucketed_table(schema, source, &b, cancel)?,
+                    Some(b) => self.bucketed_table(&name, schema, source, &b, cancel)?,
                     None => {
-                        let (schema, batches) = match (schema, source) {
-                            (Some(s), None) => (s, vec![]),
-                            (schema, Some(src)) => {
-                                let batches = self.collect_plan(&src, cancel)?;
-                                let s = schema.unwrap_or_else(|| {
-                                    nullable_schema(src.schema().arrow_schema())
-                                });
-                                (s, batches)
-                            }
+                        let schema = match (schema, &source) {
+                            (Some(s), _) => s,
+                            (None, Some(src)) => nullable_schema(src.schema().arrow_schema()),
                             (None, None) => {
                                 return Err(Error::internal(
                                     "CREATE TABLE without schema or query",
@@ -87,15 +81,22 @@ impl SessionContext {
                             }
                         };
                         check_unique_columns(&schema)?;
-                        MemTable::try_new(schema, batches)?
+                        let table = MemTable::new_stored(schema, self.table_storage(&name));
+                        if let Some(src) = source {
+                            self.write_stored(&table, src, false, cancel)?;
+                        }
+                        table
                     }
                 }
                 .with_defaults(defaults);
+                let table = Arc::new(table);
+                self.track_stored(&table);
                 self.shared
                     .catalog
                     .write()
                     .unwrap_or_else(|e| e.into_inner())
-                    .insert(&name, CatalogEntry::Table(Arc::new(table)), true)?;
+                    .insert(&name, CatalogEntry::Table(table), true)?;
+                self.forget_cached(&name);
                 Ok(StatementResult::Done(format!("created table {name}")))
             }
             StatementPlan::CreateView {
@@ -128,7 +129,11 @@ impl SessionContext {
                 options,
             } => self.run_copy(source, &target, &options, cancel),
             StatementPlan::Insert { table, source } => {
-                let provider = self.table_provider(&table)?;
+                let provider = self.dml_target(&table)?;
+                if let Some(stored) = as_stored(&provider) {
+                    let n = self.write_stored(stored, source, false, cancel)?;
+                    return Ok(StatementResult::Count(n as u64));
+                }
                 if let Some(listing) = provider
                     .as_any()
                     .downcast_ref::<crate::catalog::ListingTable>()
@@ -144,12 +149,16 @@ impl SessionContext {
                 keep,
                 removed,
             } => {
-                let provider = self.table_provider(&table)?;
+                let provider = self.dml_target(&table)?;
                 let removed: usize = self
                     .collect_plan(&removed, cancel)?
                     .iter()
                     .map(|b| b.num_rows())
                     .sum();
+                if let Some(stored) = as_stored(&provider) {
+                    self.write_stored(stored, keep, true, cancel)?;
+                    return Ok(StatementResult::Count(removed as u64));
+                }
                 let kept = self.collect_plan(&keep, cancel)?;
                 provider.replace(kept)?;
                 Ok(StatementResult::Count(removed as u64))
@@ -159,12 +168,16 @@ impl SessionContext {
                 contents,
                 changed,
             } => {
-                let provider = self.table_provider(&table)?;
+                let provider = self.dml_target(&table)?;
                 let changed: usize = self
                     .collect_plan(&changed, cancel)?
                     .iter()
                     .map(|b| b.num_rows())
                     .sum();
+                if let Some(stored) = as_stored(&provider) {
+                    self.write_stored(stored, contents, true, cancel)?;
+                    return Ok(StatementResult::Count(changed as u64));
+                }
                 let new = self.collect_plan(&contents, cancel)?;
                 provider.replace(new)?;
                 Ok(StatementResult::Count(changed as u64))
@@ -192,6 +205,7 @@ impl SessionContext {
                         Some(_) => {}
                     }
                     c.remove(n);
+                    self.forget_cached(n);
                 }
                 Ok(StatementResult::Done(format!(
                     "dropped {}",
@@ -199,42 +213,7 @@ impl SessionContext {
                 )))
             }
             StatementPlan::NoOp(what) => Ok(StatementResult::Done(what)),
-            StatementPlan::ShowTables => {
-                let c = self
-                    .shared
-                    .catalog
-                    .read()
-                    .unwrap_or_else(|e| e.into_inner());
-                let mut names = vec![];
-                let mut kinds = vec![];
-                for (n, e) in c.iter() {
-                    names.push(n.clone());
-                    kinds.push(match e {
-                        CatalogEntry::Table(t) => match t.kind() {
-                            TableKind::Memory => "table".to_string(),
-                            TableKind::External { format, .. } => {
-                                format!("external ({})", format.to_lowercase())
-                            }
-                        },
-                        CatalogEntry::View { .. } | CatalogEntry::Plan(_) => "view".to_string(),
-                    });
-                }
-                let schema = Arc::new(Schema::new(vec![
-                    Field::new("name", DataType::Utf8, false),
-                    Field::new("kind", DataType::Utf8, false),
-                ]));
-                let batch = RecordBatch::try_new(
-                    schema.clone(),
-                    vec![
-                        Arc::new(StringArray::from(names)),
-                        Arc::new(StringArray::from(kinds)),
-                    ],
-                )?;
-                Ok(StatementResult::Rows {
-                    schema,
-                    batches: vec![batch],
-                })
-            }
+            StatementPlan::ShowTables => self.tables_result(false),
             StatementPlan::Describe(name) => {
                 let df = self.table(&name)?;
                 let s = df.schema();
@@ -299,6 +278,8 @@ impl SessionContext {
                     batches: vec![batch],
                 })
             }
+            StatementPlan::CacheTable { name, source } => self.cache_table(&name, source, cancel),
+            StatementPlan::UncacheTable { name, if_exists } => self.uncache_table(&name, if_exists),
             StatementPlan::Dbgen(sf) => {
                 self.load_tpch(sf)?;
                 Ok(StatementResult::Done(format!(
@@ -308,7 +289,7 @@ impl SessionContext {
         }
     }
 
-    fn table_provider(&self, name: &str) -> Result<Arc<dyn TableProvider>> {
+    pub(super) fn table_provider(&self, name: &str) -> Result<Arc<dyn TableProvider>> {
         let c = self
             .shared
             .catalog
@@ -320,6 +301,14 @@ impl SessionContext {
             None => Err(c.not_found(name)),
         }
     }
+}
+
+/// The stored table behind `provider`, if it is one (its writes stream and count memory).
+fn as_stored(provider: &Arc<dyn TableProvider>) -> Option<&MemTable> {
+    provider
+        .as_any()
+        .downcast_ref::<MemTable>()
+        .filter(|t| t.is_stored())
 }
 
 /// A table created from a query gets nullable columns (later INSERTs may add NULLs).

@@ -1,6 +1,7 @@
 //! SQL front end: parsing (`parser.rs`) and binding SQL to logical plans
 //! (`planner.rs` and the per-clause files it delegates to).
 
+pub mod cache;
 pub mod copy;
 pub mod dml;
 pub mod expr;

@@ -82,6 +82,10 @@ fn parse_statements(sql: &str) -> Result<Vec<FlintStatement>> {
             out.push(FlintStatement::CreateExternalTable(parse_create_external(
                 &mut parser,
             )?));
+        } else if crate::sql::cache::is_bare_cache_table(&parser) {
+            out.push(FlintStatement::Sql(Box::new(
+                crate::sql::cache::parse_bare_cache_table(&mut parser)?,
+            )));
         } else if let Some(n) = parenthesized_insert_source(&parser) {
             out.push(FlintStatement::Sql(Box::new(parse_parenthesized_insert(
                 &mut parser,

@@ -1,6 +1,6 @@
 //! Statements other than plain queries, bound to a `StatementPlan` that the
 //! session executes: DDL (CREATE/DROP TABLE/VIEW/INDEX, CREATE EXTERNAL TABLE),
-//! DML (INSERT, DELETE, UPDATE), EXPLAIN, SHOW, DESCRIBE, SET, CALL.
+//! DML (INSERT, DELETE, UPDATE), EXPLAIN, SHOW, DESCRIBE, SET, CALL, CACHE/UNCACHE TABLE.
 
 use std::sync::Arc;
 
@@ -129,6 +129,21 @@ pub enum StatementPlan {
     Show(String),
     /// `CALL dbgen(sf = 0.1)`: create the TPC-H tables in memory.
     Dbgen(f64),
+    /// `CACHE TABLE name [AS query]`: store the query's rows as table `name`, or (without a
+    /// query) store the rows of table or view `name` in its place.
+    CacheTable {
+        /// The table.
+        name: String,
+        /// The rows of a new table; `None` to store the existing table or view.
+        source: Option<LogicalPlan>,
+    },
+    /// `UNCACHE TABLE [IF EXISTS] name`: drop the stored copy `CACHE TABLE` made.
+    UncacheTable {
+        /// The table.
+        name: String,
+        /// `IF EXISTS`.
+        if_exists: bool,
+    },
 }
 
 /// Columns that are NULL-typed (`SELECT NULL AS x`) become INTEGER in a new table.
@@ -306,6 +321,19 @@ impl SqlPlanner<'_> {
                     .join("_"),
             ),
             Statement::Call(f) => self.plan_call(f)?,
+            Statement::Cache {
+                table_flag,
+                table_name,
+                options,
+                query,
+                ..
+            } => {
+                self.plan_cache_table(table_flag.as_ref(), table_name, options, query.as_deref())?
+            }
+            Statement::UNCache {
+                table_name,
+                if_exists,
+            } => self.plan_uncache_table(table_name, *if_exists)?,
             Statement::StartTransaction { .. } | Statement::Commit { .. } => {
                 StatementPlan::NoOp("transaction".into())
             }

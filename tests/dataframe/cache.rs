@@ -164,7 +164,7 @@ fn hash_partitioned_mem_table_joins_without_exchange_and_takes_inserts() {
     let b = batch((0..40).collect(), (0..40).map(|_| "x").collect());
     let t1 = MemTable::try_new_hash_partitioned(b.schema(), vec![b.clone()], &["k"], 3).unwrap();
     let t2 = MemTable::try_new_hash_partitioned(b.schema(), vec![b.clone()], &["k"], 3).unwrap();
-    assert_eq!(t1.partitions().len(), 3);
+    assert_eq!(t1.partition_count(), 3);
     assert_eq!(t1.hash_keys(), Some(&[0usize][..]));
     ctx.register_table("t1", Arc::new(t1)).unwrap();
     ctx.register_table("t2", Arc::new(t2)).unwrap();

@@ -10,6 +10,7 @@ mod joins;
 mod map_partitions;
 mod runtime_filters;
 mod sql_mix;
+mod stored;
 mod transform;
 mod udf;
 mod unnest;

@@ -1,5 +1,6 @@
 //! `MemoryScanExec`: reads partitions of in-memory batches (projected, limited), dropping rows
-//! that the runtime filters of joins above cannot match.
+//! that the runtime filters of joins above cannot match. Partitions of stored tables may hold
+//! chunks on disk too; those are streamed from their files, and EXPLAIN says how much is there.
 
 use std::any::Any;
 use std::sync::Arc;
@@ -7,6 +8,7 @@ use std::sync::Arc;
 use arrow::datatypes::SchemaRef;
 use arrow::record_batch::RecordBatch;
 
+use crate::catalog::stored::{StorageSize, StoredChunk};
 use crate::error::Result;
 use crate::exec::limit::limit_iter;
 use crate::exec::runtime_filter::probe::{ROWS_REMOVED, filter_iter};
@@ -14,13 +16,14 @@ use crate::exec::runtime_filter::{ProbeConditions, ScanFilter, supports_type};
 use crate::exec::{BatchIter, ExecutionPlan};
 use crate::physical::Partitioning;
 use crate::physical_expr::PhysicalExprRef;
+use crate::runtime::memory_pool::human_bytes;
 use crate::runtime::metrics::MeteredIter;
 use crate::runtime::{Metrics, TaskContext};
 
 /// Scans in-memory partitions.
 #[derive(Debug)]
 pub struct MemoryScanExec {
-    partitions: Vec<Vec<RecordBatch>>,
+    partitions: Vec<Vec<StoredChunk>>,
     schema: SchemaRef,
     projection: Option<Vec<usize>>,
     fetch: Option<usize>,
@@ -35,6 +38,21 @@ impl MemoryScanExec {
     /// rows with `hash(keys) % n == i` (keys are over the projected schema).
     pub fn new(
         partitions: Vec<Vec<RecordBatch>>,
+        schema: SchemaRef,
+        projection: Option<Vec<usize>>,
+        fetch: Option<usize>,
+        hash_keys: Option<Vec<PhysicalExprRef>>,
+    ) -> Self {
+        let partitions = partitions
+            .into_iter()
+            .map(|p| p.into_iter().map(StoredChunk::Memory).collect())
+            .collect();
+        Self::new_chunked(partitions, schema, projection, fetch, hash_keys)
+    }
+
+    /// Like [`new`](Self::new), over partitions of a stored table, whose chunks may be on disk.
+    pub fn new_chunked(
+        partitions: Vec<Vec<StoredChunk>>,
         schema: SchemaRef,
         projection: Option<Vec<usize>>,
         fetch: Option<usize>,
@@ -98,11 +116,15 @@ impl ExecutionPlan for MemoryScanExec {
         Ok(self)
     }
     fn execute(&self, partition: usize, _ctx: &Arc<TaskContext>) -> Result<BatchIter> {
-        let batches = self.partitions.get(partition).cloned().unwrap_or_default();
+        let chunks = self.partitions.get(partition).cloned().unwrap_or_default();
         let projection = self.projection.clone();
         let schema = self.schema.clone();
-        let iter = batches.into_iter().map(move |b| match &projection {
-            Some(p) => {
+        let batches = chunks.into_iter().flat_map(|c| match c.batches() {
+            Ok(it) => it,
+            Err(e) => Box::new(std::iter::once(Err(e))),
+        });
+        let iter = batches.map(move |b| match (&projection, b) {
+            (Some(p), Ok(b)) => {
                 let cols = p.iter().map(|i| b.column(*i).clone()).collect();
                 Ok(RecordBatch::try_new_with_options(
                     schema.clone(),
@@ -111,7 +133,8 @@ impl ExecutionPlan for MemoryScanExec {
                         .with_row_count(Some(b.num_rows())),
                 )?)
             }
-            None => Ok(b),
+            (None, b) => b,
+            (_, Err(e)) => Err(e),
         });
         let iter: BatchIter = Box::new(iter);
         let iter = match self.fetch {
@@ -122,13 +145,13 @@ impl ExecutionPlan for MemoryScanExec {
         if let Some(ProbeConditions::Nothing) = conditions {
             let rows = self.partitions.get(partition).into_iter().flatten();
             self.metrics
-                .add(ROWS_REMOVED, rows.map(|b| b.num_rows()).sum::<usize>());
+                .add(ROWS_REMOVED, rows.map(|c| c.rows()).sum::<usize>());
         }
         let iter = filter_iter(iter, conditions, self.metrics.clone());
         Ok(Box::new(MeteredIter::new(iter, self.metrics.clone())))
     }
     fn describe(&self) -> String {
-        let rows: usize = self.partitions.iter().flatten().map(|b| b.num_rows()).sum();
+        let rows: usize = self.partitions.iter().flatten().map(|c| c.rows()).sum();
         let cols = self
             .schema
             .fields()
@@ -143,12 +166,20 @@ impl ExecutionPlan for MemoryScanExec {
         if let Some(f) = self.fetch {
             s.push_str(&format!(", fetch={f}"));
         }
+        let size = StorageSize::of(self.partitions.iter().flatten());
+        if size.disk_batches > 0 {
+            s.push_str(&format!(
+                ", on disk: {} in {} batches",
+                human_bytes(size.disk_bytes),
+                size.disk_batches
+            ));
+        }
         s
     }
     fn metrics(&self) -> Option<&Arc<Metrics>> {
         Some(&self.metrics)
     }
     fn estimated_rows(&self) -> Option<usize> {
-        Some(self.partitions.iter().flatten().map(|b| b.num_rows()).sum())
+        Some(self.partitions.iter().flatten().map(|c| c.rows()).sum())
     }
 }
