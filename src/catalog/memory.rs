@@ -118,7 +118,7 @@ impl MemTable {
     }
 
     /// An empty stored table of `n` fixed partitions (as
-    /// [`try_new_partitioned`](Self::try_new_partitioned)), its data counted and spilled by
+    /// `try_new_partitioned`), its data counted and spilled by
     /// `storage`.
     pub fn new_stored_partitioned(
         schema: SchemaRef,

@@ -247,7 +247,7 @@ impl TableStorage {
 }
 
 /// Writes one partition of a stored table: batches stay in memory while the pool grants the
-/// storage reservation; from the first refusal on, they go to files (of [`FILE_BATCHES`]
+/// storage reservation; from the first refusal on, they go to files (of `FILE_BATCHES`
 /// batches of at most `batch_size` rows).
 pub struct PartitionWriter {
     storage: Arc<TableStorage>,
