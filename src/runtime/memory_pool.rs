@@ -129,6 +129,27 @@ impl MemoryPool {
         reclaimer.map_or(0, |r| r(bytes))
     }
 
+    /// Adds `bytes` to the stored tables' bytes when that keeps them within
+    /// [`storage_limit`](Self::storage_limit); `false` (nothing added) otherwise.
+    fn claim_storage(&self, bytes: usize) -> bool {
+        let max = self.storage_limit().unwrap_or(usize::MAX);
+        let mut cur = self.storage_used.load(Ordering::SeqCst);
+        loop {
+            if cur.saturating_add(bytes) > max {
+                return false;
+            }
+            match self.storage_used.compare_exchange(
+                cur,
+                cur + bytes,
+                Ordering::SeqCst,
+                Ordering::SeqCst,
+            ) {
+                Ok(_) => return true,
+                Err(now) => cur = now,
+            }
+        }
+    }
+
     /// Bytes held by stored tables now.
     pub fn storage_used(&self) -> usize {
         self.storage_used.load(Ordering::Relaxed)
@@ -280,6 +301,12 @@ impl MemoryReservation {
 
     /// Records a size change (keeping the count of spillable reservations that hold memory).
     fn set_size(&mut self, new: usize) {
+        self.set_size_counted(new, false);
+    }
+
+    /// [`set_size`](Self::set_size), where `storage_counted` says a growth of a storage
+    /// reservation was already added to the pool's storage bytes (claimed atomically).
+    fn set_size_counted(&mut self, new: usize, storage_counted: bool) {
         if let Some(m) = &self.metrics {
             if new > self.size {
                 m.memory_grew(new - self.size);
@@ -298,7 +325,7 @@ impl MemoryReservation {
                 _ => {}
             }
         }
-        if self.storage {
+        if self.storage && !(storage_counted && new > self.size) {
             if new > self.size {
                 self.pool
                     .storage_used
@@ -310,14 +337,6 @@ impl MemoryReservation {
             }
         }
         self.size = new;
-    }
-
-    /// Whether growing a storage reservation by `bytes` keeps stored tables within their share.
-    fn within_storage_share(&self, bytes: usize) -> bool {
-        match self.pool.storage_limit() {
-            Some(max) if self.storage => self.pool.storage_used() + bytes <= max,
-            _ => true,
-        }
     }
 
     /// Takes over the memory of `other` (same pool), which ends up empty: for data that moves
@@ -375,15 +394,22 @@ impl MemoryReservation {
     /// Grows by `bytes` when that keeps the pool within its limit; `false` (nothing reserved)
     /// tells a spilling operator to write data to disk first.
     pub fn grow_if_fits(&mut self, bytes: usize) -> bool {
-        if self.within_share(bytes)
-            && self.within_storage_share(bytes)
-            && self.pool.grow_within_limit(bytes).is_ok()
-        {
-            self.set_size(self.size + bytes);
-            true
-        } else {
-            false
+        if !self.within_share(bytes) {
+            return false;
         }
+        // stored tables writing at once must not pass their share together: claim the bytes
+        // in one atomic step before taking them from the pool
+        if self.storage && !self.pool.claim_storage(bytes) {
+            return false;
+        }
+        if self.pool.grow_within_limit(bytes).is_err() {
+            if self.storage {
+                self.pool.storage_used.fetch_sub(bytes, Ordering::SeqCst);
+            }
+            return false;
+        }
+        self.set_size_counted(self.size + bytes, true);
+        true
     }
     /// Sets the held size to `bytes` when growing fits (shrinking always does); `false` when
     /// refused, leaving the size unchanged.
@@ -579,6 +605,35 @@ mod tests {
         assert!(!a.grow_if_fits(1));
         drop(tasks);
         assert!(a.grow_if_fits(70));
+    }
+
+    #[test]
+    fn stored_tables_writing_at_once_stay_within_their_share() {
+        // storage may take half of 100 KB; 8 writers race for 1 KB at a time
+        let pool = MemoryPool::new(Some(100 * 1024));
+        let held: Vec<(usize, super::MemoryReservation)> = std::thread::scope(|scope| {
+            let writers: Vec<_> = (0..8)
+                .map(|i| {
+                    let pool = pool.clone();
+                    scope.spawn(move || {
+                        let mut r = pool.reserve_storage(format!("table {i}"));
+                        let mut got = 0;
+                        for _ in 0..100 {
+                            if r.grow_if_fits(1024) {
+                                got += 1024;
+                            }
+                        }
+                        (got, r)
+                    })
+                })
+                .collect();
+            writers.into_iter().map(|w| w.join().unwrap()).collect()
+        });
+        let granted: usize = held.iter().map(|(got, _)| got).sum();
+        assert_eq!(granted, 50 * 1024);
+        assert_eq!(pool.storage_used(), 50 * 1024);
+        drop(held);
+        assert_eq!(pool.storage_used(), 0);
     }
 
     #[test]
