@@ -7,11 +7,14 @@
 //! within 500 ms of the `cancel()` call. No operator makes one long kernel call: sorts order
 //! groups of at most 128 Ki rows at a time, and window aggregates check between chunks of rows.
 
+mod spill_support;
+
 use std::path::Path;
 use std::time::{Duration, Instant};
 
 use flint::runtime::CancellationToken;
 use flint::{ErrorKind, SessionConfig, SessionContext};
+use spill_support::spill_files;
 
 /// Rows of `t`: the cross join `t a, t b` makes 4 million.
 const ROWS: usize = 2000;
@@ -37,16 +40,6 @@ fn session(spill_dir: &Path) -> SessionContext {
     // small enough that sorts, aggregations and joins over the generated rows spill
     ctx.set("memory_limit", "32MB").expect("limit");
     ctx
-}
-
-fn spill_files(dir: &Path) -> usize {
-    std::fs::read_dir(dir)
-        .map(|d| {
-            d.flatten()
-                .filter(|e| e.file_name().to_string_lossy().starts_with("flint-spill-"))
-                .count()
-        })
-        .unwrap_or(0)
 }
 
 /// Starts `sql`, cancels it after [`CANCEL_AFTER`] and returns how long it took to return

@@ -3,16 +3,18 @@
 //! every spilling operator reports its peak memory and spills in EXPLAIN ANALYZE, and disk
 //! problems surface as clear errors.
 
+mod spill_support;
+
 use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use arrow::array::{ArrayRef, AsArray, Int64Array};
 use arrow::datatypes::{DataType, Int64Type};
-use arrow::record_batch::RecordBatch;
 use flint::functions::udf::create_udf;
 use flint::runtime::CancellationToken;
 use flint::{Error, ErrorKind, SessionConfig, SessionContext};
+use spill_support::{metric, rows, spill_files};
 
 const LIMIT: usize = 2 * 1024 * 1024;
 
@@ -36,34 +38,6 @@ fn session(dir: &Path) -> SessionContext {
     // the peak of the queries, not of creating the tables without a limit
     ctx.memory_pool().reset_peak();
     ctx
-}
-
-fn spill_files(dir: &Path) -> usize {
-    std::fs::read_dir(dir)
-        .map(|d| {
-            d.flatten()
-                .filter(|e| e.file_name().to_string_lossy().starts_with("flint-spill-"))
-                .count()
-        })
-        .unwrap_or(0)
-}
-
-fn rows(batches: &[RecordBatch]) -> Vec<String> {
-    let mut out = vec![];
-    for b in batches {
-        for i in 0..b.num_rows() {
-            let row: Vec<String> = b
-                .columns()
-                .iter()
-                .map(|c| {
-                    arrow::util::display::array_value_to_string(c, i)
-                        .unwrap_or_else(|e| e.to_string())
-                })
-                .collect();
-            out.push(row.join("|"));
-        }
-    }
-    out
 }
 
 const QUERIES: [&str; 4] = [
@@ -160,14 +134,6 @@ fn the_pool_peak_stays_near_the_limit() {
             "{sql}: memory not released"
         );
     }
-}
-
-/// The number after `name=` in an EXPLAIN ANALYZE line (`spilled_bytes=1.5 MB` gives 1.5), or 0.
-fn metric(line: &str, name: &str) -> f64 {
-    line.split_whitespace()
-        .find_map(|w| w.strip_prefix(&format!("{name}=")))
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(0.0)
 }
 
 /// A UDF that runs `action` the first time it sees a row after spill files exist, and records

@@ -3,16 +3,18 @@
 //! ANALYZE shows the blocks and spills, and no spill file outlives the query (after an error or
 //! a cancellation either).
 
+mod spill_support;
+
 use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use arrow::array::{ArrayRef, AsArray, Int64Array};
 use arrow::datatypes::{DataType, Int64Type};
-use arrow::record_batch::RecordBatch;
 use flint::functions::udf::{ScalarUdf, create_udf};
 use flint::runtime::CancellationToken;
 use flint::{Error, ErrorKind, SessionConfig, SessionContext};
+use spill_support::{metric, rows, spill_files};
 
 const LIMIT: usize = 256 * 1024;
 
@@ -39,34 +41,6 @@ fn limited(dir: &Path) -> SessionContext {
     let ctx = session(dir);
     ctx.set("memory_limit", &LIMIT.to_string()).expect("limit");
     ctx
-}
-
-fn spill_files(dir: &Path) -> usize {
-    std::fs::read_dir(dir)
-        .map(|d| {
-            d.flatten()
-                .filter(|e| e.file_name().to_string_lossy().starts_with("flint-spill-"))
-                .count()
-        })
-        .unwrap_or(0)
-}
-
-fn rows(batches: &[RecordBatch]) -> Vec<String> {
-    let mut out = vec![];
-    for b in batches {
-        for i in 0..b.num_rows() {
-            let row: Vec<String> = b
-                .columns()
-                .iter()
-                .map(|c| {
-                    arrow::util::display::array_value_to_string(c, i)
-                        .unwrap_or_else(|e| e.to_string())
-                })
-                .collect();
-            out.push(row.join("|"));
-        }
-    }
-    out
 }
 
 fn sorted_rows(ctx: &SessionContext, sql: &str) -> Vec<String> {
@@ -151,14 +125,6 @@ fn the_pool_peak_stays_near_the_limit() {
             "{sql}: peak {peak} is over the limit {LIMIT}"
         );
     }
-}
-
-/// The number after `name=` in an EXPLAIN ANALYZE line (`spilled_bytes=1.5 KB` gives 1.5), or 0.
-fn metric(line: &str, name: &str) -> f64 {
-    line.split_whitespace()
-        .find_map(|w| w.strip_prefix(&format!("{name}=")))
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(0.0)
 }
 
 /// A UDF that runs `action` the first time it sees a row while spill files exist, and records

@@ -3,10 +3,13 @@
 //! the same rows as without a limit, EXPLAIN ANALYZE shows the window operator's spills, no
 //! spill file or memory is left, and a frame wider than the limit fails clearly.
 
+mod spill_support;
+
 use std::path::Path;
 
 use arrow::record_batch::RecordBatch;
 use flint::{ErrorKind, SessionConfig, SessionContext};
+use spill_support::{metric, spill_files};
 
 /// A session over `w`: 30,000 rows in three big window partitions (`p` = 0, 1, 2) and a small
 /// one (`p` NULL), order keys `o` with ~20 duplicates each, NULLs in `v` and `s`.
@@ -29,41 +32,11 @@ fn session(dir: &Path, limit: &str) -> SessionContext {
     ctx
 }
 
+/// The rows, sorted (row order is free in these queries).
 fn rows(batches: &[RecordBatch]) -> Vec<String> {
-    let mut out = vec![];
-    for b in batches {
-        for i in 0..b.num_rows() {
-            let row: Vec<String> = b
-                .columns()
-                .iter()
-                .map(|c| {
-                    arrow::util::display::array_value_to_string(c, i)
-                        .unwrap_or_else(|e| e.to_string())
-                })
-                .collect();
-            out.push(row.join("|"));
-        }
-    }
+    let mut out = spill_support::rows(batches);
     out.sort();
     out
-}
-
-fn spill_files(dir: &Path) -> usize {
-    std::fs::read_dir(dir)
-        .map(|d| {
-            d.flatten()
-                .filter(|e| e.file_name().to_string_lossy().starts_with("flint-spill-"))
-                .count()
-        })
-        .unwrap_or(0)
-}
-
-/// The number after `name=` in an EXPLAIN ANALYZE line, or 0.
-fn metric(line: &str, name: &str) -> f64 {
-    line.split_whitespace()
-        .find_map(|w| w.strip_prefix(&format!("{name}=")))
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(0.0)
 }
 
 /// Queries covering every window function and frame shape the spilled path computes
