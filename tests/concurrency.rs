@@ -10,7 +10,9 @@ use flint::{ErrorKind, SessionConfig, SessionContext};
 /// A nested-loop join of 900 million pairs: minutes in a debug build, so it runs throughout.
 const BIG: &str =
     "SELECT count(*) FROM range(30000) a(x), range(30000) b(y) WHERE (x * 7 + y) % 1000 = 3";
-/// Two stages (partial and final aggregation) and a sort over 200,000 rows.
+/// Two stages (partial and final aggregation) and a sort over 1,000,000 rows: about 0.1 s in a
+/// debug build, long enough that the few milliseconds a task waits for a running one to reach
+/// its next yield point do not decide the ratio.
 const SMALL: &str = "SELECT k, count(*), sum(x) FROM s GROUP BY k ORDER BY k";
 
 /// The best time of `runs` runs of `sql` (the best, not the mean: the least disturbed by
@@ -31,7 +33,7 @@ fn best_of(ctx: &SessionContext, sql: &str, runs: usize) -> Duration {
 #[test]
 fn a_small_query_is_not_starved_by_a_big_one() {
     let ctx = SessionContext::with_config(SessionConfig::default().with_target_partitions(2));
-    ctx.execute_sql("CREATE TABLE s AS SELECT x, x % 100 AS k FROM range(200000) r(x)")
+    ctx.execute_sql("CREATE TABLE s AS SELECT x, x % 100 AS k FROM range(1000000) r(x)")
         .unwrap();
     best_of(&ctx, SMALL, 1); // warm up
     let solo = best_of(&ctx, SMALL, 5);
@@ -46,7 +48,7 @@ fn a_small_query_is_not_starved_by_a_big_one() {
         });
         // let the big query take every core
         std::thread::sleep(Duration::from_millis(300));
-        let loaded = best_of(&ctx, SMALL, 3);
+        let loaded = best_of(&ctx, SMALL, 5);
         let still_running = !big_done.load(Ordering::SeqCst);
         cancel.cancel();
         let err = big.join().unwrap().unwrap_err();
