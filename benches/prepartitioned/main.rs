@@ -60,6 +60,7 @@ fn query(orders: &str, lineitem: &str) -> String {
 }
 
 fn main() {
+    flint::runtime::allocator::set_freed_memory_policy(false);
     if let Err(e) = run() {
         eprintln!("{e}");
         std::process::exit(1);

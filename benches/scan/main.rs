@@ -235,6 +235,7 @@ fn start_moto() -> flint::Result<(Moto, u16)> {
 }
 
 fn main() {
+    flint::runtime::allocator::set_freed_memory_policy(false);
     if let Err(e) = run() {
         eprintln!("{e}");
         std::process::exit(1);

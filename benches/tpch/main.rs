@@ -73,6 +73,12 @@ fn run() -> flint::Result<()> {
     for (k, v) in &args.settings {
         ctx.set(k, v)?;
     }
+    // as the `flint` binary does: keep freed memory unless a memory limit is set
+    let explicit_limit = args
+        .settings
+        .iter()
+        .any(|(k, v)| k == "memory_limit" && v != "unlimited" && v != "default");
+    flint::runtime::allocator::set_freed_memory_policy(explicit_limit);
     if args.memory {
         let t = Instant::now();
         ctx.load_tpch(args.sf)?;

@@ -137,17 +137,6 @@ enum Command {
     },
 }
 
-/// Under a memory limit, mimalloc gives freed pages back to the OS at once instead of after
-/// its default delay, so the process's resident size follows the memory pool: with the delay,
-/// TPC-H SF10 Q21 under a 2 GB limit peaked at 2.48 GB resident, without it at 2.28 GB.
-fn return_freed_memory_at_once() {
-    // `mi_option_purge_delay` in mimalloc's option enum (libmimalloc-sys 0.1.49 has no constant
-    // for it: it sits between `mi_option_eager_commit_delay` = 14 and `mi_option_use_numa_nodes`)
-    const MI_OPTION_PURGE_DELAY: libmimalloc_sys::mi_option_t = 15;
-    // SAFETY: sets a plain integer option; mimalloc reads options atomically
-    unsafe { libmimalloc_sys::mi_option_set(MI_OPTION_PURGE_DELAY, 0) };
-}
-
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match run(cli) {
@@ -166,10 +155,10 @@ fn run(cli: Cli) -> flint::Result<ExitCode> {
     }
     if let Some(m) = &cli.memory_limit {
         config.memory_limit = flint::config::parse_bytes(m)?;
-        if config.memory_limit.is_some() {
-            return_freed_memory_at_once();
-        }
     }
+    flint::runtime::allocator::set_freed_memory_policy(
+        config.memory_limit.is_some() && cli.memory_limit.is_some(),
+    );
     if let Some(n) = cli.batch_size {
         config = config.with_batch_size(n);
     }

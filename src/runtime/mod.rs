@@ -2,8 +2,10 @@
 //! the per-query context (`task_context`), memory accounting (`memory_pool`),
 //! spill files (`spill`), operator metrics (`metrics`), cancellation (`cancel`), fair sharing
 //! of the cores between queries (`fair`), streaming
-//! results (`stream`) and the tokio runtime for I/O (`io_runtime`).
+//! results (`stream`), the tokio runtime for I/O (`io_runtime`) and the process allocator's
+//! handling of freed memory (`allocator`).
 
+pub mod allocator;
 pub mod cancel;
 pub mod fair;
 pub mod io_runtime;

@@ -220,6 +220,13 @@ impl SessionContext {
             *self.shared.fair.write().unwrap_or_else(|e| e.into_inner()) =
                 FairScheduler::new(cfg.target_partitions);
         }
+        let explicit_limit = name.eq_ignore_ascii_case("memory_limit")
+            && !value.eq_ignore_ascii_case("default")
+            && cfg.memory_limit.is_some();
+        if explicit_limit {
+            // the resident size should follow the pool from now on
+            crate::runtime::allocator::set_freed_memory_policy(true);
+        }
         if cfg.memory_limit != old_limit {
             // in place: stored tables' memory stays counted under the new limit
             self.memory_pool().set_limit(cfg.memory_limit);
