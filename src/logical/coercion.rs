@@ -179,6 +179,23 @@ fn mismatch(l: &DataType, op: BinaryOp, r: &DataType) -> Error {
     ))
 }
 
+/// Whether decimal arithmetic on DECIMAL(p1, s1) and DECIMAL(p2, s2) can give a value that does
+/// not fit its result type: only when the precision the result needs is more than 38 digits and
+/// [`decimal_arithmetic_type`] caps it (otherwise the result's precision bounds every value).
+pub fn decimal_arithmetic_may_overflow(op: BinaryOp, p1: u8, s1: i8, p2: u8, s2: i8) -> bool {
+    let (p1, s1, p2, s2) = (p1 as i16, s1 as i16, p2 as i16, s2 as i16);
+    let needed = match op {
+        BinaryOp::Plus | BinaryOp::Minus => s1.max(s2) + (p1 - s1).max(p2 - s2) + 1,
+        BinaryOp::Multiply => p1 + p2 + 1,
+        // |a / b| <= |a| * 10^s2, computed to scale min(s1 + 4, 38)
+        BinaryOp::Divide => (s1 + 4).min(38) - s1 + s2 + p1,
+        // |a % b| <= min(|a|, |b|)
+        BinaryOp::Modulo => (p1 - s1).min(p2 - s2).max(1) + s1.max(s2),
+        _ => return true,
+    };
+    needed > 38
+}
+
 /// The result type of decimal arithmetic, as Arrow's kernels compute it.
 pub fn decimal_arithmetic_type(op: BinaryOp, p1: u8, s1: i8, p2: u8, s2: i8) -> Result<DataType> {
     Ok(match op {
@@ -363,6 +380,20 @@ pub fn can_cast(from: &DataType, to: &DataType) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn decimal_results_overflow_only_when_their_precision_is_capped() {
+        use BinaryOp::*;
+        // DECIMAL(15,2) * DECIMAL(16,2) needs 32 digits: exact
+        assert!(!decimal_arithmetic_may_overflow(Multiply, 15, 2, 16, 2));
+        assert!(decimal_arithmetic_may_overflow(Multiply, 32, 4, 16, 2));
+        assert!(!decimal_arithmetic_may_overflow(Plus, 35, 0, 10, 2));
+        assert!(decimal_arithmetic_may_overflow(Plus, 38, 0, 1, 0));
+        // division: p1 + 4 + s2 digits
+        assert!(!decimal_arithmetic_may_overflow(Divide, 15, 2, 15, 2));
+        assert!(decimal_arithmetic_may_overflow(Divide, 30, 2, 10, 6));
+        assert!(!decimal_arithmetic_may_overflow(Modulo, 38, 0, 38, 0));
+    }
 
     #[test]
     fn integer_rules() {

@@ -130,6 +130,7 @@ impl PhysicalExpr for BinaryExpr {
                 let out = apply_binary(&l, self.op, &r, n)?;
                 if let (DataType::Decimal128(p, _), true) =
                     (&self.data_type, self.op.is_arithmetic())
+                    && decimal_result_may_overflow(&l.data_type(), self.op, &r.data_type())
                 {
                     check_decimal_precision(&out, *p)?;
                 }
@@ -157,19 +158,52 @@ impl PhysicalExpr for BinaryExpr {
 }
 
 /// Fails when a decimal result does not fit its precision (Arrow only checks the 128-bit range).
+/// Whether decimal arithmetic on values of these types needs its result checked against the
+/// result's precision afterwards: not `+`, `-` and `*` of two decimals (their kernel,
+/// `decimal_arith`, checks as it computes), nor results whose type is exact (see
+/// `decimal_arithmetic_may_overflow`).
+fn decimal_result_may_overflow(l: &DataType, op: BinaryOp, r: &DataType) -> bool {
+    match (l, r) {
+        (DataType::Decimal128(..), DataType::Decimal128(..))
+            if matches!(op, BinaryOp::Plus | BinaryOp::Minus | BinaryOp::Multiply) =>
+        {
+            false
+        }
+        (DataType::Decimal128(p1, s1), DataType::Decimal128(p2, s2)) => {
+            crate::logical::coercion::decimal_arithmetic_may_overflow(op, *p1, *s1, *p2, *s2)
+        }
+        _ => true,
+    }
+}
+
 fn check_decimal_precision(v: &ColumnarValue, precision: u8) -> Result<()> {
     let a = match v {
         ColumnarValue::Array(a) => a.clone(),
         ColumnarValue::Scalar(s) => s.to_array_of_size(1)?,
     };
     if let DataType::Decimal128(..) = a.data_type() {
-        a.as_primitive::<arrow::datatypes::Decimal128Type>()
-            .validate_decimal_precision(precision)
-            .map_err(|_| {
-                Error::execution(format!(
-                    "numeric overflow: result does not fit DECIMAL({precision})"
-                ))
-            })?;
+        let a = a.as_primitive::<arrow::datatypes::Decimal128Type>();
+        // fast path: every slot (nulls too) within bounds, in one branch-free pass
+        let p = (precision as usize).min(38);
+        let (lo, hi) = (
+            arrow::datatypes::MIN_DECIMAL128_FOR_EACH_PRECISION[p],
+            arrow::datatypes::MAX_DECIMAL128_FOR_EACH_PRECISION[p],
+        );
+        let (min, max) = a
+            .values()
+            .iter()
+            .fold((i128::MAX, i128::MIN), |(mn, mx), v| {
+                (mn.min(*v), mx.max(*v))
+            });
+        if a.is_empty() || (min >= lo && max <= hi) {
+            return Ok(());
+        }
+        // exact check, which skips null slots
+        a.validate_decimal_precision(precision).map_err(|_| {
+            Error::execution(format!(
+                "numeric overflow: result does not fit DECIMAL({precision})"
+            ))
+        })?;
     }
     Ok(())
 }
