@@ -137,3 +137,47 @@ fn only_joins_that_drop_unmatched_probe_rows_filter_them() {
         assert_eq!(rows(&ctx, q), [e], "{q} (runtime filters off)");
     }
 }
+
+/// A runtime filter that removes nearly every row moves into the Parquet decoder after a trial
+/// (the other columns are then decoded only for the rows that pass), also when a page selection
+/// from the filter's bounds is in play; the rows are the same as without runtime filters.
+#[test]
+fn a_very_selective_runtime_filter_moves_into_the_parquet_decoder() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("probe.parquet").to_string_lossy().to_string();
+    let ctx = SessionContext::with_config(SessionConfig::default().with_target_partitions(1));
+    // 6 row groups of 50,000 rows (pages of at most 20,000 rows); keys 1..300,000 in order
+    ctx.execute_sql(&format!(
+        "CREATE TABLE src AS SELECT x AS k, CAST(x * 3 AS VARCHAR) AS s, \
+           CASE WHEN x % 1000 = 7 THEN NULL ELSE x % 11 END AS v \
+           FROM generate_series(1, 300000) t(x); \
+         COPY src TO '{file}' (ROW_GROUP_SIZE 50000); \
+         CREATE EXTERNAL TABLE probe STORED AS PARQUET LOCATION '{file}'; \
+         CREATE TABLE build AS SELECT x * 50 AS k FROM generate_series(1, 2600) t(x) \
+           UNION ALL SELECT NULL;"
+    ))
+    .unwrap();
+    // build keys 50, 100, ..., 130,000: row groups 3-5 are pruned, the first two pages of row
+    // group 0 (k > 45,000) and the last of row group 2 are skipped by the page index, and 98%
+    // of the other rows are removed by the filter: the decoder that takes over after the trial
+    // (row groups 0 and 1) must start at the right place of the page selection
+    let q = "SELECT count(*), sum(v), min(s), max(s), count(v) \
+             FROM probe JOIN build ON probe.k = build.k WHERE probe.k > 45000";
+    let plan = analyze(&ctx, q);
+    let in_decoder = metric(&plan, "ParquetScanExec", "runtime_filter_in_decoder");
+    assert_eq!(in_decoder, Some(1), "{plan}");
+    let skipped = metric(&plan, "ParquetScanExec", "page_rows_skipped");
+    assert!(skipped.is_some_and(|n| n >= 20_000), "{plan}");
+    assert_eq!(
+        metric(&plan, "ParquetScanExec", "runtime_filter_row_groups_pruned"),
+        Some(3),
+        "{plan}"
+    );
+    let on = rows(&ctx, q);
+    let semi = "SELECT count(*), sum(length(s)) FROM probe WHERE k IN (SELECT k FROM build)";
+    let semi_on = rows(&ctx, semi);
+    ctx.execute_sql("SET runtime_filters = false").unwrap();
+    assert_eq!(rows(&ctx, q), on);
+    assert_eq!(rows(&ctx, semi), semi_on);
+    assert_eq!(on[0].split('|').next(), Some("1700"));
+}

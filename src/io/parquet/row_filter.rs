@@ -10,7 +10,7 @@ use arrow::array::{BooleanArray, RecordBatch, RecordBatchOptions};
 use arrow::datatypes::{Schema, SchemaRef};
 use arrow::error::ArrowError;
 use parquet::arrow::ProjectionMask;
-use parquet::arrow::arrow_reader::{ArrowPredicate, ArrowPredicateFn, RowFilter};
+use parquet::arrow::arrow_reader::{ArrowPredicate, ArrowPredicateFn};
 use parquet::schema::types::SchemaDescriptor;
 
 use crate::error::Result;
@@ -26,20 +26,20 @@ pub struct RowFilterCounters {
     pub removed: AtomicU64,
 }
 
-/// A row filter for one file, or `None` when no conjunct can run inside the decoder (every
-/// column a conjunct reads must be in the file; partition columns are pruned elsewhere).
+/// A row filter predicate for one file, or `None` when no conjunct can run inside the decoder
+/// (every column a conjunct reads must be in the file; partition columns are pruned elsewhere).
 /// `file_schema` is the file's Arrow schema, `table_schema` the table's (types to evaluate in).
 ///
 /// All usable conjuncts form one predicate over the union of their columns: one decoding pass
 /// of the predicate columns (parquet caches them for the output), instead of one pass per
 /// conjunct, which measured up to twice as slow on TPC-H Q6.
-pub fn build_row_filter(
+pub fn build_row_predicate(
     conjuncts: &[Expr],
     file_schema: &Schema,
     parquet_schema: &SchemaDescriptor,
     table_schema: &Schema,
     counters: &[Arc<RowFilterCounters>],
-) -> Result<Option<RowFilter>> {
+) -> Result<Option<Box<dyn ArrowPredicate>>> {
     let usable: Vec<&Expr> = conjuncts
         .iter()
         .filter(|c| {
@@ -95,13 +95,14 @@ pub fn build_row_filter(
         }
         Ok(keep)
     };
-    Ok(Some(RowFilter::new(vec![
-        Box::new(ArrowPredicateFn::new(mask, f)) as Box<dyn ArrowPredicate>,
-    ])))
+    Ok(Some(Box::new(ArrowPredicateFn::new(mask, f))))
 }
 
 /// `batch` with the columns cast to `schema`'s types (a no-op when they match).
-fn retype(batch: RecordBatch, schema: &SchemaRef) -> std::result::Result<RecordBatch, ArrowError> {
+pub fn retype(
+    batch: RecordBatch,
+    schema: &SchemaRef,
+) -> std::result::Result<RecordBatch, ArrowError> {
     let columns = batch
         .columns()
         .iter()

@@ -14,6 +14,7 @@
 //! row filter (late materialization).
 
 mod adapt;
+mod runtime_rows;
 mod stream;
 
 use std::any::Any;

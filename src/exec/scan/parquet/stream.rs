@@ -13,10 +13,12 @@ use arrow::record_batch::RecordBatch;
 use bytes::Bytes;
 use parquet::DecodeResult;
 use parquet::arrow::ProjectionMask;
+use parquet::arrow::arrow_reader::{ArrowPredicate, RowFilter, RowSelection};
 use parquet::arrow::push_decoder::{ParquetPushDecoder, ParquetPushDecoderBuilder};
 
 use super::ParquetScanConfig;
 use super::adapt::BatchAdapter;
+use super::runtime_rows::runtime_predicate;
 use crate::error::{Error, Result};
 use crate::exec::runtime_filter::ProbeConditions;
 use crate::exec::runtime_filter::probe::{ProbeRowFilter, ROW_GROUPS_PRUNED, pruning_conjuncts};
@@ -25,7 +27,7 @@ use crate::io::parquet::RowGroupSlice;
 use crate::io::parquet::bloom::{bloom_probes, prune_by_bloom_filters};
 use crate::io::parquet::page_index::page_selection;
 use crate::io::parquet::pruning::prune_row_groups;
-use crate::io::parquet::row_filter::{RowFilterCounters, build_row_filter};
+use crate::io::parquet::row_filter::{RowFilterCounters, build_row_predicate};
 use crate::logical::expr::Expr;
 use crate::runtime::{CancellationToken, Metrics};
 
@@ -34,7 +36,18 @@ type Fetched = Result<Vec<Bytes>>;
 /// Column chunk ranges of a row group with and without the row filter.
 type PrefetchRanges = (Vec<Range<u64>>, Vec<Range<u64>>);
 
-type Rebuild = Box<dyn Fn(Vec<usize>) -> parquet::errors::Result<ParquetPushDecoder> + Send>;
+/// Builds a decoder for the given row groups, with the given row filter predicates.
+type Rebuild = Box<
+    dyn Fn(Vec<usize>, Vec<Box<dyn ArrowPredicate>>) -> parquet::errors::Result<ParquetPushDecoder>
+        + Send,
+>;
+
+/// Metric: decoders (files, or the rest of a file) that ran the runtime filter inside the
+/// Parquet decoder.
+pub const RUNTIME_FILTER_IN_DECODER: &str = "runtime_filter_in_decoder";
+
+/// Builds the runtime filter's decoder predicate (for a file whose row filter pays).
+type MakeRuntimePredicate = Box<dyn Fn() -> Option<Box<dyn ArrowPredicate>> + Send>;
 
 /// Column chunks of a row group being fetched ahead of the decoder.
 struct Prefetch {
@@ -67,6 +80,12 @@ struct FileStream {
     adapt: bool,
     /// Whether the row filter is on.
     filtering: bool,
+    /// Whether the row filter has the scan's own conjuncts.
+    static_filter: bool,
+    /// Whether the row filter has the runtime filter (which then is not applied afterwards).
+    runtime_in_decoder: bool,
+    /// Builds the runtime filter's predicate, when it may go into the decoder.
+    make_runtime: Option<MakeRuntimePredicate>,
     /// Rows the row filter saw and removed in this file.
     filter_counters: Arc<RowFilterCounters>,
     /// The same over the whole scan.
@@ -227,7 +246,7 @@ impl PartitionStream {
             .with_projection(mask.clone())
             .with_row_groups(row_groups.clone())
             .with_batch_size(self.batch_size);
-        let mut has_selection = false;
+        let mut selection: Option<RowSelection> = None;
         if !conjuncts.is_empty()
             && let Some(sel) = page_selection(
                 meta.metadata(),
@@ -240,13 +259,65 @@ impl PartitionStream {
             let total: usize = row_groups.iter().map(|rg| file.row_group_rows(*rg)).sum();
             self.metrics
                 .add("page_rows_skipped", total.saturating_sub(sel.row_count()));
-            builder = builder.with_row_selection(sel);
-            has_selection = true;
+            builder = builder.with_row_selection(sel.clone());
+            selection = Some(sel);
         }
+        let has_selection = selection.is_some();
         // late materialization pays when the columns it can skip outweigh the ones it reads
         // first; it is dropped after the first row group if most rows pass
+        let bytes_of = |want: &dyn Fn(usize) -> bool| -> i64 {
+            let md = meta.metadata().row_group(row_groups[0]);
+            (0..md.num_columns())
+                .filter(|l| want(parquet_schema.get_column_root_idx(*l)))
+                .map(|l| md.column(l).compressed_size())
+                .sum()
+        };
+        let pays = |cols: &BTreeSet<usize>| {
+            bytes_of(&|r| roots.contains(&r) && !cols.contains(&r))
+                > bytes_of(&|r| cols.contains(&r))
+        };
+        let mut predicates: Vec<Box<dyn ArrowPredicate>> = vec![];
+        let mut filter_cols = BTreeSet::new();
+        // the join keys' runtime filter, inside the decoder once it is known to remove nearly
+        // every row (with fewer rows removed, the selection's short runs cost more than
+        // decoding them does); it goes first: it reads one cheap column
+        let make_runtime: Option<MakeRuntimePredicate> =
+            self.runtime_rows.as_ref().and_then(|rt| {
+                let (_, cols) = runtime_predicate(
+                    rt.mask(),
+                    &cfg.output_schema,
+                    &file_schema,
+                    parquet_schema,
+                    |name| partition_value(name).is_some(),
+                )?;
+                if !pays(&cols) {
+                    return None;
+                }
+                let (mask, output, file_schema) = (
+                    rt.mask().clone(),
+                    cfg.output_schema.clone(),
+                    file_schema.clone(),
+                );
+                let partition_columns = cfg.partition_columns.clone();
+                let parquet_schema = meta.metadata().file_metadata().schema_descr_ptr();
+                Some(Box::new(move || {
+                    runtime_predicate(&mask, &output, &file_schema, &parquet_schema, |name| {
+                        partition_columns.iter().any(|c| c == name)
+                    })
+                    .map(|(p, _)| p)
+                }) as MakeRuntimePredicate)
+            });
+        let mut runtime_in_decoder = false;
+        if let (Some(make), Some(rt)) = (&make_runtime, &self.runtime_rows)
+            && rt.mask().nearly_all_removed()
+            && let Some(predicate) = make()
+        {
+            predicates.push(predicate);
+            runtime_in_decoder = true;
+            self.metrics.add(RUNTIME_FILTER_IN_DECODER, 1);
+        }
         let filter_counters = Arc::new(RowFilterCounters::default());
-        let mut filter_roots: Option<BTreeSet<usize>> = None;
+        let mut static_filter = false;
         if cfg.row_filter && !cfg.conjuncts.is_empty() && !unselective(&cfg.row_filter_stats) {
             let mut cols = BTreeSet::new();
             for c in &cfg.conjuncts {
@@ -256,17 +327,8 @@ impl PartitionStream {
                     }
                 }
             }
-            let bytes_of = |want: &dyn Fn(usize) -> bool| -> i64 {
-                let md = meta.metadata().row_group(row_groups[0]);
-                (0..md.num_columns())
-                    .filter(|l| want(parquet_schema.get_column_root_idx(*l)))
-                    .map(|l| md.column(l).compressed_size())
-                    .sum()
-            };
-            let predicate_bytes = bytes_of(&|r| cols.contains(&r));
-            let other_bytes = bytes_of(&|r| roots.contains(&r) && !cols.contains(&r));
-            if other_bytes > predicate_bytes
-                && let Some(filter) = build_row_filter(
+            if pays(&cols)
+                && let Some(predicate) = build_row_predicate(
                     &cfg.conjuncts,
                     &file_schema,
                     parquet_schema,
@@ -274,9 +336,27 @@ impl PartitionStream {
                     &[filter_counters.clone(), cfg.row_filter_stats.clone()],
                 )?
             {
-                filter_roots = Some(cols);
-                builder = builder.with_row_filter(filter);
+                predicates.push(predicate);
+                filter_cols.extend(cols);
+                static_filter = true;
             }
+        }
+        if runtime_in_decoder && let Some(rt) = &self.runtime_rows {
+            filter_cols.extend(
+                runtime_predicate(
+                    rt.mask(),
+                    &cfg.output_schema,
+                    &file_schema,
+                    parquet_schema,
+                    |name| partition_value(name).is_some(),
+                )
+                .map(|(_, cols)| cols)
+                .unwrap_or_default(),
+            );
+        }
+        let filter_roots = (!predicates.is_empty()).then_some(filter_cols);
+        if !predicates.is_empty() {
+            builder = builder.with_row_filter(RowFilter::new(predicates));
         }
         if let Some(f) = cfg.fetch {
             builder = builder.with_limit(f);
@@ -328,22 +408,41 @@ impl PartitionStream {
             prefetch: None,
             ready: vec![],
             rows: None,
-            // without a page selection or a limit, the remaining row groups can be read by a
-            // fresh decoder without the row filter
-            rebuild: (!has_selection && cfg.fetch.is_none()).then(|| {
+            // without a limit, the remaining row groups can be read by a fresh decoder without
+            // the row filter (and with the rest of the page selection)
+            rebuild: cfg.fetch.is_none().then(|| {
                 let meta = meta.clone();
                 let batch_size = self.batch_size;
-                Box::new(move |rgs: Vec<usize>| {
-                    ParquetPushDecoderBuilder::new_with_metadata(meta.clone())
-                        .with_projection(mask.clone())
-                        .with_row_groups(rgs)
-                        .with_batch_size(batch_size)
-                        .build()
-                }) as Rebuild
+                let all_rows: usize = row_groups.iter().map(|rg| file.row_group_rows(*rg)).sum();
+                let rows_of = {
+                    let meta = meta.clone();
+                    move |rg: &usize| meta.metadata().row_group(*rg).num_rows() as usize
+                };
+                Box::new(
+                    move |rgs: Vec<usize>, predicates: Vec<Box<dyn ArrowPredicate>>| {
+                        let mut builder =
+                            ParquetPushDecoderBuilder::new_with_metadata(meta.clone())
+                                .with_projection(mask.clone())
+                                .with_batch_size(batch_size);
+                        if !predicates.is_empty() {
+                            builder = builder.with_row_filter(RowFilter::new(predicates));
+                        }
+                        if let Some(sel) = &selection {
+                            let remaining: usize = rgs.iter().map(&rows_of).sum();
+                            let mut rest = sel.clone();
+                            let _read = rest.split_off(all_rows - remaining);
+                            builder = builder.with_row_selection(rest);
+                        }
+                        builder.with_row_groups(rgs).build()
+                    },
+                ) as Rebuild
             }),
             readers: 0,
             adapt: filter_roots.is_some(),
             filtering: filter_roots.is_some(),
+            static_filter,
+            runtime_in_decoder,
+            make_runtime,
             filter_counters,
             scan_filter_stats: cfg.row_filter_stats.clone(),
         }))
@@ -369,7 +468,11 @@ impl PartitionStream {
                             Ok(b) => b,
                             Err(e) => return Some(Err(e)),
                         };
-                        match self.runtime_rows.as_mut().map(|f| f.apply(batch.clone())) {
+                        let after = self
+                            .runtime_rows
+                            .as_mut()
+                            .filter(|_| !fs.runtime_in_decoder);
+                        match after.map(|f| f.apply(batch.clone())) {
                             None => return Some(Ok(batch)),
                             Some(Ok(b)) if b.num_rows() == 0 => continue,
                             Some(other) => return Some(other),
@@ -384,10 +487,24 @@ impl PartitionStream {
                         fs.rows = None;
                         // between row groups: keep the row filter only while it removes most rows
                         if fs.adapt
-                            && fs.filter_unselective()
+                            && fs.filter_unselective(self.runtime_rows.as_ref())
                             && let Err(e) = fs.drop_row_filter()
                         {
                             return Some(Err(e));
+                        }
+                        // the runtime filter turned out to remove nearly every row: filter
+                        // inside the decoder from the next row group on
+                        if !fs.filtering
+                            && self
+                                .runtime_rows
+                                .as_ref()
+                                .is_some_and(|r| r.mask().nearly_all_removed())
+                        {
+                            match fs.add_runtime_filter() {
+                                Ok(true) => self.metrics.add(RUNTIME_FILTER_IN_DECODER, 1),
+                                Ok(false) => {}
+                                Err(e) => return Some(Err(e)),
+                            }
                         }
                     }
                 }
@@ -426,9 +543,10 @@ impl PartitionStream {
 }
 
 impl FileStream {
-    /// Between row groups, whether the scan's row filters let most rows through so far.
-    fn filter_unselective(&self) -> bool {
-        unselective(&self.scan_filter_stats)
+    /// Between row groups, whether the row filter's predicates let most rows through so far.
+    fn filter_unselective(&self, runtime: Option<&ProbeRowFilter>) -> bool {
+        (!self.static_filter || unselective(&self.scan_filter_stats))
+            && (!self.runtime_in_decoder || runtime.is_none_or(|r| !r.mask().selective()))
     }
 
     /// Continues the remaining row groups without the row filter.
@@ -444,10 +562,39 @@ impl FileStream {
             .skip(self.readers)
             .map(|(rg, _)| *rg)
             .collect();
-        self.decoder = Some(rebuild(remaining)?);
+        self.decoder = Some(rebuild(remaining, vec![])?);
         self.adapt = false;
         self.filtering = false;
+        self.static_filter = false;
+        self.runtime_in_decoder = false;
         Ok(())
+    }
+
+    /// Continues the remaining row groups with the runtime filter inside the decoder (when the
+    /// file allows a new decoder and the filter pays there).
+    fn add_runtime_filter(&mut self) -> Result<bool> {
+        let (Some(rebuild), Some(make)) = (&self.rebuild, &self.make_runtime) else {
+            return Ok(false);
+        };
+        let remaining: Vec<usize> = self
+            .row_groups
+            .iter()
+            .skip(self.readers)
+            .map(|(rg, _)| *rg)
+            .collect();
+        if remaining.is_empty() {
+            return Ok(false);
+        }
+        let Some(predicate) = make() else {
+            return Ok(false);
+        };
+        self.decoder = Some(rebuild(remaining, vec![predicate])?);
+        self.filtering = true;
+        self.adapt = true;
+        self.runtime_in_decoder = true;
+        // a decoder with the filter is never rebuilt again (the next change drops it for good)
+        self.make_runtime = None;
+        Ok(true)
     }
 
     /// Index (in `row_groups`) of the row group holding byte `offset`.
