@@ -5,7 +5,7 @@ use std::collections::HashSet;
 use std::fmt;
 use std::sync::Arc;
 
-use arrow::array::{Array, ArrayRef, BooleanArray, BooleanBuilder};
+use arrow::array::{Array, ArrayRef, BooleanArray, BooleanBuilder, Scalar};
 use arrow::datatypes::DataType;
 use arrow::record_batch::RecordBatch;
 use arrow::row::{RowConverter, SortField};
@@ -50,6 +50,26 @@ impl fmt::Display for InListExpr {
     }
 }
 
+/// Lists of at most this many values are tested with one vectorized comparison per value;
+/// longer ones with a hash set.
+const COMPARE_EACH_MAX: usize = 12;
+
+/// Whether Arrow's comparison kernels compare values of this type against a scalar.
+fn comparable(t: &DataType) -> bool {
+    t.is_primitive()
+        || matches!(
+            t,
+            DataType::Boolean
+                | DataType::Utf8
+                | DataType::LargeUtf8
+                | DataType::Utf8View
+                | DataType::Binary
+                | DataType::LargeBinary
+                | DataType::BinaryView
+                | DataType::FixedSizeBinary(_)
+        )
+}
+
 /// Tests each value of `values` for membership in `candidates`, with SQL NULL semantics.
 pub fn in_set(values: &ArrayRef, candidates: &ArrayRef, negated: bool) -> Result<BooleanArray> {
     // anything IN () is false and NOT IN () true, even NULL
@@ -59,9 +79,16 @@ pub fn in_set(values: &ArrayRef, candidates: &ArrayRef, negated: bool) -> Result
     let values = &crate::physical_expr::normalize::normalize_floats(values)?;
     let candidates = &crate::physical_expr::normalize::normalize_floats(candidates)?;
     let list_has_null = candidates.null_count() > 0;
+    if candidates.len() <= COMPARE_EACH_MAX
+        && comparable(values.data_type())
+        && candidates.data_type() == values.data_type()
+    {
+        return compare_each(values, candidates, list_has_null, negated);
+    }
     let converter = RowConverter::new(vec![SortField::new(values.data_type().clone())])?;
     let cand_rows = converter.convert_columns(std::slice::from_ref(candidates))?;
-    let mut set: HashSet<&[u8]> = HashSet::with_capacity(cand_rows.num_rows());
+    let mut set: HashSet<&[u8], foldhash::fast::RandomState> =
+        HashSet::with_capacity_and_hasher(cand_rows.num_rows(), Default::default());
     for i in 0..cand_rows.num_rows() {
         if candidates.is_valid(i) {
             set.insert(cand_rows.row(i).data());
@@ -84,6 +111,52 @@ pub fn in_set(values: &ArrayRef, candidates: &ArrayRef, negated: bool) -> Result
         }
     }
     Ok(out.finish())
+}
+
+/// `in_set` for a short list: an OR of equality comparisons with each (non-NULL) value.
+fn compare_each(
+    values: &ArrayRef,
+    candidates: &ArrayRef,
+    list_has_null: bool,
+    negated: bool,
+) -> Result<BooleanArray> {
+    let mut found: Option<BooleanArray> = None;
+    for i in 0..candidates.len() {
+        if candidates.is_null(i) {
+            continue;
+        }
+        let item = Scalar::new(candidates.slice(i, 1));
+        let eq = arrow::compute::kernels::cmp::eq(values, &item)?;
+        found = Some(match found {
+            None => eq,
+            Some(f) => arrow::compute::or(&f, &eq)?,
+        });
+    }
+    // NULL where the value is NULL (the comparisons keep those NULLs)
+    let found = match found {
+        Some(f) => f,
+        None => BooleanArray::new(
+            arrow::buffer::BooleanBuffer::new_unset(values.len()),
+            values.logical_nulls(),
+        ),
+    };
+    // no match with a NULL in the list: NULL
+    let found = if list_has_null {
+        let (bits, nulls) = found.into_parts();
+        let matched = arrow::buffer::NullBuffer::new(bits.clone());
+        let validity = match nulls {
+            Some(n) => n.inner() & matched.inner(),
+            None => matched.into_inner(),
+        };
+        BooleanArray::new(bits, Some(arrow::buffer::NullBuffer::new(validity)))
+    } else {
+        found
+    };
+    Ok(if negated {
+        arrow::compute::not(&found)?
+    } else {
+        found
+    })
 }
 
 impl PhysicalExpr for InListExpr {

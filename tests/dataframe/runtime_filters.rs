@@ -144,7 +144,11 @@ fn only_joins_that_drop_unmatched_probe_rows_filter_them() {
 #[test]
 fn a_very_selective_runtime_filter_moves_into_the_parquet_decoder() {
     let dir = tempfile::tempdir().unwrap();
-    let file = dir.path().join("probe.parquet").to_string_lossy().to_string();
+    let file = dir
+        .path()
+        .join("probe.parquet")
+        .to_string_lossy()
+        .to_string();
     let ctx = SessionContext::with_config(SessionConfig::default().with_target_partitions(1));
     // 6 row groups of 50,000 rows (pages of at most 20,000 rows); keys 1..300,000 in order
     ctx.execute_sql(&format!(
