@@ -11,7 +11,7 @@
 //! session for every iteration (the recursive term sees the newest rows each time).
 
 use std::any::Any;
-use std::collections::HashSet;
+type HashSet<T> = std::collections::HashSet<T, foldhash::fast::RandomState>;
 use std::sync::Arc;
 
 use arrow::array::UInt32Array;
@@ -172,7 +172,7 @@ impl SeenRows {
             .collect();
         Ok(SeenRows {
             converter: RowConverter::new(fields)?,
-            rows: HashSet::new(),
+            rows: HashSet::default(),
         })
     }
 

@@ -2,7 +2,7 @@
 //! once for an uncorrelated subquery, and once per distinct combination of
 //! outer values for a correlated one (results are cached by those values).
 
-use std::collections::HashMap;
+type HashMap<K, V> = std::collections::HashMap<K, V, foldhash::fast::RandomState>;
 use std::fmt;
 use std::sync::{Arc, Mutex};
 
@@ -83,7 +83,7 @@ impl SubqueryExpr {
             outer_refs,
             runner,
             data_type,
-            cache: Mutex::new(HashMap::new()),
+            cache: Mutex::new(HashMap::default()),
         })
     }
 

@@ -5,7 +5,7 @@
 //! bytes) exists so that a spilling aggregation can write groups to disk and
 //! merge them back.
 
-use std::collections::HashSet;
+type HashSet<T> = std::collections::HashSet<T, foldhash::fast::RandomState>;
 use std::sync::Arc;
 
 use arrow::array::{Array, ArrayRef, AsArray, BinaryBuilder, ListBuilder, UInt32Array};
@@ -60,7 +60,7 @@ impl GroupsAccumulator for DistinctAccumulator {
         group_indices: &[u32],
         total: usize,
     ) -> Result<()> {
-        self.seen.resize_with(total, HashSet::new);
+        self.seen.resize_with(total, HashSet::default);
         if values.is_empty() {
             return self.inner.update_batch(values, group_indices, total);
         }
@@ -103,7 +103,7 @@ impl GroupsAccumulator for DistinctAccumulator {
         group_indices: &[u32],
         total: usize,
     ) -> Result<()> {
-        self.seen.resize_with(total, HashSet::new);
+        self.seen.resize_with(total, HashSet::default);
         let lists = states
             .first()
             .and_then(|s| s.as_list_opt::<i32>())
