@@ -1,6 +1,7 @@
 //! Group key interning: maps each input row's group key to a dense group
 //! index. One general implementation over Arrow's row format (any types, any
-//! number of keys) and a faster one for a single primitive key.
+//! number of keys), a faster one for a single primitive key, and one storing
+//! keys of common types column by column (`column_group_values`).
 
 use std::sync::Arc;
 
@@ -61,6 +62,9 @@ pub fn new_group_values(types: &[DataType]) -> Result<Box<dyn GroupValues>> {
         if let Some(b) = b {
             return Ok(b);
         }
+    }
+    if let Some(c) = super::column_group_values::ColumnGroupValues::try_new(types) {
+        return Ok(Box::new(c));
     }
     Ok(Box::new(RowGroupValues::new(types)?))
 }

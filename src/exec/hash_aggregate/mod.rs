@@ -13,6 +13,7 @@
 //! groups early; a Final or Single one writes its groups' states to hash buckets on disk and
 //! merges them bucket by bucket at the end (`spill.rs`).
 
+mod column_group_values;
 pub mod group_values;
 pub mod spill;
 pub mod state;
