@@ -23,8 +23,15 @@ use crate::physical_expr::{ColumnarValue, PhysicalExpr, PhysicalExprRef};
 
 /// Plans and runs a logical plan to completion (implemented by the session).
 pub trait SubqueryRunner: Send + Sync + fmt::Debug {
-    /// Optimizes, plans and executes `plan`, returning all its rows.
+    /// Optimizes, plans and executes `plan`, returning all its rows (a subquery evaluated per
+    /// outer row: small, so in one partition).
     fn run(&self, plan: LogicalPlan) -> Result<Vec<RecordBatch>>;
+
+    /// As [`run`](Self::run), for a subquery evaluated once per query (uncorrelated), which
+    /// may be as big as any query: in all the session's partitions.
+    fn run_uncorrelated(&self, plan: LogicalPlan) -> Result<Vec<RecordBatch>> {
+        self.run(plan)
+    }
 }
 
 /// What the subquery computes for each outer row.
@@ -63,6 +70,9 @@ pub struct SubqueryExpr {
     runner: Arc<dyn SubqueryRunner>,
     data_type: DataType,
     cache: Mutex<HashMap<Vec<u8>, Outcome>>,
+    /// The outcome of an uncorrelated subquery: computed by the first task that needs it while
+    /// the others wait (not once per partition).
+    once: Mutex<Option<Outcome>>,
 }
 
 impl SubqueryExpr {
@@ -84,6 +94,7 @@ impl SubqueryExpr {
             runner,
             data_type,
             cache: Mutex::new(HashMap::default()),
+            once: Mutex::new(None),
         })
     }
 
@@ -99,7 +110,11 @@ impl SubqueryExpr {
                 .build(),
             _ => plan,
         };
-        let batches = self.runner.run(plan)?;
+        let batches = if self.outer_refs.is_empty() {
+            self.runner.run_uncorrelated(plan)?
+        } else {
+            self.runner.run(plan)?
+        };
         let rows: usize = batches.iter().map(|b| b.num_rows()).sum();
         Ok(match &self.kind {
             SubqueryKind::Scalar => {
@@ -186,25 +201,16 @@ impl PhysicalExpr for SubqueryExpr {
             _ => None,
         };
         if self.outer_refs.is_empty() {
-            let outcome = {
-                let cached = self
-                    .cache
-                    .lock()
-                    .unwrap_or_else(|e| e.into_inner())
-                    .get(&vec![])
-                    .cloned();
-                match cached {
-                    Some(o) => o,
-                    None => {
-                        let o = self.run_once(&[])?;
-                        self.cache
-                            .lock()
-                            .unwrap_or_else(|e| e.into_inner())
-                            .insert(vec![], o.clone());
-                        o
-                    }
+            // the waiting tasks give their compute permits up meanwhile
+            let outcome = crate::runtime::fair::released(|| -> Result<Outcome> {
+                let mut slot = self.once.lock().unwrap_or_else(|e| e.into_inner());
+                if let Some(o) = &*slot {
+                    return Ok(o.clone());
                 }
-            };
+                let o = self.run_once(&[])?;
+                *slot = Some(o.clone());
+                Ok(o)
+            })?;
             return match (&outcome, &self.kind, tested) {
                 (Outcome::Value(v), _, _) => Ok(ColumnarValue::Scalar(v.clone())),
                 (Outcome::Rows(set), SubqueryKind::In { negated, .. }, Some(t)) => {

@@ -157,6 +157,18 @@ impl SubqueryRunner for Runner {
             .task_context_with(config, CancellationToken::new());
         scheduler::collect(&physical, &ctx)
     }
+
+    fn run_uncorrelated(&self, plan: LogicalPlan) -> Result<Vec<RecordBatch>> {
+        let config = self.session.config();
+        let plan = self.session.shared.optimizer.optimize(plan, &config)?;
+        let physical = self
+            .session
+            .physical_plan_with(&plan, Arc::new(config.clone()))?;
+        let ctx = self
+            .session
+            .task_context_with(config, CancellationToken::new());
+        scheduler::collect(&physical, &ctx)
+    }
 }
 
 impl SessionContext {
