@@ -92,6 +92,10 @@ fn streaming_queries() -> Vec<String> {
         format!(
             "SELECT max(r) FROM (SELECT row_number() OVER (ORDER BY v % 1000, v) AS r FROM {GENERATED} g) w"
         ),
+        // an uncorrelated scalar subquery, evaluated by a filter (it runs as its own plan)
+        "SELECT count(*) FROM t WHERE x < (SELECT count(*) FROM range(30000) a(x), range(30000) b(y) \
+         WHERE (x * 7 + y) % 1000 = 3)"
+            .to_string(),
     ]
 }
 

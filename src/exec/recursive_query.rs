@@ -127,7 +127,7 @@ impl RecursiveQueryExec {
             .reserve(format!("RecursiveQueryExec({})", self.name))
             .with_metrics(&self.metrics);
         let mut out = vec![];
-        let mut new_rows = self.conform(self.runner.run(self.static_term.clone())?)?;
+        let mut new_rows = self.conform(self.runner.run(self.static_term.clone(), &ctx.cancel)?)?;
         let mut iterations = 0;
         loop {
             if let Some(seen) = seen.as_mut() {
@@ -151,7 +151,7 @@ impl RecursiveQueryExec {
             }
             out.extend(new_rows.iter().cloned());
             fresh.replace(new_rows)?;
-            new_rows = self.conform(self.runner.run(recursive_term.clone())?)?;
+            new_rows = self.conform(self.runner.run(recursive_term.clone(), &ctx.cancel)?)?;
         }
         Ok(out)
     }

@@ -20,17 +20,22 @@ use crate::logical::schema::Column;
 use crate::logical::tree_node::map_expressions;
 use crate::physical_expr::in_list::in_set;
 use crate::physical_expr::{ColumnarValue, PhysicalExpr, PhysicalExprRef};
+use crate::runtime::CancellationToken;
 
 /// Plans and runs a logical plan to completion (implemented by the session).
 pub trait SubqueryRunner: Send + Sync + fmt::Debug {
     /// Optimizes, plans and executes `plan`, returning all its rows (a subquery evaluated per
-    /// outer row: small, so in one partition).
-    fn run(&self, plan: LogicalPlan) -> Result<Vec<RecordBatch>>;
+    /// outer row: small, so in one partition); it stops when `cancel` (the outer query's) is set.
+    fn run(&self, plan: LogicalPlan, cancel: &CancellationToken) -> Result<Vec<RecordBatch>>;
 
     /// As [`run`](Self::run), for a subquery evaluated once per query (uncorrelated), which
     /// may be as big as any query: in all the session's partitions.
-    fn run_uncorrelated(&self, plan: LogicalPlan) -> Result<Vec<RecordBatch>> {
-        self.run(plan)
+    fn run_uncorrelated(
+        &self,
+        plan: LogicalPlan,
+        cancel: &CancellationToken,
+    ) -> Result<Vec<RecordBatch>> {
+        self.run(plan, cancel)
     }
 }
 
@@ -98,7 +103,11 @@ impl SubqueryExpr {
         })
     }
 
-    fn run_once(&self, values: &[(Column, ScalarValue)]) -> Result<Outcome> {
+    fn run_once(
+        &self,
+        values: &[(Column, ScalarValue)],
+        cancel: &CancellationToken,
+    ) -> Result<Outcome> {
         let plan = substitute_outer_refs(self.plan.as_ref().clone(), values)?;
         let plan = match self.kind {
             // EXISTS needs at most one row
@@ -111,9 +120,9 @@ impl SubqueryExpr {
             _ => plan,
         };
         let batches = if self.outer_refs.is_empty() {
-            self.runner.run_uncorrelated(plan)?
+            self.runner.run_uncorrelated(plan, cancel)?
         } else {
-            self.runner.run(plan)?
+            self.runner.run(plan, cancel)?
         };
         let rows: usize = batches.iter().map(|b| b.num_rows()).sum();
         Ok(match &self.kind {
@@ -196,6 +205,8 @@ impl PhysicalExpr for SubqueryExpr {
     }
     fn evaluate(&self, batch: &RecordBatch) -> Result<ColumnarValue> {
         let n = batch.num_rows();
+        // the subquery stops with the query evaluating it
+        let cancel = crate::runtime::fair::current_cancellation().unwrap_or_default();
         let tested = match &self.kind {
             SubqueryKind::In { expr, .. } => Some(expr.evaluate(batch)?.into_array(n)?),
             _ => None,
@@ -207,7 +218,7 @@ impl PhysicalExpr for SubqueryExpr {
                 if let Some(o) = &*slot {
                     return Ok(o.clone());
                 }
-                let o = self.run_once(&[])?;
+                let o = self.run_once(&[], &cancel)?;
                 *slot = Some(o.clone());
                 Ok(o)
             })?;
@@ -253,7 +264,7 @@ impl PhysicalExpr for SubqueryExpr {
                         .zip(arrays.iter())
                         .map(|((c, _), a)| Ok((c.clone(), ScalarValue::try_from_array(a, i)?)))
                         .collect::<Result<Vec<_>>>()?;
-                    let o = self.run_once(&values)?;
+                    let o = self.run_once(&values, &cancel)?;
                     self.cache
                         .lock()
                         .unwrap_or_else(|e| e.into_inner())

@@ -272,6 +272,12 @@ impl Drop for Restore {
     }
 }
 
+/// The cancellation flag of the query whose task runs on this thread, if any (for work a task
+/// starts on the query's behalf, such as a subquery).
+pub fn current_cancellation() -> Option<CancellationToken> {
+    HELD.with(|h| h.borrow().as_ref().map(|held| held.share.cancel.clone()))
+}
+
 /// Between two batches of a task: fails when the task's query was cancelled, and otherwise
 /// [`yield_point`]s. Every operator's output iterator calls it (through `MeteredIter`), so
 /// every loop that pulls batches notices a cancellation within one batch.

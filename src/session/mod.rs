@@ -144,7 +144,7 @@ struct Runner {
 }
 
 impl SubqueryRunner for Runner {
-    fn run(&self, plan: LogicalPlan) -> Result<Vec<RecordBatch>> {
+    fn run(&self, plan: LogicalPlan, cancel: &CancellationToken) -> Result<Vec<RecordBatch>> {
         let mut config = self.session.config();
         // subqueries evaluated per row are small: no need to split them
         config.target_partitions = 1;
@@ -152,21 +152,21 @@ impl SubqueryRunner for Runner {
         let physical = self
             .session
             .physical_plan_with(&plan, Arc::new(config.clone()))?;
-        let ctx = self
-            .session
-            .task_context_with(config, CancellationToken::new());
+        let ctx = self.session.task_context_with(config, cancel.clone());
         scheduler::collect(&physical, &ctx)
     }
 
-    fn run_uncorrelated(&self, plan: LogicalPlan) -> Result<Vec<RecordBatch>> {
+    fn run_uncorrelated(
+        &self,
+        plan: LogicalPlan,
+        cancel: &CancellationToken,
+    ) -> Result<Vec<RecordBatch>> {
         let config = self.session.config();
         let plan = self.session.shared.optimizer.optimize(plan, &config)?;
         let physical = self
             .session
             .physical_plan_with(&plan, Arc::new(config.clone()))?;
-        let ctx = self
-            .session
-            .task_context_with(config, CancellationToken::new());
+        let ctx = self.session.task_context_with(config, cancel.clone());
         scheduler::collect(&physical, &ctx)
     }
 }
