@@ -143,11 +143,14 @@ struct Runner {
     session: SessionContext,
 }
 
-impl SubqueryRunner for Runner {
-    fn run(&self, plan: LogicalPlan, cancel: &CancellationToken) -> Result<Vec<RecordBatch>> {
-        let mut config = self.session.config();
-        // subqueries evaluated per row are small: no need to split them
-        config.target_partitions = 1;
+impl Runner {
+    /// Optimizes, plans and runs `plan` under `config` and the outer query's `cancel`.
+    fn execute(
+        &self,
+        plan: LogicalPlan,
+        config: SessionConfig,
+        cancel: &CancellationToken,
+    ) -> Result<Vec<RecordBatch>> {
         let plan = self.session.shared.optimizer.optimize(plan, &config)?;
         let physical = self
             .session
@@ -155,19 +158,22 @@ impl SubqueryRunner for Runner {
         let ctx = self.session.task_context_with(config, cancel.clone());
         scheduler::collect(&physical, &ctx)
     }
+}
+
+impl SubqueryRunner for Runner {
+    fn run(&self, plan: LogicalPlan, cancel: &CancellationToken) -> Result<Vec<RecordBatch>> {
+        let mut config = self.session.config();
+        // subqueries evaluated per row are small: no need to split them
+        config.target_partitions = 1;
+        self.execute(plan, config, cancel)
+    }
 
     fn run_uncorrelated(
         &self,
         plan: LogicalPlan,
         cancel: &CancellationToken,
     ) -> Result<Vec<RecordBatch>> {
-        let config = self.session.config();
-        let plan = self.session.shared.optimizer.optimize(plan, &config)?;
-        let physical = self
-            .session
-            .physical_plan_with(&plan, Arc::new(config.clone()))?;
-        let ctx = self.session.task_context_with(config, cancel.clone());
-        scheduler::collect(&physical, &ctx)
+        self.execute(plan, self.session.config(), cancel)
     }
 }
 

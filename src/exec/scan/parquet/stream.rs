@@ -18,7 +18,7 @@ use parquet::arrow::push_decoder::{ParquetPushDecoder, ParquetPushDecoderBuilder
 
 use super::ParquetScanConfig;
 use super::adapt::BatchAdapter;
-use super::runtime_rows::runtime_predicate;
+use super::runtime_rows::RuntimeKeys;
 use crate::error::{Error, Result};
 use crate::exec::runtime_filter::ProbeConditions;
 use crate::exec::runtime_filter::probe::{ProbeRowFilter, ROW_GROUPS_PRUNED, pruning_conjuncts};
@@ -47,7 +47,7 @@ type Rebuild = Box<
 pub const RUNTIME_FILTER_IN_DECODER: &str = "runtime_filter_in_decoder";
 
 /// Builds the runtime filter's decoder predicate (for a file whose row filter pays).
-type MakeRuntimePredicate = Box<dyn Fn() -> Option<Box<dyn ArrowPredicate>> + Send>;
+type MakeRuntimePredicate = Box<dyn Fn() -> Box<dyn ArrowPredicate> + Send>;
 
 /// Column chunks of a row group being fetched ahead of the decoder.
 struct Prefetch {
@@ -281,41 +281,28 @@ impl PartitionStream {
         // the join keys' runtime filter, inside the decoder once it is known to remove nearly
         // every row (with fewer rows removed, the selection's short runs cost more than
         // decoding them does); it goes first: it reads one cheap column
-        let make_runtime: Option<MakeRuntimePredicate> =
-            self.runtime_rows.as_ref().and_then(|rt| {
-                let (_, cols) = runtime_predicate(
-                    rt.mask(),
-                    &cfg.output_schema,
-                    &file_schema,
-                    parquet_schema,
-                    |name| partition_value(name).is_some(),
-                )?;
-                if !pays(&cols) {
-                    return None;
-                }
-                let (mask, output, file_schema) = (
-                    rt.mask().clone(),
-                    cfg.output_schema.clone(),
-                    file_schema.clone(),
-                );
-                let partition_columns = cfg.partition_columns.clone();
-                let parquet_schema = meta.metadata().file_metadata().schema_descr_ptr();
-                Some(Box::new(move || {
-                    runtime_predicate(&mask, &output, &file_schema, &parquet_schema, |name| {
-                        partition_columns.iter().any(|c| c == name)
-                    })
-                    .map(|(p, _)| p)
-                }) as MakeRuntimePredicate)
-            });
+        let runtime_keys = self.runtime_rows.as_ref().and_then(|rt| {
+            RuntimeKeys::resolve(
+                rt.mask(),
+                &cfg.output_schema,
+                &file_schema,
+                parquet_schema,
+                |name| partition_value(name).is_some(),
+            )
+            .filter(|keys| pays(&keys.roots))
+            .map(|keys| (rt.mask().clone(), keys))
+        });
         let mut runtime_in_decoder = false;
-        if let (Some(make), Some(rt)) = (&make_runtime, &self.runtime_rows)
-            && rt.mask().nearly_all_removed()
-            && let Some(predicate) = make()
+        if let Some((mask, keys)) = &runtime_keys
+            && mask.nearly_all_removed()
         {
-            predicates.push(predicate);
+            predicates.push(keys.predicate(mask));
+            filter_cols.extend(keys.roots.iter().copied());
             runtime_in_decoder = true;
             self.metrics.add(RUNTIME_FILTER_IN_DECODER, 1);
         }
+        let make_runtime: Option<MakeRuntimePredicate> = runtime_keys
+            .map(|(mask, keys)| Box::new(move || keys.predicate(&mask)) as MakeRuntimePredicate);
         let filter_counters = Arc::new(RowFilterCounters::default());
         let mut static_filter = false;
         if cfg.row_filter && !cfg.conjuncts.is_empty() && !unselective(&cfg.row_filter_stats) {
@@ -340,19 +327,6 @@ impl PartitionStream {
                 filter_cols.extend(cols);
                 static_filter = true;
             }
-        }
-        if runtime_in_decoder && let Some(rt) = &self.runtime_rows {
-            filter_cols.extend(
-                runtime_predicate(
-                    rt.mask(),
-                    &cfg.output_schema,
-                    &file_schema,
-                    parquet_schema,
-                    |name| partition_value(name).is_some(),
-                )
-                .map(|(_, cols)| cols)
-                .unwrap_or_default(),
-            );
         }
         let filter_roots = (!predicates.is_empty()).then_some(filter_cols);
         if !predicates.is_empty() {
@@ -549,20 +523,23 @@ impl FileStream {
             && (!self.runtime_in_decoder || runtime.is_none_or(|r| !r.mask().selective()))
     }
 
-    /// Continues the remaining row groups without the row filter.
-    fn drop_row_filter(&mut self) -> Result<()> {
-        let Some(rebuild) = self.rebuild.take() else {
-            // a page selection or a limit is in play: keep the filter
-            self.adapt = false;
-            return Ok(());
-        };
-        let remaining: Vec<usize> = self
-            .row_groups
+    /// The row groups not handed out yet.
+    fn remaining_row_groups(&self) -> Vec<usize> {
+        self.row_groups
             .iter()
             .skip(self.readers)
             .map(|(rg, _)| *rg)
-            .collect();
-        self.decoder = Some(rebuild(remaining, vec![])?);
+            .collect()
+    }
+
+    /// Continues the remaining row groups without the row filter.
+    fn drop_row_filter(&mut self) -> Result<()> {
+        let Some(rebuild) = self.rebuild.take() else {
+            // a limit is in play: keep the filter
+            self.adapt = false;
+            return Ok(());
+        };
+        self.decoder = Some(rebuild(self.remaining_row_groups(), vec![])?);
         self.adapt = false;
         self.filtering = false;
         self.static_filter = false;
@@ -576,19 +553,11 @@ impl FileStream {
         let (Some(rebuild), Some(make)) = (&self.rebuild, &self.make_runtime) else {
             return Ok(false);
         };
-        let remaining: Vec<usize> = self
-            .row_groups
-            .iter()
-            .skip(self.readers)
-            .map(|(rg, _)| *rg)
-            .collect();
+        let remaining = self.remaining_row_groups();
         if remaining.is_empty() {
             return Ok(false);
         }
-        let Some(predicate) = make() else {
-            return Ok(false);
-        };
-        self.decoder = Some(rebuild(remaining, vec![predicate])?);
+        self.decoder = Some(rebuild(remaining, vec![make()])?);
         self.filtering = true;
         self.adapt = true;
         self.runtime_in_decoder = true;
