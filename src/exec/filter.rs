@@ -58,6 +58,9 @@ pub fn filter_batch(predicates: &[PhysicalExprRef], batch: RecordBatch) -> Resul
 }
 
 impl ExecutionPlan for FilterExec {
+    fn expressions(&self) -> Vec<&crate::physical_expr::PhysicalExprRef> {
+        self.predicates.iter().collect()
+    }
     fn name(&self) -> &'static str {
         "FilterExec"
     }

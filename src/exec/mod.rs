@@ -84,6 +84,12 @@ pub trait ExecutionPlan: Debug + Send + Sync {
     fn estimated_rows(&self) -> Option<usize> {
         None
     }
+
+    /// The expressions this operator evaluates on its input (the scheduler runs the
+    /// uncorrelated subqueries among them before any stage starts).
+    fn expressions(&self) -> Vec<&crate::physical_expr::PhysicalExprRef> {
+        vec![]
+    }
 }
 
 /// An operator whose input must be fully computed (all partitions) before its output is read.

@@ -73,6 +73,9 @@ pub fn project_batch(
 }
 
 impl ExecutionPlan for ProjectionExec {
+    fn expressions(&self) -> Vec<&crate::physical_expr::PhysicalExprRef> {
+        self.exprs.iter().map(|(e, _)| e).collect()
+    }
     fn name(&self) -> &'static str {
         "ProjectionExec"
     }

@@ -89,6 +89,11 @@ pub trait PhysicalExpr: Debug + Display + Send + Sync {
         None
     }
 
+    /// This expression as a subquery, when it is one.
+    fn as_subquery(&self) -> Option<&subquery::SubqueryExpr> {
+        None
+    }
+
     /// The input column index, when this expression is a plain column reference.
     fn column_index(&self) -> Option<usize> {
         None

@@ -75,9 +75,11 @@ pub struct SubqueryExpr {
     runner: Arc<dyn SubqueryRunner>,
     data_type: DataType,
     cache: Mutex<HashMap<Vec<u8>, Outcome>>,
-    /// The outcome of an uncorrelated subquery: computed by the first task that needs it while
-    /// the others wait (not once per partition).
-    once: Mutex<Option<Outcome>>,
+    /// The outcome of an uncorrelated subquery (or its error), computed by
+    /// [`prepare`](Self::prepare) before the stages evaluating it start. No lock is held while
+    /// it computes: a task blocked on it could sit on the very worker thread that computes it,
+    /// under work stealing, and never let it finish.
+    once: Mutex<Option<Result<Outcome>>>,
 }
 
 impl SubqueryExpr {
@@ -101,6 +103,47 @@ impl SubqueryExpr {
             cache: Mutex::new(HashMap::default()),
             once: Mutex::new(None),
         })
+    }
+
+    /// Whether the subquery refers to no outer column (it is computed once per query).
+    pub fn is_uncorrelated(&self) -> bool {
+        self.outer_refs.is_empty()
+    }
+
+    /// Computes an uncorrelated subquery, unless done already. The scheduler calls it before
+    /// any stage of the query runs, from the thread driving the query, so no task ever waits
+    /// for it. Its error, if any, is kept for the first evaluation (a subquery in a branch never
+    /// taken fails nothing); a cancellation is returned at once.
+    pub fn prepare(&self, cancel: &CancellationToken) -> Result<()> {
+        if !self.is_uncorrelated() || self.once_outcome().is_some() {
+            return Ok(());
+        }
+        let outcome = self.run_once(&[], cancel);
+        cancel.check()?;
+        self.once
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get_or_insert(outcome);
+        Ok(())
+    }
+
+    fn once_outcome(&self) -> Option<Result<Outcome>> {
+        self.once.lock().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    /// The outcome of an uncorrelated subquery: the prepared one, or (when evaluated outside
+    /// the scheduler) computed here, with no lock held.
+    fn uncorrelated_outcome(&self, cancel: &CancellationToken) -> Result<Outcome> {
+        if let Some(o) = self.once_outcome() {
+            return o;
+        }
+        let outcome = self.run_once(&[], cancel);
+        cancel.check()?;
+        self.once
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get_or_insert(outcome)
+            .clone()
     }
 
     fn run_once(
@@ -197,6 +240,9 @@ impl PhysicalExpr for SubqueryExpr {
     fn data_type(&self) -> &DataType {
         &self.data_type
     }
+    fn as_subquery(&self) -> Option<&SubqueryExpr> {
+        Some(self)
+    }
     fn children(&self) -> Vec<&Arc<dyn PhysicalExpr>> {
         match &self.kind {
             SubqueryKind::In { expr, .. } => vec![expr],
@@ -211,17 +257,8 @@ impl PhysicalExpr for SubqueryExpr {
             SubqueryKind::In { expr, .. } => Some(expr.evaluate(batch)?.into_array(n)?),
             _ => None,
         };
-        if self.outer_refs.is_empty() {
-            // the waiting tasks give their compute permits up meanwhile
-            let outcome = crate::runtime::fair::released(|| -> Result<Outcome> {
-                let mut slot = self.once.lock().unwrap_or_else(|e| e.into_inner());
-                if let Some(o) = &*slot {
-                    return Ok(o.clone());
-                }
-                let o = self.run_once(&[], &cancel)?;
-                *slot = Some(o.clone());
-                Ok(o)
-            })?;
+        if self.is_uncorrelated() {
+            let outcome = self.uncorrelated_outcome(&cancel)?;
             return match (&outcome, &self.kind, tested) {
                 (Outcome::Value(v), _, _) => Ok(ColumnarValue::Scalar(v.clone())),
                 (Outcome::Rows(set), SubqueryKind::In { negated, .. }, Some(t)) => {

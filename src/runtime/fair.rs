@@ -19,9 +19,10 @@
 //!  query B tasks ─┼─▶ waiters, least CPU time first ─┤                       (B waits & has less
 //!  query C tasks ─┘                                  └─ permit 2 ─▶ ...       time: hand over)
 //! ```
-//! A task that waits for other tasks (a subquery run inside an expression, say) gives its permit
-//! up while it waits ([`released`]), so nested tasks can never be starved of permits by the
-//! tasks that wait for them. As a last safety net, a task that waited [`MAX_WAIT`] runs anyway.
+//! A plan that a task runs (a correlated subquery, a recursive CTE's term) runs its own tasks
+//! inline, under that task's permit ([`in_task`]), so they never wait for a permit held by the
+//! task waiting for them; a task blocked on a full channel gives its permit up meanwhile
+//! ([`released`]). As a last safety net, a task that waited [`MAX_WAIT`] runs anyway.
 
 use std::cell::RefCell;
 use std::collections::HashMap;
@@ -276,6 +277,11 @@ impl Drop for Restore {
 /// starts on the query's behalf, such as a subquery).
 pub fn current_cancellation() -> Option<CancellationToken> {
     HELD.with(|h| h.borrow().as_ref().map(|held| held.share.cancel.clone()))
+}
+
+/// Whether this thread is running a task (so a plan it runs is nested in that task).
+pub fn in_task() -> bool {
+    HELD.with(|h| h.borrow().is_some())
 }
 
 /// Between two batches of a task: fails when the task's query was cancelled, and otherwise

@@ -165,6 +165,14 @@ impl HashAggregateExec {
 }
 
 impl ExecutionPlan for HashAggregateExec {
+    fn expressions(&self) -> Vec<&crate::physical_expr::PhysicalExprRef> {
+        let groups = self.group_exprs.iter().map(|(e, _)| e);
+        let aggregates = self
+            .aggregates
+            .iter()
+            .flat_map(|a| a.args.iter().chain(a.filter.as_ref()));
+        groups.chain(aggregates).collect()
+    }
     fn name(&self) -> &'static str {
         "HashAggregateExec"
     }

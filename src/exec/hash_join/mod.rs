@@ -259,6 +259,13 @@ impl HashJoinExec {
 }
 
 impl ExecutionPlan for HashJoinExec {
+    fn expressions(&self) -> Vec<&crate::physical_expr::PhysicalExprRef> {
+        self.on
+            .iter()
+            .flat_map(|(l, r)| [l, r])
+            .chain(self.filter.as_ref())
+            .collect()
+    }
     fn name(&self) -> &'static str {
         "HashJoinExec"
     }

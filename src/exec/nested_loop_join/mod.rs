@@ -98,6 +98,9 @@ impl NestedLoopJoinExec {
 }
 
 impl ExecutionPlan for NestedLoopJoinExec {
+    fn expressions(&self) -> Vec<&crate::physical_expr::PhysicalExprRef> {
+        self.filter.iter().collect()
+    }
     fn name(&self) -> &'static str {
         "NestedLoopJoinExec"
     }

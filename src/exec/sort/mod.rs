@@ -88,6 +88,9 @@ pub fn sort_batch(
 }
 
 impl ExecutionPlan for SortExec {
+    fn expressions(&self) -> Vec<&crate::physical_expr::PhysicalExprRef> {
+        self.keys.iter().map(|k| &k.expr).collect()
+    }
     fn name(&self) -> &'static str {
         if self.fetch.is_some() {
             "TopKExec"

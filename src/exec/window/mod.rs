@@ -421,6 +421,12 @@ fn aggregate_over_frames(
 }
 
 impl ExecutionPlan for WindowExec {
+    fn expressions(&self) -> Vec<&crate::physical_expr::PhysicalExprRef> {
+        let keys = self.partition_by.iter();
+        let order = self.order_by.iter().map(|k| &k.expr);
+        let args = self.functions.iter().flat_map(|f| f.args.iter());
+        keys.chain(order).chain(args).collect()
+    }
     fn name(&self) -> &'static str {
         "WindowExec"
     }
