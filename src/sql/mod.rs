@@ -6,6 +6,7 @@ pub mod copy;
 pub mod dml;
 pub mod expr;
 pub mod function;
+pub mod grouping_sets;
 pub mod literal;
 pub mod parser;
 pub mod planner;

@@ -15,6 +15,7 @@ use crate::logical::expr::{Expr, SortExpr};
 use crate::logical::expr_schema::coerce_expr;
 use crate::logical::plan::{LogicalPlan, Unnest};
 use crate::logical::schema::PlanSchema;
+use crate::sql::grouping_sets::{collect_grouping_calls, plan_grouping_sets, resolve_group_by};
 use crate::sql::planner::SqlPlanner;
 use crate::sql::scope::{Scope, normalize_ident};
 
@@ -70,20 +71,9 @@ impl SqlPlanner<'_> {
         let input_schema = plan.schema().clone();
         let entries = self.select_entries(&s.projection, &scope)?;
 
-        // GROUP BY: expressions, ordinals, or select-list aliases
-        let group_asts: Vec<ast::Expr> = match &s.group_by {
-            GroupByExpr::Expressions(exprs, modifiers) => {
-                if !modifiers.is_empty() {
-                    return Err(Error::not_implemented(
-                        "GROUP BY ROLLUP/CUBE/GROUPING SETS is not supported",
-                    ));
-                }
-                exprs.clone()
-            }
-            GroupByExpr::All(_) => vec![],
-        };
-        let mut group_exprs = vec![];
-        for g in &group_asts {
+        // GROUP BY: expressions, ordinals, or select-list aliases; ROLLUP, CUBE and GROUPING
+        // SETS make several grouping sets of them
+        let group_by = resolve_group_by(&s.group_by, |g| {
             if let ast::Expr::Value(v) = g
                 && matches!(v.value, ast::Value::Number(..))
             {
@@ -95,17 +85,19 @@ impl SqlPlanner<'_> {
                     ))
                     .with_span(span_of(g)));
                 }
-                group_exprs.push(entries[k].expr.clone());
-                continue;
+                return coerce_expr(entries[k].expr.clone(), &input_schema);
             }
-            match self.sql_to_expr(g, &scope) {
-                Ok(e) => group_exprs.push(e),
+            let e = match self.sql_to_expr(g, &scope) {
+                Ok(e) => e,
                 Err(err) => match self.alias_ref(g, &entries) {
-                    Some(k) => group_exprs.push(entries[k].expr.clone()),
+                    Some(k) => entries[k].expr.clone(),
                     None => return Err(err),
                 },
-            }
-        }
+            };
+            coerce_expr(e, &input_schema)
+        })?;
+        let grouping_sets = group_by.sets;
+        let mut group_exprs = group_by.keys;
         if matches!(s.group_by, GroupByExpr::All(_)) {
             group_exprs = entries
                 .iter()
@@ -185,6 +177,15 @@ impl SqlPlanner<'_> {
             collect_aggregates(e, &mut aggregates);
         }
         // the same key twice adds nothing (and would make its column ambiguous)
+        let mut groupings: Vec<Expr> = vec![];
+        for e in items
+            .iter()
+            .chain(having.iter())
+            .chain(having_alt.iter())
+            .chain(order_exprs.iter().flatten())
+        {
+            collect_grouping_calls(e, &mut groupings);
+        }
         let mut group_exprs = group_exprs;
         let mut seen = vec![];
         group_exprs.retain(|g| {
@@ -192,13 +193,28 @@ impl SqlPlanner<'_> {
             seen.push(g.clone());
             !dup
         });
-        if !aggregates.is_empty() || !group_exprs.is_empty() || having.is_some() {
-            let agg = LogicalPlanBuilder::from(plan)
-                .aggregate(group_exprs.clone(), aggregates.clone())?
-                .build();
+        // a plain GROUP BY with grouping(...) is one grouping set of all keys
+        let grouping_sets = match grouping_sets {
+            None if !groupings.is_empty() => Some(vec![(0..group_exprs.len()).collect()]),
+            sets => sets,
+        };
+        if !aggregates.is_empty()
+            || !group_exprs.is_empty()
+            || having.is_some()
+            || grouping_sets.is_some()
+        {
+            let agg = match &grouping_sets {
+                Some(sets) => {
+                    plan_grouping_sets(plan, &group_exprs, sets, &aggregates, &groupings)?
+                }
+                None => LogicalPlanBuilder::from(plan)
+                    .aggregate(group_exprs.clone(), aggregates.clone())?
+                    .build(),
+            };
             let agg_schema = agg.schema().clone();
-            let rewrite =
-                |e: Expr| rewrite_over_aggregate(e, &group_exprs, &aggregates, &agg_schema);
+            // grouping(...) calls are columns after the aggregates
+            let computed: Vec<Expr> = aggregates.iter().chain(&groupings).cloned().collect();
+            let rewrite = |e: Expr| rewrite_over_aggregate(e, &group_exprs, &computed, &agg_schema);
             items = items.into_iter().map(rewrite).collect::<Result<Vec<_>>>()?;
             having = match (having.map(rewrite).transpose(), having_alt) {
                 (Ok(h), _) => h,

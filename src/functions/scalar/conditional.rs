@@ -1,4 +1,5 @@
-//! Conditional and comparison functions: `coalesce`, `nullif`, `greatest`, `least` and `typeof`.
+//! Conditional and comparison functions: `coalesce`, `nullif`, `greatest`, `least` and `typeof`;
+//! also `grouping`, which only the SELECT planner gives a value.
 //!
 //! `coalesce`, `greatest` and `least` cast every argument to the common supertype of all of them
 //! (the rules `CASE` uses, see `logical::coercion`); NULL arguments do not take part.
@@ -30,7 +31,21 @@ pub fn functions() -> Vec<Arc<dyn ScalarFunction>> {
         }),
         builtin("nullif", Signature::Custom(common_signature), nullif),
         builtin("typeof", Signature::Custom(typeof_signature), typeof_),
+        builtin("grouping", Signature::Custom(grouping_signature), |_, _| {
+            Err(Error::plan(
+                "GROUPING() is only allowed in the select list, HAVING or ORDER BY of a query \
+                 with GROUP BY",
+            ))
+        }),
     ]
+}
+
+/// `grouping(k1, ..., kn)`: which of the GROUP BY keys a row's grouping set leaves out, as bits
+/// (k1 highest). The SELECT planner replaces each call by its value per grouping set
+/// (`sql::grouping_sets`); evaluated anywhere else it fails.
+fn grouping_signature(name: &str, args: &[DataType]) -> Result<(Vec<DataType>, DataType)> {
+    arity(name, args, 1, 63)?;
+    Ok((args.to_vec(), DataType::Int64))
 }
 
 /// Every argument cast to the common supertype, which is also the result type (`nullif` takes

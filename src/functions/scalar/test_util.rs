@@ -110,6 +110,14 @@ pub fn err_msg<T: std::fmt::Debug>(r: Result<T>) -> String {
 mod tests {
     use super::*;
 
+    /// The built-ins that evaluate (`grouping` gets its values from the SELECT planner).
+    fn builtins() -> Vec<Arc<dyn crate::functions::ScalarFunction>> {
+        super::builtins()
+            .into_iter()
+            .filter(|f| f.name() != "grouping")
+            .collect()
+    }
+
     #[test]
     fn null_arguments_are_accepted_everywhere() {
         for f in builtins() {
