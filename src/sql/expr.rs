@@ -217,6 +217,12 @@ impl SqlPlanner<'_> {
                     Some(v) => match &v.value {
                         Value::SingleQuotedString(s) if s.chars().count() == 1 => s.chars().next(),
                         Value::SingleQuotedString(s) if s.is_empty() => None,
+                        // an unknown escape character makes the result unknown
+                        Value::Null => {
+                            rec(expr)?;
+                            rec(pattern)?;
+                            return Ok(Expr::Literal(ScalarValue::Boolean(None)));
+                        }
                         other => {
                             return Err(Error::plan(format!(
                                 "ESCAPE must be a single character, got {other}"
