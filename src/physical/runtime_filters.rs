@@ -5,12 +5,16 @@
 //! projections (of that column), filters, and the probe side of hash joins whose every output row
 //! comes from one probe row (INNER, RIGHT, RIGHT SEMI, RIGHT ANTI with left = build). An
 //! exchange, a limit, an aggregate or anything else ends the search: below an exchange the scan
-//! runs in an earlier stage, before any build side is complete.
+//! runs in an earlier stage, before the join's build side is complete. Except when both inputs
+//! of the join are exchanges: the build side's exchange is complete before the probe side's
+//! runs, so it publishes the keys itself and the search goes on below the probe side's exchange.
 
 use std::sync::Arc;
 
 use crate::error::Result;
 use crate::exec::ExecutionPlan;
+use crate::exec::exchange::ExchangeExec;
+use crate::exec::exchange::key_publisher::KeyPublisher;
 use crate::exec::filter::FilterExec;
 use crate::exec::hash_join::HashJoinExec;
 use crate::exec::projection::ProjectionExec;
@@ -54,6 +58,9 @@ pub fn add_runtime_filters_with(
     if !join.drops_unmatched_probe_rows() {
         return Ok(plan);
     }
+    if let Some(rebuilt) = across_shuffle(&plan, join, on_new)? {
+        return Ok(rebuilt);
+    }
     let filter = Arc::new(join.new_runtime_filter());
     let mut probe = plan.children()[1].clone();
     let mut attached = false;
@@ -79,6 +86,55 @@ pub fn add_runtime_filters_with(
     let rebuilt: Arc<dyn ExecutionPlan> = Arc::new(join.with_runtime_filter(probe, filter)?);
     on_new(&plan, &rebuilt);
     Ok(rebuilt)
+}
+
+/// When both inputs of `join` are exchanges: the build side's exchange (complete first)
+/// publishes its join keys, and the scans under the probe side's exchange filter with them
+/// before the shuffle (see `exec::exchange::key_publisher`).
+fn across_shuffle(
+    plan: &Arc<dyn ExecutionPlan>,
+    join: &HashJoinExec,
+    on_new: &mut OnNewOperator<'_>,
+) -> Result<Option<Arc<dyn ExecutionPlan>>> {
+    let children = plan.children();
+    let (Some(build), Some(probe)) = (
+        children[0].as_any().downcast_ref::<ExchangeExec>(),
+        children[1].as_any().downcast_ref::<ExchangeExec>(),
+    ) else {
+        return Ok(None);
+    };
+    let filter = Arc::new(join.new_shuffle_filter());
+    let mut probe_input = probe.input().clone();
+    let mut attached = false;
+    for (key, (build_key, probe_key)) in join.on().iter().enumerate() {
+        let Some(column) = plain_column(probe_key) else {
+            continue;
+        };
+        if build_key.data_type() != probe_key.data_type() {
+            continue;
+        }
+        let target = Target {
+            filter: &filter,
+            key,
+        };
+        // an exchange passes its input's columns through unchanged
+        if let Some(p) = attach(&probe_input, column, &target, on_new)? {
+            probe_input = p;
+            attached = true;
+        }
+    }
+    if !attached {
+        return Ok(None);
+    }
+    let build_keys = join.on().iter().map(|(b, _)| b.clone()).collect();
+    let publisher = KeyPublisher::new(filter, build_keys, join.null_equals_null());
+    let new_build: Arc<dyn ExecutionPlan> = Arc::new(build.with_key_publisher(publisher));
+    on_new(children[0], &new_build);
+    let new_probe = children[1].clone().with_new_children(vec![probe_input])?;
+    on_new(children[1], &new_probe);
+    let rebuilt = plan.clone().with_new_children(vec![new_build, new_probe])?;
+    on_new(plan, &rebuilt);
+    Ok(Some(rebuilt))
 }
 
 /// The filter and join key being placed.

@@ -185,3 +185,51 @@ fn a_very_selective_runtime_filter_moves_into_the_parquet_decoder() {
     assert_eq!(rows(&ctx, semi), semi_on);
     assert_eq!(on[0].split('|').next(), Some("1700"));
 }
+
+#[test]
+fn a_partitioned_join_filters_its_probe_side_before_the_shuffle() {
+    let ctx = session();
+    // no broadcast: both inputs are shuffled; the build side's exchange publishes its keys
+    ctx.execute_sql("SET broadcast_rows_threshold = 0").unwrap();
+    let q = "SELECT count(*), sum(big.g) FROM big JOIN small ON big.k = small.k";
+    let plan = analyze(&ctx, q);
+    assert!(plan.contains("Partitioned"), "{plan}");
+    assert!(plan.contains("publishes runtime_filter_keys"), "{plan}");
+    assert_eq!(
+        metric(&plan, "MemoryScanExec", "runtime_filter_rows_removed"),
+        Some(100_000 - 21),
+        "{plan}"
+    );
+    assert_eq!(rows(&ctx, q), ["21|63"]);
+    // semi and anti joins, and an empty build side
+    let semi = "SELECT count(*) FROM big WHERE k IN (SELECT k FROM small)";
+    let anti = "SELECT count(*) FROM small WHERE NOT EXISTS (SELECT 1 FROM big WHERE big.k = small.k + 99490)";
+    let empty = "SELECT count(*) FROM big JOIN none_t ON big.k = none_t.k";
+    let with_filters: Vec<Vec<String>> =
+        [semi, anti, empty].iter().map(|q| rows(&ctx, q)).collect();
+    assert_eq!(with_filters, [vec!["21"], vec!["10"], vec!["0"]]);
+    ctx.execute_sql("SET runtime_filters = false").unwrap();
+    let without: Vec<Vec<String>> = [semi, anti, empty].iter().map(|q| rows(&ctx, q)).collect();
+    assert_eq!(with_filters, without);
+}
+
+#[test]
+fn a_build_side_too_big_to_publish_leaves_the_probe_side_unfiltered() {
+    let ctx = session();
+    ctx.execute_sql(
+        "SET broadcast_rows_threshold = 0; \
+         CREATE TABLE many AS SELECT x AS k FROM generate_series(1, 300000) t(x); \
+         CREATE TABLE more AS SELECT x * 2 AS k FROM generate_series(1, 400000) t(x);",
+    )
+    .unwrap();
+    // over MAX_BLOOM_ROWS build rows: nothing published, so nothing removed
+    let q = "SELECT count(*) FROM many JOIN more ON many.k = more.k";
+    let plan = analyze(&ctx, q);
+    assert!(plan.contains("publishes runtime_filter_keys"), "{plan}");
+    assert_eq!(
+        metric(&plan, "MemoryScanExec", "runtime_filter_rows_removed"),
+        None,
+        "{plan}"
+    );
+    assert_eq!(rows(&ctx, q), ["150000"]);
+}

@@ -18,6 +18,7 @@
 //! (spilling its largest in-memory buffers). Each output partition is read
 //! once: its memory is released as it is read.
 
+pub mod key_publisher;
 pub mod shuffle;
 
 use std::any::Any;
@@ -36,6 +37,7 @@ use crate::physical_expr::normalize::evaluate_keys;
 use crate::physical_expr::{PhysicalExprRef, PhysicalSortExpr};
 use crate::runtime::scheduler::run_tasks;
 use crate::runtime::{Metrics, TaskContext};
+use key_publisher::KeyPublisher;
 use shuffle::{Segment, ShuffleWriter};
 
 /// The seed-fixed hash all of flint partitions rows by (so hash-partitioned tables and exchanges agree).
@@ -116,6 +118,9 @@ pub struct ExchangeExec {
     mode: ExchangeMode,
     /// Per output partition: one segment per input partition, taken when read.
     output: OnceLock<Vec<Mutex<Option<Vec<Segment>>>>>,
+    /// Publishes the join keys of the rows, once complete, to the scans of another stage
+    /// (runtime filters across a shuffle, see `key_publisher`).
+    publisher: Option<Arc<KeyPublisher>>,
     metrics: Arc<Metrics>,
 }
 
@@ -126,8 +131,17 @@ impl ExchangeExec {
             input,
             mode,
             output: OnceLock::new(),
+            publisher: None,
             metrics: Arc::new(Metrics::new()),
         }
+    }
+
+    /// This exchange, publishing the values of its rows' join keys through `publisher` once
+    /// complete.
+    pub fn with_key_publisher(&self, publisher: KeyPublisher) -> Self {
+        let mut x = ExchangeExec::new(self.input.clone(), self.mode.clone());
+        x.publisher = Some(Arc::new(publisher));
+        x
     }
 
     /// The mode.
@@ -138,6 +152,32 @@ impl ExchangeExec {
     /// The input.
     pub fn input(&self) -> &Arc<dyn ExecutionPlan> {
         &self.input
+    }
+
+    /// The mode, for EXPLAIN.
+    fn describe_mode(&self) -> String {
+        match &self.mode {
+            ExchangeMode::Hash(k, n) => format!(
+                "Hash([{}], {n})",
+                k.iter()
+                    .map(|e| e.to_string())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+            ExchangeMode::RoundRobin(n) => format!("RoundRobin({n})"),
+            ExchangeMode::Coalesce => "Coalesce".to_string(),
+            ExchangeMode::SortMerge(keys, fetch) => {
+                let k = keys
+                    .iter()
+                    .map(|e| e.to_string())
+                    .collect::<Vec<_>>()
+                    .join(", ");
+                match fetch {
+                    Some(f) => format!("SortMerge([{k}], fetch={f})"),
+                    None => format!("SortMerge([{k}])"),
+                }
+            }
+        }
     }
 
     fn output_count(&self) -> usize {
@@ -155,7 +195,14 @@ impl ExchangeExec {
         let schema = self.input.schema();
         let batch_size = ctx.batch_size();
         let per_input: Vec<Vec<Segment>> = run_tasks(ctx, n_in, |p| -> Result<Vec<Segment>> {
-            let iter = self.input.execute(p, ctx)?;
+            let mut iter = self.input.execute(p, ctx)?;
+            if let Some(publisher) = self.publisher.clone() {
+                iter = Box::new(iter.inspect(move |b| {
+                    if let Ok(b) = b {
+                        publisher.observe(b)
+                    }
+                }));
+            }
             let mut out = ShuffleWriter::new(
                 schema.clone(),
                 n_out,
@@ -260,6 +307,9 @@ impl StageBoundary for ExchangeExec {
         let _ = self
             .output
             .set(out.into_iter().map(|s| Mutex::new(Some(s))).collect());
+        if let Some(p) = &self.publisher {
+            p.publish();
+        }
         Ok(())
     }
     fn is_materialized(&self) -> bool {
@@ -291,10 +341,9 @@ impl ExecutionPlan for ExchangeExec {
         self: Arc<Self>,
         mut children: Vec<Arc<dyn ExecutionPlan>>,
     ) -> Result<Arc<dyn ExecutionPlan>> {
-        Ok(Arc::new(ExchangeExec::new(
-            children.remove(0),
-            self.mode.clone(),
-        )))
+        let mut x = ExchangeExec::new(children.remove(0), self.mode.clone());
+        x.publisher = self.publisher.as_ref().map(|p| Arc::new(p.fresh()));
+        Ok(Arc::new(x))
     }
     fn required_input_distribution(&self) -> Vec<Distribution> {
         vec![Distribution::Unspecified]
@@ -340,27 +389,10 @@ impl ExecutionPlan for ExchangeExec {
         }
     }
     fn describe(&self) -> String {
-        match &self.mode {
-            ExchangeMode::Hash(k, n) => format!(
-                "Hash([{}], {n})",
-                k.iter()
-                    .map(|e| e.to_string())
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            ),
-            ExchangeMode::RoundRobin(n) => format!("RoundRobin({n})"),
-            ExchangeMode::Coalesce => "Coalesce".to_string(),
-            ExchangeMode::SortMerge(keys, fetch) => {
-                let k = keys
-                    .iter()
-                    .map(|e| e.to_string())
-                    .collect::<Vec<_>>()
-                    .join(", ");
-                match fetch {
-                    Some(f) => format!("SortMerge([{k}], fetch={f})"),
-                    None => format!("SortMerge([{k}])"),
-                }
-            }
+        let mode = self.describe_mode();
+        match &self.publisher {
+            Some(p) => format!("{mode}, publishes {}", p.describe()),
+            None => mode,
         }
     }
     fn metrics(&self) -> Option<&Arc<Metrics>> {

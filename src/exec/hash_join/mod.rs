@@ -155,6 +155,17 @@ impl HashJoinExec {
         )
     }
 
+    /// A runtime filter published by this join's build-side exchange: one slot, for the scans
+    /// under the probe side's exchange, which read all build keys.
+    pub fn new_shuffle_filter(&self) -> RuntimeFilter {
+        RuntimeFilter::new(1, true, self.null_equals_null)
+    }
+
+    /// Whether NULL keys match each other.
+    pub fn null_equals_null(&self) -> bool {
+        self.null_equals_null
+    }
+
     /// This join over a new probe input, publishing its build keys to `filter` once built.
     pub fn with_runtime_filter(
         &self,
