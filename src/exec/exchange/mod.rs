@@ -16,7 +16,9 @@
 //! (`shuffle.rs`), and the reader streams them back. After all tasks, the
 //! exchange keeps at most half of the memory limit in use for the next stage
 //! (spilling its largest in-memory buffers). Each output partition is read
-//! once: its memory is released as it is read.
+//! once: its memory is released as it is read. The build side's exchange of a partitioned join
+//! may also publish its rows' join keys as a runtime filter for the scans under the probe
+//! side's exchange (`key_publisher.rs`).
 
 pub mod key_publisher;
 pub mod shuffle;
