@@ -1,6 +1,7 @@
 //! Built-in aggregate functions. Each accumulator folds whole arrays into
 //! per-group slots in tight typed loops (no per-row `ScalarValue`).
 
+pub mod array_agg;
 pub mod avg;
 pub mod bool_agg;
 pub mod count;
@@ -31,6 +32,7 @@ pub fn builtins() -> Vec<Arc<dyn AggregateFunction>> {
         Arc::new(bool_agg::BoolAgg::and()),
         Arc::new(bool_agg::BoolAgg::or()),
         Arc::new(string_agg::StringAgg),
+        Arc::new(array_agg::ArrayAgg),
     ]
 }
 
