@@ -59,6 +59,12 @@ pub trait AggregateFunction: Debug + Send + Sync {
     fn null_on_empty(&self) -> bool {
         true
     }
+
+    /// Whether it must see all of a group's rows in one accumulator (no partial aggregation
+    /// whose states are merged later), as an aggregate with ORDER BY inside its call must.
+    fn single_phase(&self) -> bool {
+        false
+    }
 }
 
 /// Accumulates many groups at once, vectorized: each call gets whole arrays and the group index of each row.

@@ -396,7 +396,7 @@ impl PhysicalPlanner {
             .map(|f| f.as_ref().clone())
             .collect();
         let specs = self.aggregate_specs(a)?;
-        let any_distinct = specs.iter().any(|s| s.distinct);
+        let any_distinct = specs.iter().any(|s| s.distinct || s.func.single_phase());
         let keys: Vec<PhysicalExprRef> = group_exprs.iter().map(|(e, _)| e.clone()).collect();
         let n_in = input.output_partitioning().partition_count();
         let pre_partitioned = g > 0

@@ -1,12 +1,16 @@
-//! Function calls: scalar functions, aggregates (with DISTINCT and FILTER),
-//! and window functions (`OVER (PARTITION BY .. ORDER BY .. frame)`).
+//! Function calls: scalar functions, aggregates (with DISTINCT, FILTER and ORDER BY inside the
+//! call), and window functions (`OVER (PARTITION BY .. ORDER BY .. frame)`).
 
 use datafusion_common::ScalarValue;
 use sqlparser::ast::{
-    self, DuplicateTreatment, FunctionArg, FunctionArgExpr, FunctionArguments, WindowType,
+    self, DuplicateTreatment, FunctionArg, FunctionArgExpr, FunctionArgumentClause,
+    FunctionArguments, WindowType,
 };
 
+use std::sync::Arc;
+
 use crate::error::{Error, Result};
+use crate::functions::aggregate::ordered::OrderedAggregate;
 use crate::logical::expr::{
     AggregateCall, Expr, FrameBound, FrameUnits, ScalarCall, WindowCall, WindowFrame, WindowFunc,
 };
@@ -43,6 +47,8 @@ impl SqlPlanner<'_> {
         if !f.within_group.is_empty() {
             return Err(Error::not_implemented("WITHIN GROUP is not supported"));
         }
+        // `agg(x ORDER BY k)`: the order an aggregate sees its rows in
+        let mut order_by: &[ast::OrderByExpr] = &[];
         let (distinct, arg_list): (bool, Vec<FunctionArg>) = match &f.args {
             FunctionArguments::None => (false, vec![]),
             FunctionArguments::Subquery(_) => {
@@ -51,10 +57,17 @@ impl SqlPlanner<'_> {
                 )));
             }
             FunctionArguments::List(l) => {
-                if !l.clauses.is_empty() {
-                    return Err(Error::not_implemented(format!(
-                        "clauses inside {name}(...) are not supported"
-                    )));
+                for c in &l.clauses {
+                    match c {
+                        FunctionArgumentClause::OrderBy(keys) => {
+                            order_by = keys.as_slice();
+                        }
+                        other => {
+                            return Err(Error::not_implemented(format!(
+                                "{other} inside {name}(...) is not supported"
+                            )));
+                        }
+                    }
                 }
                 (
                     matches!(l.duplicate_treatment, Some(DuplicateTreatment::Distinct)),
@@ -88,6 +101,14 @@ impl SqlPlanner<'_> {
             Some(x) => Some(Box::new(self.sql_to_expr_with(x, scope, fb)?)),
             None => None,
         };
+
+        if !order_by.is_empty()
+            && (f.over.is_some() || self.ctx.functions().aggregate(&name).is_none())
+        {
+            return Err(Error::plan(format!(
+                "ORDER BY inside {name}(...) is only allowed for aggregate functions (not over a window)"
+            )));
+        }
 
         if let Some(over) = &f.over {
             let spec = match over {
@@ -170,9 +191,28 @@ impl SqlPlanner<'_> {
             if star && !args.is_empty() {
                 return Err(Error::plan("count(*) takes no other arguments"));
             }
+            if order_by.is_empty() {
+                return Ok(Expr::Aggregate(AggregateCall {
+                    func: agg,
+                    args,
+                    distinct,
+                    filter,
+                }));
+            }
+            let n_args = args.len();
+            let mut all = args;
+            let mut options = vec![];
+            for o in order_by {
+                let k = self.sort_key(self.sql_to_expr_with(&o.expr, scope, fb)?, &o.options);
+                options.push(arrow::compute::SortOptions {
+                    descending: !k.asc,
+                    nulls_first: k.nulls_first,
+                });
+                all.push(k.expr);
+            }
             return Ok(Expr::Aggregate(AggregateCall {
-                func: agg,
-                args,
+                func: Arc::new(OrderedAggregate::new(agg, n_args, options)),
+                args: all,
                 distinct,
                 filter,
             }));

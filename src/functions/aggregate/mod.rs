@@ -7,6 +7,7 @@ pub mod bool_agg;
 pub mod count;
 pub mod distinct;
 pub mod min_max;
+pub mod ordered;
 pub mod string_agg;
 pub mod sum;
 
