@@ -242,6 +242,14 @@ pub fn apply_binary(
             ColumnarValue::Array(result)
         });
     }
+    if op.is_comparison() && lt.is_nested() {
+        let out = compare_nested(op, &l.to_array(n)?, &r.to_array(n)?)?;
+        return Ok(if both_scalar {
+            ColumnarValue::Scalar(ScalarValue::try_from_array(&out, 0)?)
+        } else {
+            ColumnarValue::Array(out)
+        });
+    }
     let ld = l.to_datum()?;
     let rd = r.to_datum()?;
     let (ld, rd) = (ld.as_ref(), rd.as_ref());
@@ -435,4 +443,44 @@ fn null_typed(l: ArrayRef, r: ArrayRef) -> Result<(ArrayRef, ArrayRef)> {
         }
         _ => Ok((l, r)),
     }
+}
+
+/// A comparison of lists or structs (Arrow's comparison kernels take only flat types): element
+/// by element, in the order ORDER BY uses (a NULL element sorts last); a NULL value gives NULL,
+/// except for IS [NOT] DISTINCT FROM.
+pub fn compare_nested(op: BinaryOp, l: &ArrayRef, r: &ArrayRef) -> Result<ArrayRef> {
+    use std::cmp::Ordering;
+    let options = arrow::compute::SortOptions {
+        descending: false,
+        nulls_first: false,
+    };
+    let cmp = arrow::array::make_comparator(l, r, options)?;
+    let out: arrow::array::BooleanArray = (0..l.len())
+        .map(|i| {
+            let (ln, rn) = (l.is_null(i), r.is_null(i));
+            match op {
+                BinaryOp::IsDistinctFrom | BinaryOp::IsNotDistinctFrom => {
+                    let same = match (ln, rn) {
+                        (true, true) => true,
+                        (false, false) => cmp(i, i) == Ordering::Equal,
+                        _ => false,
+                    };
+                    Some(same == (op == BinaryOp::IsNotDistinctFrom))
+                }
+                _ if ln || rn => None,
+                _ => {
+                    let o = cmp(i, i);
+                    Some(match op {
+                        BinaryOp::Eq => o == Ordering::Equal,
+                        BinaryOp::NotEq => o != Ordering::Equal,
+                        BinaryOp::Lt => o == Ordering::Less,
+                        BinaryOp::LtEq => o != Ordering::Greater,
+                        BinaryOp::Gt => o == Ordering::Greater,
+                        _ => o != Ordering::Less,
+                    })
+                }
+            }
+        })
+        .collect();
+    Ok(Arc::new(out))
 }

@@ -5,7 +5,7 @@
 
 use std::sync::Arc;
 
-use arrow::array::{Array, ArrayRef, BooleanArray, UInt32Array};
+use arrow::array::{Array, ArrayRef, AsArray, BooleanArray, UInt32Array};
 use arrow::compute::kernels::cmp;
 use arrow::compute::{and, filter_record_batch, take};
 use arrow::datatypes::SchemaRef;
@@ -15,7 +15,9 @@ use crate::error::Result;
 use crate::exec::cast_to_schema as align_types;
 use crate::exec::hash_aggregate::group_values::table_hashes;
 use crate::exec::hash_join::build::{CHAIN_END, JoinHashTable};
+use crate::logical::expr::BinaryOp;
 use crate::logical::plan::JoinType;
+use crate::physical_expr::binary::compare_nested;
 use crate::physical_expr::case::null_as_false;
 use crate::physical_expr::normalize::evaluate_keys;
 use crate::physical_expr::{PhysicalExprRef, evaluate_predicate};
@@ -74,7 +76,15 @@ fn matches(
     for (bk, pk) in table.keys.iter().zip(keys.iter()) {
         let b = take(bk.as_ref(), &build_idx, None)?;
         let p = take(pk.as_ref(), &probe_idx, None)?;
-        let eq = if spec.null_equals_null {
+        let eq = if b.data_type().is_nested() {
+            // lists and structs: Arrow's comparison kernels take only flat types
+            let op = if spec.null_equals_null {
+                BinaryOp::IsNotDistinctFrom
+            } else {
+                BinaryOp::Eq
+            };
+            null_as_false(compare_nested(op, &b, &p)?.as_boolean())
+        } else if spec.null_equals_null {
             cmp::not_distinct(&b, &p)?
         } else {
             null_as_false(&cmp::eq(&b, &p)?)
