@@ -176,7 +176,6 @@ impl SqlPlanner<'_> {
         {
             collect_aggregates(e, &mut aggregates);
         }
-        // the same key twice adds nothing (and would make its column ambiguous)
         let mut groupings: Vec<Expr> = vec![];
         for e in items
             .iter()
@@ -186,6 +185,7 @@ impl SqlPlanner<'_> {
         {
             collect_grouping_calls(e, &mut groupings);
         }
+        // the same key twice adds nothing (and would make its column ambiguous)
         let mut group_exprs = group_exprs;
         let mut seen = vec![];
         group_exprs.retain(|g| {
