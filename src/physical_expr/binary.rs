@@ -447,7 +447,7 @@ fn null_typed(l: ArrayRef, r: ArrayRef) -> Result<(ArrayRef, ArrayRef)> {
 
 /// A comparison of lists or structs (Arrow's comparison kernels take only flat types): element
 /// by element, in the order ORDER BY uses (a NULL element sorts last); a NULL value gives NULL,
-/// except for IS [NOT] DISTINCT FROM.
+/// except for `IS [NOT] DISTINCT FROM`.
 pub fn compare_nested(op: BinaryOp, l: &ArrayRef, r: &ArrayRef) -> Result<ArrayRef> {
     use std::cmp::Ordering;
     let options = arrow::compute::SortOptions {
