@@ -62,27 +62,10 @@ pub fn add_runtime_filters_with(
         return Ok(rebuilt);
     }
     let filter = Arc::new(join.new_runtime_filter());
-    let mut probe = plan.children()[1].clone();
-    let mut attached = false;
-    for (key, (build_key, probe_key)) in join.on().iter().enumerate() {
-        let Some(column) = plain_column(probe_key) else {
-            continue;
-        };
-        if build_key.data_type() != probe_key.data_type() {
-            continue;
-        }
-        let target = Target {
-            filter: &filter,
-            key,
-        };
-        if let Some(p) = attach(&probe, column, &target, on_new)? {
-            probe = p;
-            attached = true;
-        }
-    }
-    if !attached {
+    let probe = plan.children()[1].clone();
+    let Some(probe) = attach_keys(join, &probe, &filter, on_new)? else {
         return Ok(plan);
-    }
+    };
     let rebuilt: Arc<dyn ExecutionPlan> = Arc::new(join.with_runtime_filter(probe, filter)?);
     on_new(&plan, &rebuilt);
     Ok(rebuilt)
@@ -104,28 +87,10 @@ fn across_shuffle(
         return Ok(None);
     };
     let filter = Arc::new(join.new_shuffle_filter());
-    let mut probe_input = probe.input().clone();
-    let mut attached = false;
-    for (key, (build_key, probe_key)) in join.on().iter().enumerate() {
-        let Some(column) = plain_column(probe_key) else {
-            continue;
-        };
-        if build_key.data_type() != probe_key.data_type() {
-            continue;
-        }
-        let target = Target {
-            filter: &filter,
-            key,
-        };
-        // an exchange passes its input's columns through unchanged
-        if let Some(p) = attach(&probe_input, column, &target, on_new)? {
-            probe_input = p;
-            attached = true;
-        }
-    }
-    if !attached {
+    // an exchange passes its input's columns through unchanged
+    let Some(probe_input) = attach_keys(join, probe.input(), &filter, on_new)? else {
         return Ok(None);
-    }
+    };
     let build_keys = join.on().iter().map(|(b, _)| b.clone()).collect();
     let publisher = KeyPublisher::new(filter, build_keys, join.null_equals_null());
     let new_build: Arc<dyn ExecutionPlan> = Arc::new(build.with_key_publisher(publisher));
@@ -135,6 +100,33 @@ fn across_shuffle(
     let rebuilt = plan.clone().with_new_children(vec![new_build, new_probe])?;
     on_new(plan, &rebuilt);
     Ok(Some(rebuilt))
+}
+
+/// `probe` (whose columns are those of the join's probe side) with `filter` attached, for each
+/// join key that is a plain probe column of the build key's type, to the scan producing it;
+/// `None` when no key reaches a scan.
+fn attach_keys(
+    join: &HashJoinExec,
+    probe: &Arc<dyn ExecutionPlan>,
+    filter: &Arc<RuntimeFilter>,
+    on_new: &mut OnNewOperator<'_>,
+) -> Result<Option<Arc<dyn ExecutionPlan>>> {
+    let mut probe = probe.clone();
+    let mut attached = false;
+    for (key, (build_key, probe_key)) in join.on().iter().enumerate() {
+        let Some(column) = plain_column(probe_key) else {
+            continue;
+        };
+        if build_key.data_type() != probe_key.data_type() {
+            continue;
+        }
+        let target = Target { filter, key };
+        if let Some(p) = attach(&probe, column, &target, on_new)? {
+            probe = p;
+            attached = true;
+        }
+    }
+    Ok(attached.then_some(probe))
 }
 
 /// The filter and join key being placed.

@@ -115,24 +115,19 @@ impl SubqueryExpr {
     /// for it. Its error, if any, is kept for the first evaluation (a subquery in a branch never
     /// taken fails nothing); a cancellation is returned at once.
     pub fn prepare(&self, cancel: &CancellationToken) -> Result<()> {
-        if !self.is_uncorrelated() || self.once_outcome().is_some() {
-            return Ok(());
+        if self.is_uncorrelated() {
+            // an error is kept for evaluation; only a cancellation stops the query here
+            let _ = self.uncorrelated_outcome(cancel);
         }
-        let outcome = self.run_once(&[], cancel);
-        cancel.check()?;
-        self.once
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .get_or_insert(outcome);
-        Ok(())
+        cancel.check()
     }
 
     fn once_outcome(&self) -> Option<Result<Outcome>> {
         self.once.lock().unwrap_or_else(|e| e.into_inner()).clone()
     }
 
-    /// The outcome of an uncorrelated subquery: the prepared one, or (when evaluated outside
-    /// the scheduler) computed here, with no lock held.
+    /// The outcome of an uncorrelated subquery: the one computed already (by `prepare`), or
+    /// computed now, with no lock held.
     fn uncorrelated_outcome(&self, cancel: &CancellationToken) -> Result<Outcome> {
         if let Some(o) = self.once_outcome() {
             return o;

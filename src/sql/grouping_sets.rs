@@ -78,27 +78,18 @@ pub fn resolve_group_by(
     };
     for item in items {
         let alternatives = match item {
-            ast::Expr::Rollup(elements) => {
+            ast::Expr::Rollup(lists) | ast::Expr::Cube(lists) | ast::Expr::GroupingSets(lists) => {
                 grouped = true;
-                let elements = elements
+                let lists = lists
                     .iter()
                     .map(|l| resolve_list(l, &mut keys))
                     .collect::<Result<Vec<_>>>()?;
-                rollup(&elements)
-            }
-            ast::Expr::Cube(elements) => {
-                grouped = true;
-                let elements = elements
-                    .iter()
-                    .map(|l| resolve_list(l, &mut keys))
-                    .collect::<Result<Vec<_>>>()?;
-                cube(&elements)?
-            }
-            ast::Expr::GroupingSets(sets) => {
-                grouped = true;
-                sets.iter()
-                    .map(|l| resolve_list(l, &mut keys))
-                    .collect::<Result<Vec<_>>>()?
+                match item {
+                    ast::Expr::Rollup(_) => rollup(&lists),
+                    ast::Expr::Cube(_) => cube(&lists)?,
+                    // GROUPING SETS lists its sets
+                    _ => lists,
+                }
             }
             e => vec![resolve_list(std::slice::from_ref(e), &mut keys)?],
         };

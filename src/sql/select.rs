@@ -166,16 +166,8 @@ impl SqlPlanner<'_> {
             })
             .collect::<Result<Vec<_>>>()?;
 
-        // aggregation
+        // aggregation: the aggregates and grouping(...) calls the query uses
         let mut aggregates: Vec<Expr> = vec![];
-        for e in items
-            .iter()
-            .chain(having.iter())
-            .chain(having_alt.iter())
-            .chain(order_exprs.iter().flatten())
-        {
-            collect_aggregates(e, &mut aggregates);
-        }
         let mut groupings: Vec<Expr> = vec![];
         for e in items
             .iter()
@@ -183,6 +175,7 @@ impl SqlPlanner<'_> {
             .chain(having_alt.iter())
             .chain(order_exprs.iter().flatten())
         {
+            collect_aggregates(e, &mut aggregates);
             collect_grouping_calls(e, &mut groupings);
         }
         // the same key twice adds nothing (and would make its column ambiguous)

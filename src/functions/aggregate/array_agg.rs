@@ -2,15 +2,14 @@
 //! PostgreSQL and DuckDB); NULL for a group without rows.
 //!
 //! The accumulator keeps the input arrays it was given and, per group, which of their rows
-//! belong to it; `evaluate` gathers them with one `interleave` (no per-row scalars). The state
-//! for a partial aggregation is the same list, and merging appends the lists' elements.
+//! belong to it (`group_rows`); `evaluate` gathers them with one `interleave` (no per-row
+//! scalars). The state for a partial aggregation is the same list, and merging appends the
+//! lists' elements.
 
-use std::sync::Arc;
+use arrow::array::{Array, ArrayRef, AsArray};
+use arrow::datatypes::DataType;
 
-use arrow::array::{Array, ArrayRef, AsArray, ListArray, new_empty_array};
-use arrow::buffer::{NullBuffer, OffsetBuffer};
-use arrow::datatypes::{DataType, Field};
-
+use super::group_rows::{GroupRows, list_of};
 use crate::error::{Error, Result};
 use crate::functions::{AggregateFunction, GroupsAccumulator};
 
@@ -42,15 +41,10 @@ impl AggregateFunction for ArrayAgg {
         Ok(Box::new(ArrayAggAccumulator {
             item: arg_types.first().cloned().unwrap_or(DataType::Null),
             arrays: vec![],
-            rows: vec![],
+            rows: GroupRows::default(),
             bytes: 0,
         }))
     }
-}
-
-/// The list type `array_agg` returns for values of type `t`.
-fn list_of(t: &DataType) -> DataType {
-    DataType::List(Arc::new(Field::new("item", t.clone(), true)))
 }
 
 #[derive(Debug)]
@@ -58,8 +52,8 @@ struct ArrayAggAccumulator {
     item: DataType,
     /// The value arrays seen so far.
     arrays: Vec<ArrayRef>,
-    /// Per group, its values as (array, row) in `arrays`, in order.
-    rows: Vec<Vec<(usize, usize)>>,
+    /// Per group, its values in `arrays`, in order.
+    rows: GroupRows,
     /// Memory of `arrays`.
     bytes: usize,
 }
@@ -73,32 +67,11 @@ impl ArrayAggAccumulator {
 
     /// The groups' lists (NULL for a group without values), and a reset.
     fn take_lists(&mut self) -> Result<ArrayRef> {
-        let rows = std::mem::take(&mut self.rows);
         let arrays = std::mem::take(&mut self.arrays);
         self.bytes = 0;
-        let mut offsets = Vec::with_capacity(rows.len() + 1);
-        offsets.push(0i32);
-        let mut indices = vec![];
-        for g in &rows {
-            indices.extend_from_slice(g);
-            let end = i32::try_from(indices.len())
-                .map_err(|_| Error::execution("array_agg(): a list of over 2^31 values"))?;
-            offsets.push(end);
-        }
-        let values = if indices.is_empty() {
-            new_empty_array(&self.item)
-        } else {
-            let refs: Vec<&dyn Array> = arrays.iter().map(|a| a.as_ref()).collect();
-            arrow::compute::interleave(&refs, &indices)?
-        };
-        let valid = NullBuffer::from(rows.iter().map(|g| !g.is_empty()).collect::<Vec<_>>());
-        let field = Arc::new(Field::new("item", self.item.clone(), true));
-        Ok(Arc::new(ListArray::try_new(
-            field,
-            OffsetBuffer::new(offsets.into()),
-            values,
-            Some(valid),
-        )?))
+        let rows = self.rows.take()?;
+        let parts: Vec<&dyn Array> = arrays.iter().map(|a| a.as_ref()).collect();
+        rows.lists(rows.gather(&parts, &self.item)?)
     }
 }
 
@@ -109,7 +82,6 @@ impl GroupsAccumulator for ArrayAggAccumulator {
         group_indices: &[u32],
         total: usize,
     ) -> Result<()> {
-        self.rows.resize(total, vec![]);
         let v = &values[0];
         // a NULL-typed argument (`array_agg(NULL)`) becomes NULLs of the item type
         let v = if v.data_type() != &self.item {
@@ -118,9 +90,7 @@ impl GroupsAccumulator for ArrayAggAccumulator {
             v.clone()
         };
         let a = self.keep(&v);
-        for (row, g) in group_indices.iter().enumerate() {
-            self.rows[*g as usize].push((a, row));
-        }
+        self.rows.add_rows(a, group_indices, total);
         Ok(())
     }
     fn merge_batch(
@@ -129,17 +99,9 @@ impl GroupsAccumulator for ArrayAggAccumulator {
         group_indices: &[u32],
         total: usize,
     ) -> Result<()> {
-        self.rows.resize(total, vec![]);
         let lists = states[0].as_list::<i32>();
         let a = self.keep(lists.values());
-        let offsets = lists.value_offsets();
-        for (row, g) in group_indices.iter().enumerate() {
-            if lists.is_null(row) {
-                continue;
-            }
-            let (start, end) = (offsets[row] as usize, offsets[row + 1] as usize);
-            self.rows[*g as usize].extend((start..end).map(|i| (a, i)));
-        }
+        self.rows.add_lists(a, lists, group_indices, total);
         Ok(())
     }
     fn state(&mut self) -> Result<Vec<ArrayRef>> {
@@ -149,17 +111,14 @@ impl GroupsAccumulator for ArrayAggAccumulator {
         self.take_lists()
     }
     fn size(&self) -> usize {
-        self.bytes
-            + self
-                .rows
-                .iter()
-                .map(|g| 24 + g.capacity() * 16)
-                .sum::<usize>()
+        self.bytes + self.rows.size()
     }
 }
 
 #[cfg(test)]
 mod tests {
+    use std::sync::Arc;
+
     use super::*;
     use arrow::array::Int64Array;
 

@@ -6,6 +6,7 @@ pub mod avg;
 pub mod bool_agg;
 pub mod count;
 pub mod distinct;
+pub mod group_rows;
 pub mod min_max;
 pub mod ordered;
 pub mod string_agg;

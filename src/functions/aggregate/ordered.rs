@@ -10,12 +10,12 @@
 
 use std::sync::Arc;
 
-use arrow::array::{Array, ArrayRef, AsArray, BinaryArray, ListArray, new_empty_array};
-use arrow::buffer::{NullBuffer, OffsetBuffer};
+use arrow::array::{Array, ArrayRef, AsArray, BinaryArray, ListArray};
 use arrow::compute::SortOptions;
-use arrow::datatypes::{DataType, Field};
+use arrow::datatypes::DataType;
 use arrow::row::{RowConverter, SortField};
 
+use super::group_rows::{Flattened, GroupRows, list_of};
 use crate::error::{Error, Result};
 use crate::functions::{AggregateFunction, GroupsAccumulator};
 
@@ -68,10 +68,6 @@ impl OrderedAggregate {
     }
 }
 
-fn list_of(t: &DataType) -> DataType {
-    DataType::List(Arc::new(Field::new("item", t.clone(), true)))
-}
-
 impl AggregateFunction for OrderedAggregate {
     fn name(&self) -> &str {
         &self.name
@@ -113,7 +109,7 @@ impl AggregateFunction for OrderedAggregate {
             return_type: return_type.clone(),
             converter: RowConverter::new(fields)?,
             batches: vec![],
-            rows: vec![],
+            rows: GroupRows::default(),
             bytes: 0,
         }))
     }
@@ -133,16 +129,16 @@ struct OrderedAccumulator {
     converter: RowConverter,
     /// Kept inputs: the arguments and the encoded keys of their rows.
     batches: Vec<(Vec<ArrayRef>, BinaryArray)>,
-    /// Per group, its rows as (batch, row), in arrival order.
-    rows: Vec<Vec<(usize, usize)>>,
+    /// Per group, its rows in `batches`, in arrival order.
+    rows: GroupRows,
     bytes: usize,
 }
 
-/// Every group's rows, gathered: the arguments, the keys, and each group's row range.
+/// Every group's rows, sorted and gathered: the arguments, the keys, and the groups' ranges.
 struct Gathered {
     args: Vec<ArrayRef>,
     keys: ArrayRef,
-    offsets: Vec<i32>,
+    rows: Flattened,
 }
 
 impl OrderedAccumulator {
@@ -158,52 +154,20 @@ impl OrderedAccumulator {
 
     /// Takes every group's rows, each group sorted by its keys, and resets.
     fn gather(&mut self) -> Result<Gathered> {
-        let mut rows = std::mem::take(&mut self.rows);
         let batches = std::mem::take(&mut self.batches);
         self.bytes = 0;
-        let mut offsets = Vec::with_capacity(rows.len() + 1);
-        offsets.push(0i32);
-        let mut indices = vec![];
-        for g in &mut rows {
-            g.sort_by(|a, b| batches[a.0].1.value(a.1).cmp(batches[b.0].1.value(b.1)));
-            indices.extend_from_slice(g);
-            offsets.push(
-                i32::try_from(indices.len()).map_err(|_| {
-                    Error::execution("ordered aggregate: a group of over 2^31 rows")
-                })?,
-            );
-        }
+        self.rows
+            .sort_each(|a, b| batches[a.0].1.value(a.1).cmp(batches[b.0].1.value(b.1)));
+        let rows = self.rows.take()?;
         let mut args = Vec::with_capacity(self.arg_types.len());
         for (i, t) in self.arg_types.iter().enumerate() {
-            args.push(if indices.is_empty() {
-                new_empty_array(t)
-            } else {
-                let parts: Vec<&dyn Array> = batches.iter().map(|b| b.0[i].as_ref()).collect();
-                arrow::compute::interleave(&parts, &indices)?
-            });
+            let parts: Vec<&dyn Array> = batches.iter().map(|b| b.0[i].as_ref()).collect();
+            args.push(rows.gather(&parts, t)?);
         }
-        let keys = if indices.is_empty() {
-            new_empty_array(&DataType::Binary)
-        } else {
-            let parts: Vec<&dyn Array> = batches.iter().map(|b| &b.1 as &dyn Array).collect();
-            arrow::compute::interleave(&parts, &indices)?
-        };
-        Ok(Gathered {
-            args,
-            keys,
-            offsets,
-        })
+        let parts: Vec<&dyn Array> = batches.iter().map(|b| &b.1 as &dyn Array).collect();
+        let keys = rows.gather(&parts, &DataType::Binary)?;
+        Ok(Gathered { args, keys, rows })
     }
-}
-
-fn list(values: ArrayRef, offsets: &[i32], valid: &NullBuffer) -> Result<ArrayRef> {
-    let field = Arc::new(Field::new("item", values.data_type().clone(), true));
-    Ok(Arc::new(ListArray::try_new(
-        field,
-        OffsetBuffer::new(offsets.to_vec().into()),
-        values,
-        Some(valid.clone()),
-    )?))
 }
 
 impl GroupsAccumulator for OrderedAccumulator {
@@ -213,14 +177,11 @@ impl GroupsAccumulator for OrderedAccumulator {
         group_indices: &[u32],
         total: usize,
     ) -> Result<()> {
-        self.rows.resize(total, vec![]);
         let n = self.arg_types.len();
         let keys = self.converter.convert_columns(&values[n..])?;
-        let keys = BinaryArray::from_iter_values(keys.iter().map(|r| r.as_ref().to_vec()));
+        let keys = BinaryArray::from_iter_values(keys.iter().map(|r| r.data()));
         let b = self.keep(values[..n].to_vec(), keys);
-        for (row, g) in group_indices.iter().enumerate() {
-            self.rows[*g as usize].push((b, row));
-        }
+        self.rows.add_rows(b, group_indices, total);
         Ok(())
     }
     fn merge_batch(
@@ -229,7 +190,6 @@ impl GroupsAccumulator for OrderedAccumulator {
         group_indices: &[u32],
         total: usize,
     ) -> Result<()> {
-        self.rows.resize(total, vec![]);
         let lists: Vec<&ListArray> = states.iter().map(|s| s.as_list::<i32>()).collect();
         let Some((key_list, arg_lists)) = lists.split_last() else {
             return Err(Error::internal("ordered aggregate state"));
@@ -237,34 +197,25 @@ impl GroupsAccumulator for OrderedAccumulator {
         let args = arg_lists.iter().map(|l| l.values().clone()).collect();
         let keys = key_list.values().as_binary::<i32>().clone();
         let b = self.keep(args, keys);
-        let offsets = key_list.value_offsets();
-        for (row, g) in group_indices.iter().enumerate() {
-            if key_list.is_null(row) {
-                continue;
-            }
-            let (start, end) = (offsets[row] as usize, offsets[row + 1] as usize);
-            self.rows[*g as usize].extend((start..end).map(|i| (b, i)));
-        }
+        // every state list of a row has the same length: the keys' offsets stand for all
+        self.rows.add_lists(b, key_list, group_indices, total);
         Ok(())
     }
     fn state(&mut self) -> Result<Vec<ArrayRef>> {
-        let groups = self.rows.len();
-        let valid = NullBuffer::from(self.rows.iter().map(|g| !g.is_empty()).collect::<Vec<_>>());
         let g = self.gather()?;
-        debug_assert_eq!(g.offsets.len(), groups + 1);
         let mut out = Vec::with_capacity(g.args.len() + 1);
         for a in g.args {
-            out.push(list(a, &g.offsets, &valid)?);
+            out.push(g.rows.lists(a)?);
         }
-        out.push(list(g.keys, &g.offsets, &valid)?);
+        out.push(g.rows.lists(g.keys)?);
         Ok(out)
     }
     fn evaluate(&mut self) -> Result<ArrayRef> {
-        let groups = self.rows.len();
         let g = self.gather()?;
+        let groups = g.rows.offsets.len() - 1;
         // the inner aggregate sees each group's rows in order
-        let mut group_indices = Vec::with_capacity(g.args.first().map_or(0, |a| a.len()));
-        for (i, w) in g.offsets.windows(2).enumerate() {
+        let mut group_indices = Vec::with_capacity(g.rows.indices.len());
+        for (i, w) in g.rows.offsets.windows(2).enumerate() {
             group_indices.extend(std::iter::repeat_n(i as u32, (w[1] - w[0]) as usize));
         }
         let mut inner = self
@@ -282,11 +233,6 @@ impl GroupsAccumulator for OrderedAccumulator {
         Ok(out)
     }
     fn size(&self) -> usize {
-        self.bytes
-            + self
-                .rows
-                .iter()
-                .map(|g| 24 + g.capacity() * 16)
-                .sum::<usize>()
+        self.bytes + self.rows.size()
     }
 }
